@@ -1,0 +1,258 @@
+// squib-netctl: the admin CLI for squib-netd. Exit codes (design brief §4): 0 ok, 1 the
+// daemon reported an error (printed), 2 usage, 3 the daemon cannot be reached.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include <squib/proto/client.hpp>
+#include <squib/proto/messages.hpp>
+#include <squib/proto/table.hpp>
+
+namespace {
+
+using squib::proto::json;
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_daemon_error = 1;
+constexpr int k_exit_usage = 2;
+constexpr int k_exit_unreachable = 3;
+
+struct Options {
+  std::string control;
+  bool json_output = false;
+};
+
+// One call; prints transport errors and daemon errors and maps them to exit codes.
+int call(const Options& options, const std::string& method, const json& params, json& result) {
+  auto client = squib::proto::ControlClient::connect(options.control);
+  if (!client) {
+    std::cerr << "squib-netctl: cannot reach squib-netd at " << options.control << ": " << client.error().message
+              << "\n";
+    return k_exit_unreachable;
+  }
+  auto response = client->call(method, params);
+  if (!response) {
+    std::cerr << "squib-netctl: " << response.error().message << "\n";
+    return k_exit_unreachable;
+  }
+  if (!response->ok()) {
+    if (options.json_output) {
+      std::cout << json{{"error", {{"code", response->error_code}, {"message", response->error_message}}}}.dump(2)
+                << "\n";
+    }
+    std::cerr << "squib-netctl: " << method << ": " << response->error_message << " (code " << response->error_code
+              << ")\n";
+    return k_exit_daemon_error;
+  }
+  result = *response->result;
+  return k_exit_ok;
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return text;
+}
+
+void print_list(const json& list) {
+  squib::proto::Table table({"NAME", "MODE", "STATE", "PEER", "MAC", "MTU", "SOCKET"});
+  for (const auto& entry : list) {
+    table.add({entry.value("name", ""), entry.value("mode", ""), entry.value("state", ""),
+               entry.value("peer_connected", false) ? "yes" : "no", entry.value("mac", ""),
+               std::to_string(entry.value("mtu", 0)), entry.value("socket", "")});
+  }
+  std::cout << table.render();
+}
+
+void print_stats(const json& list, const json* previous, double interval_s) {
+  squib::proto::Table table({"NAME", "STATE", "FROM-VM FRAMES", "FROM-VM BYTES", "TO-VM FRAMES", "TO-VM BYTES",
+                             "DROPS", "BATCH", "RESTARTS", "UPTIME"});
+  for (const auto& entry : list) {
+    const auto& from = entry["from_vm"];
+    const auto& to = entry["to_vm"];
+    auto cell = [&](const json& dir, const char* key, bool bytes, const char* prev_dir) {
+      const double now = dir.value(key, 0.0);
+      if (previous == nullptr) return bytes ? human_bytes(now) : std::to_string(static_cast<std::uint64_t>(now));
+      double before = 0;
+      for (const auto& old : *previous) {
+        if (old.value("name", "") == entry.value("name", "")) before = old[prev_dir].value(key, 0.0);
+      }
+      const double rate = (now - before) / interval_s;
+      return (bytes ? human_bytes(rate) : std::to_string(static_cast<std::uint64_t>(rate))) + "/s";
+    };
+    char batch[32];
+    std::snprintf(batch, sizeof batch, "%.1f/%.1f", from.value("mean_batch", 0.0), to.value("mean_batch", 0.0));
+    char uptime[32];
+    std::snprintf(uptime, sizeof uptime, "%.0fs", entry.value("uptime_s", 0.0));
+    table.add({entry.value("name", ""), entry.value("state", ""), cell(from, "frames", false, "from_vm"),
+               cell(from, "bytes", true, "from_vm"), cell(to, "frames", false, "to_vm"),
+               cell(to, "bytes", true, "to_vm"), std::to_string(entry.value("dropped_total", 0)), batch,
+               std::to_string(entry.value("child_restarts", 0)), uptime});
+  }
+  std::cout << table.render();
+  // Drop reasons that are non-zero, one line per attachment, so a problem is visible.
+  for (const auto& entry : list) {
+    std::string reasons;
+    for (const auto& [reason, count] : entry["drops"].items()) {
+      if (count.get<std::uint64_t>() > 0) reasons += " " + reason + "=" + std::to_string(count.get<std::uint64_t>());
+    }
+    if (!reasons.empty()) std::cout << "  " << entry.value("name", "") << " drops:" << reasons << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"squib-netctl: control squib-netd"};
+  app.require_subcommand(1);
+  Options options;
+#if defined(__APPLE__)
+  options.control = "/var/run/squib-net/control.sock";
+#else
+  options.control = "/run/squib-net/control.sock";
+#endif
+  if (const char* env = std::getenv("SQUIB_NETD_CONTROL")) options.control = env;
+  app.add_option("--control", options.control, "Control socket (env SQUIB_NETD_CONTROL)")->capture_default_str();
+  app.add_flag("--json", options.json_output, "Print JSON for scripts");
+
+  squib::proto::StartParams start;
+  std::string mode = "shared";
+  std::optional<std::string> mac;
+  std::optional<std::uint32_t> mtu;
+  std::optional<std::string> bridge;
+  std::optional<std::string> subnet;
+  std::optional<std::string> network;
+  std::optional<std::string> userspace_kind;
+  std::optional<std::string> userspace_path;
+  std::vector<std::string> userspace_args;
+  bool isolation = false;
+  auto* start_cmd = app.add_subcommand("start", "Create an attachment and print its socket path");
+  start_cmd->add_option("name", start.name, "Attachment name [A-Za-z0-9_.-]{1,64}")->required();
+  start_cmd->add_option("--mode", mode, "shared, host, bridged or userspace")->capture_default_str();
+  start_cmd->add_option("--mac", mac, "MAC address (default: derived from the name)");
+  start_cmd->add_option("--mtu", mtu, "MTU (default 1500)");
+  start_cmd->add_option("--network", network, "Network to join (default 'default')");
+  start_cmd->add_option("--bridge", bridge, "Existing bridge for mode bridged");
+  start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created");
+  start_cmd->add_flag("--isolation", isolation, "VMs on the network cannot reach each other");
+  start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
+  start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
+  start_cmd->add_option("--userspace-arg", userspace_args, "Extra argument for the userspace program (repeatable)");
+
+  std::string stop_name;
+  auto* stop_cmd = app.add_subcommand("stop", "Remove an attachment");
+  stop_cmd->add_option("name", stop_name)->required();
+
+  app.add_subcommand("list", "List attachments");
+
+  std::string stats_name;
+  bool watch = false;
+  int watch_count = 0;
+  auto* stats_cmd = app.add_subcommand("stats", "Counters per attachment");
+  stats_cmd->add_option("name", stats_name, "Only this attachment");
+  stats_cmd->add_flag("--watch", watch, "Refresh every second with per-second rates");
+  stats_cmd->add_option("--count", watch_count, "With --watch: stop after this many refreshes");
+
+  app.add_subcommand("status", "Daemon version, uptime and backends");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return e.get_exit_code() == 0 ? rc : k_exit_usage;
+  }
+
+  json result;
+  if (start_cmd->parsed()) {
+    json params = {{"name", start.name}, {"mode", mode}};
+    if (mac) params["mac"] = *mac;
+    if (mtu) params["mtu"] = *mtu;
+    if (network) params["network"] = *network;
+    if (bridge) params["bridge"] = *bridge;
+    if (subnet) params["subnet"] = *subnet;
+    if (isolation) params["isolation"] = true;
+    if (userspace_kind || userspace_path || !userspace_args.empty()) {
+      json userspace = json::object();
+      if (userspace_kind) userspace["kind"] = *userspace_kind;
+      if (userspace_path) userspace["path"] = *userspace_path;
+      if (!userspace_args.empty()) userspace["args"] = userspace_args;
+      params["userspace"] = userspace;
+    }
+    if (const int rc = call(options, "start", params, result); rc != k_exit_ok) return rc;
+    if (options.json_output) {
+      std::cout << result.dump(2) << "\n";
+    } else {
+      std::cout << result.value("socket", "") << "\n";
+      std::cerr << "started " << result.value("name", "") << " (" << result.value("mode", "") << ", mac "
+                << result.value("mac", "") << ", mtu " << result.value("mtu", 0) << ")\n";
+    }
+    return k_exit_ok;
+  }
+  if (stop_cmd->parsed()) {
+    if (const int rc = call(options, "stop", {{"name", stop_name}}, result); rc != k_exit_ok) return rc;
+    if (options.json_output) std::cout << result.dump(2) << "\n";
+    else std::cout << "stopped " << stop_name << "\n";
+    return k_exit_ok;
+  }
+  if (app.got_subcommand("list")) {
+    if (const int rc = call(options, "list", json::object(), result); rc != k_exit_ok) return rc;
+    if (options.json_output) std::cout << result.dump(2) << "\n";
+    else print_list(result);
+    return k_exit_ok;
+  }
+  if (stats_cmd->parsed()) {
+    const json params = stats_name.empty() ? json::object() : json{{"name", stats_name}};
+    if (const int rc = call(options, "stats", params, result); rc != k_exit_ok) return rc;
+    if (!watch) {
+      if (options.json_output) std::cout << result.dump(2) << "\n";
+      else print_stats(result, nullptr, 1.0);
+      return k_exit_ok;
+    }
+    for (int round = 0; watch_count == 0 || round < watch_count; ++round) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      json next;
+      if (const int rc = call(options, "stats", params, next); rc != k_exit_ok) return rc;
+      if (options.json_output) {
+        std::cout << next.dump() << "\n";
+      } else {
+        if (::isatty(STDOUT_FILENO) != 0) std::cout << "\033[H\033[2J";
+        print_stats(next, &result, 1.0);
+      }
+      std::cout.flush();
+      result = std::move(next);
+    }
+    return k_exit_ok;
+  }
+  if (app.got_subcommand("status")) {
+    if (const int rc = call(options, "status", json::object(), result); rc != k_exit_ok) return rc;
+    if (options.json_output) {
+      std::cout << result.dump(2) << "\n";
+    } else {
+      std::cout << "squib-netd " << result.value("version", "") << " (pid " << result.value("pid", 0) << ", "
+                << result.value("platform", "") << ")\n"
+                << "uptime:      " << static_cast<std::uint64_t>(result.value("uptime_s", 0.0)) << " s\n"
+                << "attachments: " << result.value("attachments", 0) << "\n"
+                << "run dir:     " << result.value("run_dir", "") << "\n";
+      for (const auto& [name, path] : result["backends"].items()) {
+        std::cout << "backend " << name << ": " << (path.is_null() ? "not available" : path.get<std::string>())
+                  << "\n";
+      }
+    }
+    return k_exit_ok;
+  }
+  return k_exit_usage;
+}

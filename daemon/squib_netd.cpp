@@ -1,0 +1,85 @@
+// squib-netd: the host networking daemon. Thin by design: parse flags, configure logging,
+// hand a DaemonConfig to service::Daemon and return its exit code.
+
+#include <grp.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <squib/service/daemon.hpp>
+
+namespace {
+
+#if defined(__APPLE__)
+constexpr const char* k_default_run_dir = "/var/run/squib-net";
+#else
+constexpr const char* k_default_run_dir = "/run/squib-net";
+#endif
+
+// squib-child-exec sits beside this binary (build tree and install prefix alike).
+std::string find_exec_shim() {
+  char path[PATH_MAX];
+  std::size_t size = sizeof path;
+  if (uv_exepath(path, &size) != 0) return {};
+  const auto shim = std::filesystem::path(std::string(path, size)).parent_path() / "squib-child-exec";
+  return ::access(shim.c_str(), X_OK) == 0 ? shim.string() : std::string{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"squib-netd: host networking daemon for microVMs"};
+  squib::service::DaemonConfig config;
+  config.run_dir = k_default_run_dir;
+  std::string control;
+  std::string group;
+  std::string log_level = "info";
+  std::string config_file;
+  bool foreground = true;
+  app.add_option("--run-dir", config.run_dir, "Directory for sockets, state and the lock")->capture_default_str();
+  app.add_option("--control", control, "Control socket path (default <run-dir>/control.sock)");
+  app.add_option("--group", group, "Group whose members may use the control socket");
+  app.add_option("--config", config_file, "Configuration file (JSON: keys as the long flags)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  app.add_flag("--foreground", foreground, "Run in the foreground (always; for launchd/systemd clarity)");
+  app.add_option("--passt", config.passt_program, "passt binary (name in PATH or absolute path)")->capture_default_str();
+  app.add_option("--gvproxy", config.gvproxy_program, "gvproxy binary")->capture_default_str();
+  std::size_t idle_ms = static_cast<std::size_t>(config.idle_timeout.count());
+  app.add_option("--idle-timeout-ms", idle_ms, "Close control connections idle this long")->capture_default_str();
+  app.add_option("--max-connections", config.max_connections, "Concurrent control connections")->capture_default_str();
+  app.add_option("--max-attachments", config.max_attachments, "Attachments at most")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  config.idle_timeout = std::chrono::milliseconds(idle_ms);
+  config.control_path = control.empty() ? config.run_dir + "/control.sock" : control;
+  if (!group.empty()) {
+    const struct group* entry = ::getgrnam(group.c_str());
+    if (entry == nullptr) {
+      std::fprintf(stderr, "squib-netd: unknown group '%s'\n", group.c_str());
+      return 2;
+    }
+    config.group = entry->gr_gid;
+  }
+  config.exec_shim = find_exec_shim();
+
+  auto logger = spdlog::stderr_color_mt("squib-netd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  const auto apply_level = [&log_level] {
+    const auto level = spdlog::level::from_str(log_level);
+    spdlog::set_level(level);
+  };
+  apply_level();
+  if (!config_file.empty()) spdlog::warn("--config {}: config files are not read by this build yet", config_file);
+
+  squib::service::Daemon daemon(std::move(config));
+  return daemon.run(apply_level);
+}

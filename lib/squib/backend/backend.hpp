@@ -1,0 +1,65 @@
+#pragma once
+
+// Backend: the network side of one attachment — a TAP device, a vmnet interface, or a
+// userspace network child (passt, gvproxy). The attachment owns one backend and connects it
+// to the VM port:
+//
+//   VM socket ──VmPort──▶ Attachment (filters) ──send()──▶ Backend ──▶ network
+//   VM socket ◀──VmPort── FrameSink::consume() ◀───────── Backend ◀── network
+//
+// Contract (all calls on the loop thread):
+// - start() acquires the resources and begins delivering frames to context.to_vm in batches
+//   of at most core::k_batch_size, with spans into the backend's own preallocated buffers.
+// - send() takes one batch from the VM; it never blocks: what cannot be written now is
+//   dropped and counted in context.stats (backend_full / backend_down).
+// - stop() begins an orderly teardown; `done` runs on the loop once every handle is closed
+//   and every child has been reaped. After stop() no frame is delivered.
+// - A backend never throws; errors at start come back as Result, later ones are logged,
+//   counted and reflected in state().
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <uv.h>
+
+#include <squib/core/frame_batch.hpp>
+#include <squib/core/frame_sink.hpp>
+#include <squib/core/mac_address.hpp>
+#include <squib/core/result.hpp>
+#include <squib/core/stats.hpp>
+
+namespace squib::backend {
+
+enum class BackendState { starting, running, restarting, failed, stopping, stopped };
+std::string_view to_string(BackendState state);
+
+struct BackendContext {
+  uv_loop_t* loop = nullptr;
+  std::string name;                      // attachment name, for logs
+  core::MacAddress mac;                  // the VM's assigned MAC
+  std::size_t mtu = 1500;
+  std::size_t max_frame = 1518;          // mtu + Ethernet header + one VLAN tag
+  core::FrameSink* to_vm = nullptr;      // where network frames go
+  core::AttachmentStats* stats = nullptr;
+};
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual core::Result<void> start() = 0;
+  virtual void send(const core::FrameBatch& from_vm) = 0;
+  virtual void stop(std::function<void()> done) = 0;
+
+  [[nodiscard]] virtual BackendState state() const = 0;
+  // Human-readable detail for list/stats: e.g. the last lines a failed child printed.
+  [[nodiscard]] virtual std::string detail() const { return {}; }
+
+protected:
+  Backend() = default;
+};
+
+}  // namespace squib::backend

@@ -1,0 +1,155 @@
+#pragma once
+
+// VmnetBackend: the network side of one attachment on macOS — one vmnet.framework interface
+// in shared (NAT + DHCP + DNS), host (host and VMs only) or bridged mode (design brief §1).
+//
+// Theory of operation:
+// - Threads. vmnet reports to a private serial dispatch queue. Only two things happen there:
+//   the start/stop completion handlers record their outcome, and the
+//   VMNET_INTERFACE_PACKETS_AVAILABLE callback calls uv_async_send() — the only cross-thread
+//   touch of the loop. Every vmnet_read()/vmnet_write(), every counter and every frame
+//   handoff happens on the loop thread. The blocks hold shared_ptrs to small link objects
+//   (never to the backend), and the loop side "disarms" the link under its mutex before it
+//   closes the uv_async, so a late callback can neither touch a freed backend nor a closed
+//   handle (libuv: uv_async_send on a closing handle is undefined).
+// - start() builds the xpc descriptor, calls vmnet_start_interface() and waits on a dispatch
+//   semaphore for at most `start_timeout` (StartTimeout error, code ETIMEDOUT). This blocks
+//   the loop thread for that long at worst: the Backend interface has a synchronous start().
+//   If the completion arrives after the timeout, its handler stops the interface itself.
+// - Network → VM: on a wakeup, vmnet_read() with k_batch_size vmpktdesc over a preallocated
+//   pool, one FrameBatch to context.to_vm->consume(), repeated while a full batch came back,
+//   at most k_max_batches_per_wakeup times; if the bound is hit the backend re-arms its own
+//   uv_async so other handles get their turn first (libuv udp.c bounds its reads likewise).
+//   A short batch is taken to mean "drained for now": vmnet signals again when new packets
+//   arrive. (vmnet-helper instead reads until a read returns 0; to be compared on a Mac.)
+// - VM → network: send() points preallocated vmpktdesc/iovec at the batch's spans (no copy)
+//   and makes one vmnet_write(). Frames it does not take are dropped and counted.
+// - stop() clears the event callback, calls vmnet_stop_interface() and returns; the
+//   completion wakes the loop, or a uv_timer gives up after `stop_timeout`. Then both handles
+//   are closed and `done` runs from the last close callback.
+//
+// Stats (core/stats.hpp): this backend counts from_vm frames/bytes/batches that vmnet_write
+// accepted, drops backend_full (vmnet busy), backend_down (not running or vmnet failure),
+// oversize (over vmnet's max packet size) and runt (network frames under 14 bytes), and
+// `errors` for every failed vmnet_read/vmnet_write. to_vm is counted by the VM port.
+//
+// Built on macOS (vmnet.framework) and, for tests only, on Linux against the contract fake
+// in tests/vmnet/fake (design brief §6). The header names no Apple type.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <squib/backend/backend.hpp>
+#include <squib/core/frame_batch.hpp>
+#include <squib/core/result.hpp>
+
+namespace squib::backend {
+
+class VmnetNetwork;
+
+enum class VmnetMode : std::uint8_t { shared, host, bridged };
+std::string_view to_string(VmnetMode mode);
+
+// Frames read per wakeup are bounded by k_batch_size * this. 4 x 32 = 128 frames, the batch
+// vmnet-helper found sufficient with iperf3 (helper.c MAX_PACKET_COUNT).
+inline constexpr std::size_t k_max_batches_per_wakeup = 4;
+// vmnet_start_interface typically completes in tens of milliseconds; 5 s is generous for a
+// loaded machine while still bounding how long the loop can be held (our choice, unmeasured).
+inline constexpr std::chrono::milliseconds k_default_start_timeout{5000};
+// The daemon must exit within 2 s of SIGTERM (design brief §4): stop gets 1 s.
+inline constexpr std::chrono::milliseconds k_default_stop_timeout{1000};
+
+// Offloads for VMMs that can use them (Apple vmnet.h: vmnet_enable_tso_key and
+// vmnet_enable_checksum_offload_key, macOS 15; vmnet_enable_virtio_header_key, macOS 15.4,
+// which must not be combined with checksum offload). Off by default: frames then are plain
+// Ethernet frames of at most MTU + 14 bytes, what QEMU dgram and vfkit expect.
+struct VmnetOffloads {
+  bool tso = false;
+  bool checksum = false;
+  bool virtio_header = false;
+};
+
+struct VmnetOptions {
+  VmnetMode mode = VmnetMode::shared;
+  // shared/host: the DHCP range and mask vmnet uses (vmnet_start_address_key,
+  // vmnet_end_address_key, vmnet_subnet_mask_key), dotted quads. All three or none; none
+  // lets vmnet choose its default range.
+  std::string start_address;
+  std::string end_address;
+  std::string subnet_mask;
+  // bridged: the host interface to bridge to, e.g. "en0" (vmnet_shared_interface_name_key).
+  std::string bridge;
+  // VMs on the same vmnet network cannot reach each other (vmnet_enable_isolation_key).
+  bool isolation = false;
+  VmnetOffloads offloads;
+  std::chrono::milliseconds start_timeout = k_default_start_timeout;
+  std::chrono::milliseconds stop_timeout = k_default_stop_timeout;
+  // macOS 26: join this network (vmnet_interface_start_with_network) instead of describing
+  // one with the fields above. Set it only when VmnetNetwork::available(); otherwise the
+  // caller falls back to start/end address and mask. Not exercised by the Linux fake.
+  std::shared_ptr<VmnetNetwork> network;
+};
+
+// The name of a vmnet_return_t ("VMNET_SUCCESS" … "VMNET_NOT_AUTHORIZED"), numbered as in
+// Apple's vmnet.h (1000 … 1010); "VMNET_UNKNOWN_STATUS" for anything else.
+std::string_view vmnet_strerror(std::uint32_t status);
+
+// A 16-byte interface id for vmnet_interface_id_key that is stable for a given attachment
+// name, so vmnet hands the interface the same MAC and DHCP lease across daemon restarts. A
+// name-based UUID version 8 (RFC 9562 §5.8): two FNV-1a-64 hashes of the name with distinct
+// seeds, version and variant bits set. Stability is the point, not secrecy.
+using InterfaceId = std::array<unsigned char, 16>;
+InterfaceId interface_id_for(std::string_view name);
+std::string to_string(const InterfaceId& id);
+
+// What vmnet reported in the start completion (vmnet_mac_address_key, vmnet_mtu_key,
+// vmnet_max_packet_size_key).
+struct VmnetInterfaceInfo {
+  std::string mac;
+  std::uint64_t mtu = 0;
+  std::uint64_t max_packet_size = 0;
+};
+
+class VmnetBackend final : public Backend {
+public:
+  // context.loop, context.to_vm and context.stats must outlive the backend (or its stop()).
+  VmnetBackend(BackendContext context, VmnetOptions options);
+  ~VmnetBackend() override;
+
+  // Starts the vmnet interface; see the theory of operation for the bounded wait.
+  // Errors: EINVAL (bad options), ETIMEDOUT (message starts "StartTimeout"), ENOTSUP (an
+  // option this macOS lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root
+  // or the com.apple.vm.networking entitlement), EIO (other vmnet failures).
+  core::Result<void> start() override;
+  void send(const core::FrameBatch& from_vm) override;
+  // `done` runs on the loop after vmnet confirmed the stop (or stop_timeout passed) and the
+  // backend's handles are closed; at once if start() never succeeded.
+  void stop(std::function<void()> done) override;
+
+  [[nodiscard]] BackendState state() const override { return m_state; }
+  [[nodiscard]] std::string detail() const override { return m_detail; }
+  // Valid after a successful start().
+  [[nodiscard]] const VmnetInterfaceInfo& interface_info() const { return m_info; }
+
+private:
+  struct Vmnet;  // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
+
+  void on_wakeup();
+  void read_batches();
+  void finish_stop();
+  void release_handles(std::function<void()> done);
+
+  BackendContext m_context;
+  VmnetOptions m_options;
+  BackendState m_state = BackendState::starting;  // until start() succeeds or fails
+  std::string m_detail;
+  VmnetInterfaceInfo m_info;
+  std::unique_ptr<Vmnet> m_vmnet;
+};
+
+}  // namespace squib::backend

@@ -1,0 +1,36 @@
+#pragma once
+
+// FrameBatch: up to k_batch_size frames handed between a VM port and a backend in one call.
+// The spans point into the producer's preallocated pool and are valid only for the duration
+// of the call that receives the batch (consumers copy or send before returning).
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+namespace squib::core {
+
+// Frames moved per wakeup and per batched syscall. 32 matches libuv's udp.c per-wakeup bound
+// and vmnet-helper's batch, and is the design card's number: large enough to amortise a
+// syscall over a burst, small enough that one busy VM cannot starve the loop.
+inline constexpr std::size_t k_batch_size = 32;
+
+struct FrameBatch {
+  std::array<std::span<const std::byte>, k_batch_size> frames{};
+  std::size_t count = 0;
+
+  [[nodiscard]] bool full() const { return count == k_batch_size; }
+  [[nodiscard]] bool empty() const { return count == 0; }
+  void push(std::span<const std::byte> frame) { frames[count++] = frame; }
+  void clear() { count = 0; }
+  [[nodiscard]] std::span<const std::span<const std::byte>> view() const {
+    return {frames.data(), count};
+  }
+  [[nodiscard]] std::size_t total_bytes() const {
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += frames[i].size();
+    return total;
+  }
+};
+
+}  // namespace squib::core

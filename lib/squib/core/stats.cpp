@@ -1,0 +1,27 @@
+#include <squib/core/stats.hpp>
+
+#include <numeric>
+
+namespace squib::core {
+
+std::string_view to_string(DropReason reason) {
+  switch (reason) {
+    case DropReason::runt: return "runt";
+    case DropReason::oversize: return "oversize";
+    case DropReason::no_peer: return "no_peer";
+    case DropReason::vm_full: return "vm_full";
+    case DropReason::backend_full: return "backend_full";
+    case DropReason::peer_gone: return "peer_gone";
+    case DropReason::spoofed_mac: return "spoofed_mac";
+    case DropReason::spoofed_ip: return "spoofed_ip";
+    case DropReason::backend_down: return "backend_down";
+    case DropReason::count_: break;
+  }
+  return "unknown";
+}
+
+std::uint64_t AttachmentStats::total_drops() const {
+  return std::accumulate(drops.begin(), drops.end(), std::uint64_t{0});
+}
+
+}  // namespace squib::core

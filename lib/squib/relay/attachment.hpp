@@ -1,0 +1,65 @@
+#pragma once
+
+// Attachment: one VM's network attachment — its VM port, its backend and the policy between
+// them. It owns both ends and is the FrameSink for frames from the VM:
+//
+//   VmPort ──consume()──▶ Attachment: anti-spoofing ──▶ Backend::send()
+//   VmPort ◀──consume()── Backend (context.to_vm is the VmPort)
+//
+// Anti-spoofing (on by default, like libvirt's no-mac-spoofing and softnet): a frame whose
+// source MAC is not the attachment's MAC is dropped and counted as spoofed_mac.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <squib/backend/backend.hpp>
+#include <squib/core/frame_sink.hpp>
+#include <squib/core/mac_address.hpp>
+#include <squib/core/stats.hpp>
+#include <squib/relay/vm_port.hpp>
+
+namespace squib::relay {
+
+struct AttachmentPolicy {
+  core::MacAddress mac;
+  bool anti_spoofing = true;
+};
+
+class Attachment final : public core::FrameSink {
+public:
+  Attachment(std::string name, AttachmentPolicy policy);
+  ~Attachment() override;
+  Attachment(const Attachment&) = delete;
+  Attachment& operator=(const Attachment&) = delete;
+
+  // Two-step wiring: the port and the backend each need the other's sink.
+  void set_port(std::unique_ptr<VmPort> port) { m_port = std::move(port); }
+  void set_backend(std::unique_ptr<backend::Backend> backend) { m_backend = std::move(backend); }
+
+  // Frames from the VM.
+  void consume(const core::FrameBatch& batch) override;
+
+  // Closes the VM socket at once, then stops the backend; `done` runs when all is released.
+  void stop(std::function<void()> done);
+
+  [[nodiscard]] const std::string& name() const { return m_name; }
+  [[nodiscard]] core::AttachmentStats& stats() { return m_stats; }
+  [[nodiscard]] const core::AttachmentStats& stats() const { return m_stats; }
+  [[nodiscard]] VmPort* port() const { return m_port.get(); }
+  [[nodiscard]] backend::Backend* backend() const { return m_backend.get(); }
+  [[nodiscard]] std::chrono::steady_clock::duration uptime() const {
+    return std::chrono::steady_clock::now() - m_started_at;
+  }
+
+private:
+  std::string m_name;
+  AttachmentPolicy m_policy;
+  core::AttachmentStats m_stats;
+  std::unique_ptr<VmPort> m_port;
+  std::unique_ptr<backend::Backend> m_backend;
+  std::chrono::steady_clock::time_point m_started_at = std::chrono::steady_clock::now();
+};
+
+}  // namespace squib::relay

@@ -1,0 +1,272 @@
+#include <squib/service/attachment_registry.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include <squib/backend/userspace_backend.hpp>
+#include <squib/core/frame_view.hpp>
+#include <squib/service/state_store.hpp>
+
+namespace squib::service {
+
+using nlohmann::json;
+using proto::ErrorCode;
+using Outcome = std::variant<json, MethodError>;
+
+namespace {
+
+// Removes a stale socket left by a crashed daemon; refuses anything that is not a socket
+// (a symlink planted in the run dir is never followed or removed).
+std::optional<std::string> clear_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;  // nothing there
+  if (!S_ISSOCK(st.st_mode)) return path + " exists and is not a socket; refusing to replace it";
+  if (::unlink(path.c_str()) != 0) return path + ": " + std::strerror(errno);
+  return std::nullopt;
+}
+
+json direction_json(const core::DirectionStats& stats) {
+  return {{"frames", stats.frames},
+          {"bytes", stats.bytes},
+          {"batches", stats.batches},
+          {"mean_batch", stats.mean_batch()}};
+}
+
+}  // namespace
+
+AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config) : m_loop(loop), m_config(config) {
+  uv_timer_init(m_loop, m_sweep.get());
+  m_sweep->data = this;
+}
+
+AttachmentRegistry::~AttachmentRegistry() = default;
+
+Outcome AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller) {
+  if (m_attachments.contains(requested.name)) {
+    return MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' already exists"};
+  }
+  if (m_attachments.size() >= m_config.max_attachments) {
+    return MethodError{ErrorCode::limit_reached,
+                       "the daemon already has " + std::to_string(m_config.max_attachments) + " attachments (the limit)"};
+  }
+  proto::StartParams params = requested;
+  if (params.owner && caller.uid != 0) {
+    return MethodError{ErrorCode::permission_denied, "owner: only root may attach a socket to another user"};
+  }
+  if (params.mode == proto::Mode::userspace && params.userspace.kind == "custom" && caller.uid != 0) {
+    return MethodError{ErrorCode::permission_denied, "userspace.kind: custom programs may only be started by root"};
+  }
+  if (params.mode == proto::Mode::userspace && params.userspace.path && caller.uid != 0) {
+    return MethodError{ErrorCode::permission_denied,
+                       "userspace.path: only root may choose the program; the daemon's configured path is used"};
+  }
+  if (!params.owner) params.owner = proto::Owner{caller.uid, caller.gid};
+  if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
+  return create(std::move(params));
+}
+
+Outcome AttachmentRegistry::create(proto::StartParams params) {
+  if (params.mode != proto::Mode::userspace) {
+    return MethodError{ErrorCode::backend_failed,
+                       std::string("mode ") + proto::to_string(params.mode) + " is not available in this build"};
+  }
+  if (params.userspace.kind == "gvproxy") {
+    return MethodError{ErrorCode::backend_failed, "userspace.kind: gvproxy is not supported by this build yet"};
+  }
+  const std::string socket_path = m_config.socket_path(params.name);
+  if (auto problem = clear_stale_socket(socket_path)) return MethodError{ErrorCode::backend_failed, *problem};
+
+  const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
+  const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
+  auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true});
+
+  relay::VmPortConfig port_config;
+  port_config.path = socket_path;
+  port_config.max_frame = max_frame;
+  port_config.uid = params.owner->uid;
+  port_config.gid = params.owner->gid;
+  port_config.group_access = params.owner->gid != 0 && params.owner->gid != params.owner->uid;
+  auto port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
+  if (!port) return MethodError{ErrorCode::backend_failed, port.error().message};
+  relay::VmPort* port_ptr = port.value().get();
+  attachment->set_port(std::move(port.value()));
+
+  backend::BackendContext context;
+  context.loop = m_loop;
+  context.name = params.name;
+  context.mac = mac;
+  context.mtu = params.mtu;
+  context.max_frame = max_frame;
+  context.to_vm = port_ptr;
+  context.stats = &attachment->stats();
+  backend::UserspaceConfig userspace;
+  userspace.kind = params.userspace.kind;
+  userspace.program = params.userspace.path.value_or(params.userspace.kind == "passt" ? m_config.passt_program : "");
+  userspace.extra_args = params.userspace.args;
+  userspace.exec_shim = m_config.exec_shim;
+  auto backend = std::make_unique<backend::UserspaceBackend>(std::move(context), std::move(userspace));
+  auto started = backend->start();
+  attachment->set_backend(std::move(backend));
+  if (!started) {
+    retire(std::move(attachment));
+    return MethodError{ErrorCode::backend_failed, started.error().message};
+  }
+
+  spdlog::info("{}: started ({} mode, mac {}, mtu {}, socket {})", params.name, proto::to_string(params.mode),
+               *params.mac, params.mtu, socket_path);
+  json result = {{"name", params.name},
+                 {"mode", proto::to_string(params.mode)},
+                 {"socket", socket_path},
+                 {"mac", *params.mac},
+                 {"mtu", params.mtu},
+                 // The userspace stack (passt) assigns addresses itself, mirroring the host's
+                 // uplink; they are not known to the daemon.
+                 {"network", {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}}}};
+  const std::string name = params.name;
+  m_attachments.emplace(name, Entry{std::move(params), std::move(attachment)});
+  save_state();
+  return result;
+}
+
+Outcome AttachmentRegistry::stop(const std::string& name) {
+  auto it = m_attachments.find(name);
+  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
+  auto attachment = std::move(it->second.attachment);
+  m_attachments.erase(it);
+  save_state();
+  retire(std::move(attachment));
+  spdlog::info("{}: stopped", name);
+  return json{{"name", name}};
+}
+
+void AttachmentRegistry::retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done) {
+  relay::Attachment* raw = attachment.get();
+  m_stopping.push_back(std::move(attachment));
+  raw->stop([this, raw, done = std::move(done)]() mutable {
+    // The backend that calls this is still on the stack: move the attachment to the
+    // graveyard and destroy it on the next loop turn, never from inside its own callback.
+    auto it = std::find_if(m_stopping.begin(), m_stopping.end(), [raw](const auto& p) { return p.get() == raw; });
+    if (it != m_stopping.end()) {
+      m_graveyard.push_back(std::move(*it));
+      m_stopping.erase(it);
+    }
+    if (done) m_after_sweep.push_back(std::move(done));
+    uv_timer_start(
+        m_sweep.get(),
+        [](uv_timer_t* timer) {
+          auto* self = uv::owner_of<AttachmentRegistry>(timer);
+          if (self == nullptr) return;
+          self->m_graveyard.clear();
+          auto callbacks = std::move(self->m_after_sweep);
+          self->m_after_sweep.clear();
+          for (auto& callback : callbacks) callback();
+        },
+        0, 0);
+  });
+}
+
+void AttachmentRegistry::stop_all(std::function<void()> done) {
+  auto remaining = std::make_shared<std::size_t>(m_attachments.size());
+  if (*remaining == 0) {
+    done();
+    return;
+  }
+  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  auto attachments = std::move(m_attachments);
+  m_attachments.clear();
+  for (auto& [name, entry] : attachments) {
+    retire(std::move(entry.attachment), [remaining, shared_done] {
+      if (--*remaining == 0) (*shared_done)();
+    });
+  }
+}
+
+void AttachmentRegistry::restore() {
+  auto loaded = load_state(m_config.state_path());
+  if (!loaded) {
+    spdlog::error("cannot read {}: {}; starting with no attachments", m_config.state_path(), loaded.error().message);
+    return;
+  }
+  for (const auto& reason : loaded->rejected) spdlog::warn("{}: skipped {}", m_config.state_path(), reason);
+  for (auto& params : loaded->attachments) {
+    if (!params.owner) params.owner = proto::Owner{0, 0};
+    if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
+    const std::string name = params.name;
+    auto outcome = create(std::move(params));
+    if (const auto* error = std::get_if<MethodError>(&outcome)) {
+      spdlog::error("{}: could not restore: {}", name, error->message);
+    } else {
+      spdlog::info("{}: restored from {}", name, m_config.state_path());
+    }
+  }
+  save_state();
+}
+
+void AttachmentRegistry::save_state() const {
+  std::vector<proto::StartParams> all;
+  all.reserve(m_attachments.size());
+  for (const auto& [name, entry] : m_attachments) all.push_back(entry.params);
+  if (auto saved = service::save_state(m_config.state_path(), all); !saved) {
+    // The daemon keeps serving; only crash recovery of this change is at risk.
+    spdlog::error("cannot write {}: {}", m_config.state_path(), saved.error().message);
+  }
+}
+
+json AttachmentRegistry::describe(const Entry& entry) const {
+  const auto* attachment = entry.attachment.get();
+  const auto* backend = attachment->backend();
+  json out = {{"name", entry.params.name},
+              {"mode", proto::to_string(entry.params.mode)},
+              {"network", entry.params.network},
+              {"socket", m_config.socket_path(entry.params.name)},
+              {"mac", *entry.params.mac},
+              {"mtu", entry.params.mtu},
+              {"state", backend != nullptr ? std::string(backend::to_string(backend->state())) : "starting"},
+              {"peer_connected", attachment->port() != nullptr && attachment->port()->peer_connected()}};
+  if (backend != nullptr) {
+    if (auto detail = backend->detail(); !detail.empty()) out["detail"] = detail;
+  }
+  return out;
+}
+
+json AttachmentRegistry::list() const {
+  json out = json::array();
+  for (const auto& [name, entry] : m_attachments) out.push_back(describe(entry));
+  return out;
+}
+
+json AttachmentRegistry::stats_of(const Entry& entry) const {
+  const auto& stats = entry.attachment->stats();
+  json drops = json::object();
+  for (std::size_t i = 0; i < core::k_drop_reason_count; ++i) {
+    drops[std::string(core::to_string(static_cast<core::DropReason>(i)))] = stats.drops[i];
+  }
+  json out = describe(entry);
+  out["from_vm"] = direction_json(stats.from_vm);
+  out["to_vm"] = direction_json(stats.to_vm);
+  out["drops"] = std::move(drops);
+  out["dropped_total"] = stats.total_drops();
+  out["errors"] = stats.errors;
+  out["handshakes"] = stats.handshakes;
+  out["child_restarts"] = stats.child_restarts;
+  out["uptime_s"] = std::chrono::duration<double>(entry.attachment->uptime()).count();
+  return out;
+}
+
+Outcome AttachmentRegistry::stats(const std::string& name) const {
+  if (name.empty()) {
+    json out = json::array();
+    for (const auto& [key, entry] : m_attachments) out.push_back(stats_of(entry));
+    return out;
+  }
+  const auto it = m_attachments.find(name);
+  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
+  return json::array({stats_of(it->second)});
+}
+
+}  // namespace squib::service

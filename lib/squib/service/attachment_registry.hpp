@@ -1,0 +1,78 @@
+#pragma once
+
+// AttachmentRegistry: the daemon's attachments by name — creating them from `start`
+// parameters (socket, backend, policy), tearing them down, describing them for list/stats,
+// and keeping <run-dir>/state.json in step so that a restarted daemon recreates every
+// attachment at the same socket path with the same MAC (design brief §4).
+//
+// Stopping is asynchronous (a child must be reaped): a stopped attachment leaves the name
+// table at once (its socket is unlinked synchronously, so the name can be reused) and waits
+// in m_stopping until its backend reports done.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <uv.h>
+
+#include <squib/core/result.hpp>
+#include <squib/proto/jsonrpc.hpp>
+#include <squib/proto/messages.hpp>
+#include <squib/relay/attachment.hpp>
+#include <squib/service/daemon_config.hpp>
+#include <squib/service/peer_credentials.hpp>
+#include <squib/uv/handle.hpp>
+
+namespace squib::service {
+
+// An error a control method reports: a JSON-RPC code and a message for the user.
+struct MethodError {
+  proto::ErrorCode code;
+  std::string message;
+};
+
+class AttachmentRegistry {
+public:
+  AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config);
+  ~AttachmentRegistry();
+  AttachmentRegistry(const AttachmentRegistry&) = delete;
+  AttachmentRegistry& operator=(const AttachmentRegistry&) = delete;
+
+  // Each returns the method's result object, or a MethodError.
+  std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller);
+  std::variant<nlohmann::json, MethodError> stop(const std::string& name);
+  [[nodiscard]] nlohmann::json list() const;
+  [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name) const;
+  [[nodiscard]] std::size_t size() const { return m_attachments.size(); }
+
+  // Recreates the attachments recorded in state.json (after a restart or crash).
+  void restore();
+  // Stops every attachment; `done` runs when all are released. State is kept on disk so a
+  // restart brings them back; a clean `stop` removes an entry, a shutdown does not.
+  void stop_all(std::function<void()> done);
+
+private:
+  struct Entry {
+    proto::StartParams params;  // as persisted: mac resolved, owner filled in
+    std::unique_ptr<relay::Attachment> attachment;
+  };
+
+  std::variant<nlohmann::json, MethodError> create(proto::StartParams params);
+  [[nodiscard]] nlohmann::json describe(const Entry& entry) const;
+  [[nodiscard]] nlohmann::json stats_of(const Entry& entry) const;
+  void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);
+  void save_state() const;
+
+  uv_loop_t* m_loop;
+  const DaemonConfig& m_config;
+  std::map<std::string, Entry> m_attachments;
+  std::vector<std::unique_ptr<relay::Attachment>> m_stopping;   // stop() called, not done yet
+  std::vector<std::unique_ptr<relay::Attachment>> m_graveyard;  // done; freed by m_sweep
+  std::vector<std::function<void()>> m_after_sweep;
+  uv::Handle<uv_timer_t> m_sweep;
+};
+
+}  // namespace squib::service

@@ -1,0 +1,230 @@
+#include <squib/service/control_server.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <squib/proto/jsonrpc.hpp>
+#include <squib/service/peer_credentials.hpp>
+
+namespace squib::service {
+
+using core::Error;
+using core::Result;
+
+namespace {
+
+constexpr std::size_t k_max_queued_reply_bytes = 1024 * 1024;
+
+struct WriteRequest {
+  uv_write_t req{};
+  std::string data;
+};
+
+}  // namespace
+
+class ControlServer::Connection {
+public:
+  Connection(ControlServer& server) : m_server(server) {
+    uv_pipe_init(server.m_loop, m_pipe.get(), 0);
+    m_pipe->data = this;
+    uv_timer_init(server.m_loop, m_idle.get());
+    m_idle->data = this;
+  }
+
+  uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(m_pipe.get()); }
+
+  // Called once the pipe is accepted.
+  void begin() {
+    uv_os_fd_t fd = -1;
+    uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &fd);
+    auto creds = peer_credentials(fd);
+    if (!creds) {
+      spdlog::warn("control: cannot read peer credentials: {}", creds.error().message);
+      finish_with(proto::encode_error(nullptr, proto::ErrorCode::permission_denied, "cannot verify peer credentials"));
+      return;
+    }
+    m_peer = creds.value();
+    if (!may_control(m_peer, m_server.m_config.group)) {
+      spdlog::warn("control: refused pid {} uid {} gid {}: not root and not in the control group", m_peer.pid,
+                   m_peer.uid, m_peer.gid);
+      finish_with(proto::encode_error(nullptr, proto::ErrorCode::permission_denied,
+                                      "permission denied: uid " + std::to_string(m_peer.uid) +
+                                          " is not root and not in the daemon's control group"));
+      return;
+    }
+    restart_idle_timer();
+    uv_read_start(
+        stream(),
+        [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+          auto* self = uv::owner_of<Connection>(handle);
+          *buf = uv_buf_init(self->m_read_buffer, sizeof self->m_read_buffer);
+        },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+          auto* self = uv::owner_of<Connection>(s);
+          if (self == nullptr) return;
+          if (n < 0) {
+            self->m_server.drop(self);
+          } else if (n > 0) {
+            self->on_data({buf->base, static_cast<std::size_t>(n)});
+          }
+        });
+  }
+
+  // Sends one final line and closes once it is written (or immediately on failure).
+  void finish_with(const std::string& line) {
+    m_closing = true;
+    uv_read_stop(stream());
+    send(line);
+    if (m_closing_immediately) m_server.drop(this);
+  }
+
+private:
+  void restart_idle_timer() {
+    uv_timer_start(
+        m_idle.get(),
+        [](uv_timer_t* timer) {
+          auto* self = uv::owner_of<Connection>(timer);
+          if (self == nullptr) return;
+          spdlog::info("control: closing connection of pid {} idle for {} ms", self->m_peer.pid,
+                       self->m_server.m_config.idle_timeout.count());
+          self->m_server.drop(self);
+        },
+        static_cast<std::uint64_t>(m_server.m_config.idle_timeout.count()), 0);
+  }
+
+  void on_data(std::string_view chunk) {
+    restart_idle_timer();
+    std::size_t start = 0;
+    while (!m_closing) {
+      const auto newline = chunk.find('\n', start);
+      if (newline == std::string_view::npos) break;
+      m_line.append(chunk.substr(start, newline - start));
+      start = newline + 1;
+      if (m_line.size() > m_server.m_config.max_line) {
+        too_long();
+        return;
+      }
+      std::string line = std::move(m_line);
+      m_line.clear();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
+      // The dispatcher may stop an attachment, never this connection; `this` stays valid.
+      send(m_server.m_dispatcher.handle(line, m_peer));
+      if (m_closing_immediately) {
+        m_server.drop(this);
+        return;
+      }
+    }
+    if (m_closing) return;
+    m_line.append(chunk.substr(start));
+    if (m_line.size() > m_server.m_config.max_line) too_long();
+  }
+
+  void too_long() {
+    spdlog::warn("control: pid {} sent a request line over {} bytes; closing", m_peer.pid, m_server.m_config.max_line);
+    m_line.clear();
+    finish_with(proto::encode_error(nullptr, proto::ErrorCode::invalid_request,
+                                    "request line exceeds " + std::to_string(m_server.m_config.max_line) + " bytes"));
+  }
+
+  void send(const std::string& line) {
+    if (uv_stream_get_write_queue_size(stream()) > k_max_queued_reply_bytes) {
+      spdlog::warn("control: pid {} does not read its replies; closing", m_peer.pid);
+      m_closing_immediately = true;
+      return;
+    }
+    auto* request = new WriteRequest{};
+    request->data = line + "\n";
+    request->req.data = this;
+    const uv_buf_t buf = uv_buf_init(request->data.data(), static_cast<unsigned>(request->data.size()));
+    const int rc = uv_write(&request->req, stream(), &buf, 1, [](uv_write_t* req, int status) {
+      std::unique_ptr<WriteRequest> owned(reinterpret_cast<WriteRequest*>(req));
+      // A cancelled write (status UV_ECANCELED) belongs to a connection already closed.
+      if (status == UV_ECANCELED) return;
+      auto* self = static_cast<Connection*>(req->data);
+      if (status < 0 || (self->m_closing && uv_stream_get_write_queue_size(self->stream()) == 0)) {
+        self->m_server.drop(self);
+      }
+    });
+    if (rc != 0) {
+      delete request;
+      m_closing_immediately = true;
+    }
+  }
+
+  ControlServer& m_server;
+  uv::Handle<uv_pipe_t> m_pipe;
+  uv::Handle<uv_timer_t> m_idle;
+  PeerCredentials m_peer;
+  std::string m_line;
+  char m_read_buffer[16384];
+  bool m_closing = false;
+  bool m_closing_immediately = false;
+};
+
+ControlServer::ControlServer(uv_loop_t* loop, const DaemonConfig& config, Dispatcher& dispatcher)
+    : m_loop(loop), m_config(config), m_dispatcher(dispatcher) {}
+
+ControlServer::~ControlServer() { close(); }
+
+Result<void> ControlServer::listen() {
+  const std::string& path = m_config.control_path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return Error{EEXIST, path + " exists and is not a socket; refusing to replace it"};
+    ::unlink(path.c_str());  // stale: the run-dir lock proves no other daemon owns it
+  }
+  if (const int rc = uv_pipe_init(m_loop, m_listener.get(), 0); rc != 0) {
+    return Error{-rc, std::string("uv_pipe_init: ") + uv_strerror(rc)};
+  }
+  m_listener->data = this;
+  const mode_t old_mask = ::umask(0117);  // created 0660, never briefly wider
+  const int bound = uv_pipe_bind(m_listener.get(), path.c_str());
+  ::umask(old_mask);
+  if (bound != 0) return Error{-bound, "bind " + path + ": " + uv_strerror(bound)};
+  if (::lchown(path.c_str(), 0, m_config.group.value_or(0)) != 0 && ::geteuid() == 0) {
+    return Error::from_errno("chown " + path);
+  }
+  const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(m_listener.get()), 128, [](uv_stream_t* server, int status) {
+    auto* self = uv::owner_of<ControlServer>(server);
+    if (self != nullptr && status == 0) self->on_connection();
+  });
+  if (rc != 0) return Error{-rc, "listen " + path + ": " + uv_strerror(rc)};
+  m_listening = true;
+  spdlog::info("control socket listening at {}", path);
+  return {};
+}
+
+void ControlServer::on_connection() {
+  auto connection = std::make_unique<Connection>(*this);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(m_listener.get()), connection->stream()) != 0) return;
+  Connection* raw = connection.get();
+  m_connections.push_back(std::move(connection));
+  if (m_connections.size() > m_config.max_connections) {
+    spdlog::warn("control: {} connections open (the limit); refusing one", m_config.max_connections);
+    raw->finish_with(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
+                                         "too many control connections (limit " +
+                                             std::to_string(m_config.max_connections) + ")"));
+    return;
+  }
+  raw->begin();
+}
+
+void ControlServer::drop(Connection* connection) {
+  // Destroying a Connection closes its handles; no callback of it runs afterwards, and
+  // pending writes complete with UV_ECANCELED (handled in the write callback).
+  m_connections.remove_if([connection](const auto& p) { return p.get() == connection; });
+}
+
+void ControlServer::close() {
+  m_connections.clear();
+  if (m_listening) {
+    m_listener.close();
+    ::unlink(m_config.control_path.c_str());
+    m_listening = false;
+  }
+}
+
+}  // namespace squib::service

@@ -1,0 +1,107 @@
+#include <squib/service/daemon.hpp>
+
+#include <csignal>
+
+#include <spdlog/spdlog.h>
+
+#include <squib/service/run_dir.hpp>
+
+namespace squib::service {
+
+Daemon::Daemon(DaemonConfig config) : m_config(std::move(config)) { uv_loop_init(&m_loop); }
+
+Daemon::~Daemon() {
+  m_server.reset();
+  m_dispatcher.reset();
+  m_registry.reset();
+  m_sigterm.close();
+  m_sigint.close();
+  m_sighup.close();
+  m_deadline.close();
+  // Run the loop dry so every close callback frees its handle (libuv test/task.h).
+  uv_run(&m_loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&m_loop) != 0) spdlog::warn("event loop closed with handles still open");
+}
+
+int Daemon::run(std::function<void()> on_reload) {
+  m_on_reload = std::move(on_reload);
+  if (auto prepared = prepare_run_dir(m_config.run_dir); !prepared) {
+    spdlog::critical("{}", prepared.error().message);
+    return 1;
+  }
+  auto lock = lock_run_dir(m_config.lock_path());
+  if (!lock) {
+    spdlog::critical("{}", lock.error().message);
+    return 1;
+  }
+  m_lock = std::move(lock.value());
+
+  // A peer that vanishes mid-write must be an EPIPE, never a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config);
+  m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config);
+  m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
+  m_registry->restore();
+  if (auto listening = m_server->listen(); !listening) {
+    spdlog::critical("{}", listening.error().message);
+    m_registry->stop_all([] {});
+    uv_run(&m_loop, UV_RUN_DEFAULT);
+    return 1;
+  }
+
+  auto on_signal = [](uv_signal_t* handle, int signum) {
+    auto* self = uv::owner_of<Daemon>(handle);
+    if (self == nullptr) return;
+    if (signum == SIGHUP) {
+      spdlog::info("SIGHUP: reloading");
+      if (self->m_on_reload) self->m_on_reload();
+      return;
+    }
+    self->begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  };
+  for (auto [handle, signum] : {std::pair{&m_sigterm, SIGTERM}, std::pair{&m_sigint, SIGINT}, std::pair{&m_sighup, SIGHUP}}) {
+    uv_signal_init(&m_loop, handle->get());
+    (*handle)->data = this;
+    uv_signal_start(handle->get(), on_signal, signum);
+  }
+  uv_timer_init(&m_loop, m_deadline.get());
+  m_deadline->data = this;
+
+  spdlog::info("squib-netd {} ready (pid {}, run dir {})", SQUIB_VERSION, ::getpid(), m_config.run_dir);
+  uv_run(&m_loop, UV_RUN_DEFAULT);
+  spdlog::info("squib-netd stopped");
+  return 0;
+}
+
+void Daemon::begin_shutdown(const char* why) {
+  if (m_shutting_down) return;
+  m_shutting_down = true;
+  spdlog::info("{}: shutting down {} attachment(s)", why, m_registry->size());
+  m_dispatcher->set_shutting_down();
+  m_server->close();
+  uv_timer_start(
+      m_deadline.get(),
+      [](uv_timer_t* timer) {
+        auto* self = uv::owner_of<Daemon>(timer);
+        if (self == nullptr) return;
+        spdlog::warn("shutdown deadline reached; forcing the remaining teardown");
+        self->finish();
+      },
+      static_cast<std::uint64_t>(m_config.shutdown_deadline.count()), 0);
+  m_registry->stop_all([this] { finish(); });
+}
+
+void Daemon::finish() {
+  // Destroying the registry kills (SIGKILL + waitpid) any child still alive, so nothing
+  // outlives the daemon even when the deadline fired.
+  m_registry.reset();
+  m_server.reset();
+  m_sigterm.close();
+  m_sigint.close();
+  m_sighup.close();
+  m_deadline.close();
+  uv_stop(&m_loop);
+}
+
+}  // namespace squib::service

@@ -1,0 +1,35 @@
+#pragma once
+
+// DaemonConfig: everything squib-netd is told at start-up (flags, config file), in one
+// place, passed by reference to the parts that need it. No globals.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace squib::service {
+
+struct DaemonConfig {
+  std::string run_dir;        // /run/squib-net on Linux, /var/run/squib-net on macOS
+  std::string control_path;   // default <run_dir>/control.sock
+  std::optional<gid_t> group; // members may use the control socket (mode 0660)
+  std::string exec_shim;      // squib-child-exec beside the daemon binary, if present
+  std::string passt_program = "passt";
+  std::string gvproxy_program = "gvproxy";
+
+  // Limits (design brief §3; docs/security.md says why each exists).
+  std::size_t max_line = 64 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 64;
+  std::size_t max_attachments = 256;
+  std::chrono::milliseconds shutdown_deadline{1'500};
+
+  [[nodiscard]] std::string socket_path(const std::string& name) const { return run_dir + "/" + name + ".sock"; }
+  [[nodiscard]] std::string state_path() const { return run_dir + "/state.json"; }
+  [[nodiscard]] std::string lock_path() const { return run_dir + "/squib-netd.lock"; }
+};
+
+}  // namespace squib::service

@@ -1,0 +1,114 @@
+#include <squib/service/state_store.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <squib/core/fd.hpp>
+
+namespace squib::service {
+
+using core::Error;
+using core::Result;
+using nlohmann::json;
+
+namespace {
+
+constexpr int k_state_version = 1;
+// state.json is small (256 attachments of ~300 bytes); anything far larger is not ours.
+constexpr std::size_t k_max_state_size = 4 * 1024 * 1024;
+
+Result<void> write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("write");
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+Result<void> save_state(const std::string& path, const std::vector<proto::StartParams>& attachments) {
+  json doc = {{"version", k_state_version}, {"attachments", json::array()}};
+  for (const auto& params : attachments) doc["attachments"].push_back(proto::to_json(params));
+  const std::string text = doc.dump(2) + "\n";
+
+  const std::string temp = path + ".tmp";
+  ::unlink(temp.c_str());  // a leftover from a crash mid-write
+  core::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return Error::from_errno("open " + temp);
+  if (auto written = write_all(fd.get(), text); !written) {
+    ::unlink(temp.c_str());
+    return Error{written.error().code, "write " + temp + ": " + written.error().message};
+  }
+  if (::fsync(fd.get()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return Error::from_errno("fsync " + temp, err);
+  }
+  fd.reset();
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return Error::from_errno("rename " + temp, err);
+  }
+  core::Fd dir(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) ::fsync(dir.get());
+  return {};
+}
+
+Result<LoadedState> parse_state(std::string_view text) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return Error{EINVAL, "state file is not a JSON object"};
+  const auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() || version->get<int>() != k_state_version) {
+    return Error{EINVAL, "state file has no supported version (want 1)"};
+  }
+  const auto list = doc.find("attachments");
+  if (list == doc.end() || !list->is_array()) return Error{EINVAL, "state file has no attachments array"};
+  LoadedState state;
+  std::size_t index = 0;
+  for (const auto& entry : *list) {
+    try {
+      state.attachments.push_back(proto::parse_start_params(entry));
+    } catch (const proto::ParamError& e) {
+      state.rejected.push_back("entry " + std::to_string(index) + ": " + e.what());
+    } catch (const json::exception& e) {
+      state.rejected.push_back("entry " + std::to_string(index) + ": " + e.what());
+    }
+    ++index;
+  }
+  return state;
+}
+
+Result<LoadedState> load_state(const std::string& path) {
+  core::Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return LoadedState{};
+    return Error::from_errno("open " + path);
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("read " + path);
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > k_max_state_size) return Error{EFBIG, path + " is larger than 4 MiB"};
+  }
+  return parse_state(text);
+}
+
+}  // namespace squib::service

@@ -1,0 +1,191 @@
+#include <squib/proto/messages.hpp>
+
+#include <squib/core/mac_address.hpp>
+#include <squib/core/names.hpp>
+
+namespace squib::proto {
+
+namespace {
+
+// Typed, field-named access to one params object.
+class ParamReader {
+public:
+  explicit ParamReader(const json& object, std::string prefix = "")
+      : m_object(object), m_prefix(std::move(prefix)) {}
+
+  [[nodiscard]] const json* find(const char* field) const {
+    const auto it = m_object.find(field);
+    return (it == m_object.end() || it->is_null()) ? nullptr : &*it;
+  }
+  [[nodiscard]] std::string path(const char* field) const { return m_prefix + field; }
+
+  std::optional<std::string> string(const char* field) const {
+    const json* value = find(field);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_string()) throw ParamError(path(field), "must be a string");
+    return value->get<std::string>();
+  }
+  std::string required_string(const char* field) const {
+    auto value = string(field);
+    if (!value) throw ParamError(path(field), "is required");
+    return *value;
+  }
+  std::optional<std::uint32_t> uint(const char* field, std::uint32_t min, std::uint32_t max) const {
+    const json* value = find(field);
+    if (value == nullptr) return std::nullopt;
+    const std::string range = "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (!value->is_number_integer()) throw ParamError(path(field), range);
+    const auto n = value->get<std::int64_t>();
+    if (n < min || n > max) throw ParamError(path(field), range);
+    return static_cast<std::uint32_t>(n);
+  }
+  std::optional<bool> boolean(const char* field) const {
+    const json* value = find(field);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_boolean()) throw ParamError(path(field), "must be true or false");
+    return value->get<bool>();
+  }
+
+private:
+  const json& m_object;
+  std::string m_prefix;
+};
+
+std::string checked_name(const std::string& field, const std::string& name) {
+  if (!core::is_valid_name(name)) {
+    throw ParamError(field, "must match [A-Za-z0-9_.-]{1,64} and not be . or ..");
+  }
+  return name;
+}
+
+UserspaceParams parse_userspace(const json& value) {
+  if (!value.is_object()) throw ParamError("userspace", "must be an object");
+  const ParamReader reader(value, "userspace.");
+  UserspaceParams out;
+  if (auto kind = reader.string("kind")) {
+    if (*kind != "passt" && *kind != "gvproxy" && *kind != "custom") {
+      throw ParamError("userspace.kind", "must be passt, gvproxy or custom");
+    }
+    out.kind = *kind;
+  }
+  if (auto path = reader.string("path")) {
+    if (path->empty() || path->find('\0') != std::string::npos) throw ParamError("userspace.path", "must be a non-empty path");
+    out.path = *path;
+  }
+  if (const json* args = reader.find("args")) {
+    if (!args->is_array()) throw ParamError("userspace.args", "must be an array of strings");
+    for (const auto& arg : *args) {
+      if (!arg.is_string()) throw ParamError("userspace.args", "must be an array of strings");
+      out.args.push_back(arg.get<std::string>());
+    }
+  }
+  if (auto framing = reader.string("framing")) {
+    if (*framing == "qemu") {
+      out.framing = Framing::qemu_stream;
+    } else if (*framing == "vfkit") {
+      out.framing = Framing::vfkit_datagram;
+    } else {
+      throw ParamError("userspace.framing", "must be qemu or vfkit");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(Mode mode) {
+  switch (mode) {
+    case Mode::shared: return "shared";
+    case Mode::host: return "host";
+    case Mode::bridged: return "bridged";
+    case Mode::userspace: return "userspace";
+  }
+  return "unknown";
+}
+
+std::optional<Mode> mode_from_string(std::string_view text) {
+  if (text == "shared") return Mode::shared;
+  if (text == "host") return Mode::host;
+  if (text == "bridged") return Mode::bridged;
+  if (text == "userspace") return Mode::userspace;
+  return std::nullopt;
+}
+
+const char* to_string(Framing framing) {
+  return framing == Framing::qemu_stream ? "qemu" : "vfkit";
+}
+
+StartParams parse_start_params(const json& params) {
+  const ParamReader reader(params);
+  StartParams out;
+  out.name = checked_name("name", reader.required_string("name"));
+  if (auto mode = reader.string("mode")) {
+    const auto parsed = mode_from_string(*mode);
+    if (!parsed) throw ParamError("mode", "must be shared, host, bridged or userspace");
+    out.mode = *parsed;
+  }
+  if (auto network = reader.string("network")) out.network = checked_name("network", *network);
+  if (auto mac = reader.string("mac")) {
+    const auto parsed = core::MacAddress::parse(*mac);
+    if (!parsed) throw ParamError("mac", "must look like 02:00:00:00:00:01");
+    if (parsed->is_multicast() || parsed->is_zero()) throw ParamError("mac", "must be a unicast, non-zero address");
+    out.mac = parsed->to_string();
+  }
+  if (auto mtu = reader.uint("mtu", k_min_mtu, k_max_mtu)) out.mtu = *mtu;
+  if (auto bridge = reader.string("bridge")) {
+    // Linux IFNAMSIZ is 16 including the NUL; the name is also checked by the kernel.
+    if (bridge->empty() || bridge->size() > 15 || !core::is_valid_name(*bridge)) {
+      throw ParamError("bridge", "must be an interface name of 1 to 15 characters [A-Za-z0-9_.-]");
+    }
+    out.bridge = *bridge;
+  }
+  out.subnet = reader.string("subnet");
+  if (auto isolation = reader.boolean("isolation")) out.isolation = *isolation;
+  if (const json* userspace = reader.find("userspace")) out.userspace = parse_userspace(*userspace);
+  if (const json* owner = reader.find("owner")) {
+    if (!owner->is_object()) throw ParamError("owner", "must be an object {uid, gid}");
+    const ParamReader owner_reader(*owner, "owner.");
+    Owner parsed;
+    const auto uid = owner_reader.uint("uid", 0, 0xfffffffeU);
+    if (!uid) throw ParamError("owner.uid", "is required");
+    parsed.uid = *uid;
+    parsed.gid = owner_reader.uint("gid", 0, 0xfffffffeU).value_or(*uid);
+    out.owner = parsed;
+  }
+  if (auto fd_passing = reader.boolean("fd_passing")) out.fd_passing = *fd_passing;
+  if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
+  if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
+  return out;
+}
+
+json to_json(const StartParams& params) {
+  json out = {{"name", params.name},
+              {"mode", to_string(params.mode)},
+              {"network", params.network},
+              {"mtu", params.mtu},
+              {"isolation", params.isolation}};
+  if (params.mac) out["mac"] = *params.mac;
+  if (params.bridge) out["bridge"] = *params.bridge;
+  if (params.subnet) out["subnet"] = *params.subnet;
+  if (params.mode == Mode::userspace) {
+    json userspace = {{"kind", params.userspace.kind}, {"args", params.userspace.args}};
+    if (params.userspace.path) userspace["path"] = *params.userspace.path;
+    if (params.userspace.framing) userspace["framing"] = to_string(*params.userspace.framing);
+    out["userspace"] = std::move(userspace);
+  }
+  if (params.owner) out["owner"] = {{"uid", params.owner->uid}, {"gid", params.owner->gid}};
+  if (params.fd_passing) out["fd_passing"] = true;
+  return out;
+}
+
+std::string parse_name_param(const json& params, bool required) {
+  const ParamReader reader(params);
+  auto name = reader.string("name");
+  if (!name) {
+    if (required) throw ParamError("name", "is required");
+    return {};
+  }
+  return checked_name("name", *name);
+}
+
+}  // namespace squib::proto

@@ -1,0 +1,73 @@
+#pragma once
+
+// The control methods' parameters and results (design brief §3, proto/control-protocol.md).
+// Both squib-netd and squib-netctl use these types; the JSON shapes are defined only here.
+// from_json-style parsers throw ParamError naming the offending field; the dispatcher turns
+// it into -32602 "invalid params: <field>: <reason>".
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace squib::proto {
+
+using json = nlohmann::json;
+
+class ParamError : public std::runtime_error {
+public:
+  ParamError(const std::string& field, const std::string& reason)
+      : std::runtime_error(field + ": " + reason), m_field(field) {}
+  [[nodiscard]] const std::string& field() const { return m_field; }
+
+private:
+  std::string m_field;
+};
+
+enum class Mode { shared, host, bridged, userspace };
+const char* to_string(Mode mode);
+std::optional<Mode> mode_from_string(std::string_view text);
+
+// Which userspace network stack a `userspace` attachment runs, and how it is framed.
+enum class Framing { qemu_stream, vfkit_datagram };
+const char* to_string(Framing framing);
+
+struct UserspaceParams {
+  std::string kind = "passt";      // "passt" (Debian), "gvproxy", or "custom" (root only)
+  std::optional<std::string> path;  // binary; default: the preset's name looked up in PATH
+  std::vector<std::string> args;    // extra arguments appended to the preset's
+  std::optional<Framing> framing;   // custom only; presets fix their framing
+};
+
+struct Owner {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+};
+
+struct StartParams {
+  std::string name;
+  Mode mode = Mode::shared;
+  std::string network = "default";
+  std::optional<std::string> mac;
+  std::uint32_t mtu = 1500;
+  std::optional<std::string> bridge;
+  std::optional<std::string> subnet;
+  bool isolation = false;
+  UserspaceParams userspace;
+  std::optional<Owner> owner;
+  bool fd_passing = false;
+};
+
+// MTU bounds: 68 is the IPv4 minimum (RFC 791); 65535 the largest frame a backend may take.
+inline constexpr std::uint32_t k_min_mtu = 68;
+inline constexpr std::uint32_t k_max_mtu = 65535;
+
+StartParams parse_start_params(const json& params);
+json to_json(const StartParams& params);
+// Only the name: for `stop`, and `stats` when given.
+std::string parse_name_param(const json& params, bool required);
+
+}  // namespace squib::proto
