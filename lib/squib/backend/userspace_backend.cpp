@@ -59,6 +59,13 @@ Result<void> UserspaceBackend::start() {
         m_channel.reset();
         if (!m_stopping) ++m_context.stats->child_restarts;
       });
+  if (m_config.kind == "passt") {
+    // passt logs to syslog and says so on stderr when there is none; the messages
+    // themselves follow on stderr, so the complaint is noise.
+    m_child->set_line_filter([](std::string_view line) {
+      return line.starts_with("Failed to send ") && line.ends_with(" to syslog");
+    });
+  }
   return m_child->start();
 }
 

@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <squib/backend/userspace_backend.hpp>
 #include <squib/core/frame_view.hpp>
 #include <squib/service/state_store.hpp>
 
@@ -39,7 +38,8 @@ json direction_json(const core::DirectionStats& stats) {
 
 }  // namespace
 
-AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config) : m_loop(loop), m_config(config) {
+AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory)
+    : m_loop(loop), m_config(config), m_factory(factory) {
   uv_timer_init(m_loop, m_sweep.get());
   m_sweep->data = this;
 }
@@ -71,13 +71,6 @@ Outcome AttachmentRegistry::start(const proto::StartParams& requested, const Pee
 }
 
 Outcome AttachmentRegistry::create(proto::StartParams params) {
-  if (params.mode != proto::Mode::userspace) {
-    return MethodError{ErrorCode::backend_failed,
-                       std::string("mode ") + proto::to_string(params.mode) + " is not available in this build"};
-  }
-  if (params.userspace.kind == "gvproxy") {
-    return MethodError{ErrorCode::backend_failed, "userspace.kind: gvproxy is not supported by this build yet"};
-  }
   const std::string socket_path = m_config.socket_path(params.name);
   if (auto problem = clear_stale_socket(socket_path)) return MethodError{ErrorCode::backend_failed, *problem};
 
@@ -104,16 +97,17 @@ Outcome AttachmentRegistry::create(proto::StartParams params) {
   context.max_frame = max_frame;
   context.to_vm = port_ptr;
   context.stats = &attachment->stats();
-  backend::UserspaceConfig userspace;
-  userspace.kind = params.userspace.kind;
-  userspace.program = params.userspace.path.value_or(params.userspace.kind == "passt" ? m_config.passt_program : "");
-  userspace.extra_args = params.userspace.args;
-  userspace.exec_shim = m_config.exec_shim;
-  auto backend = std::make_unique<backend::UserspaceBackend>(std::move(context), std::move(userspace));
-  auto started = backend->start();
-  attachment->set_backend(std::move(backend));
+  auto choice = m_factory.make(params, std::move(context));
+  if (auto* refusal = std::get_if<BackendRefusal>(&choice)) {
+    retire(std::move(attachment));
+    return MethodError{refusal->code, refusal->message};
+  }
+  auto& chosen = std::get<BackendChoice>(choice);
+  auto started = chosen.backend->start();
+  attachment->set_backend(std::move(chosen.backend));
   if (!started) {
     retire(std::move(attachment));
+    m_factory.released(params);
     return MethodError{ErrorCode::backend_failed, started.error().message};
   }
 
@@ -124,9 +118,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params) {
                  {"socket", socket_path},
                  {"mac", *params.mac},
                  {"mtu", params.mtu},
-                 // The userspace stack (passt) assigns addresses itself, mirroring the host's
-                 // uplink; they are not known to the daemon.
-                 {"network", {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}}}};
+                 {"network", std::move(chosen.network)}};
   const std::string name = params.name;
   m_attachments.emplace(name, Entry{std::move(params), std::move(attachment)});
   save_state();
@@ -137,9 +129,10 @@ Outcome AttachmentRegistry::stop(const std::string& name) {
   auto it = m_attachments.find(name);
   if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
   auto attachment = std::move(it->second.attachment);
+  auto params = std::move(it->second.params);
   m_attachments.erase(it);
   save_state();
-  retire(std::move(attachment));
+  retire(std::move(attachment), [this, params = std::move(params)] { m_factory.released(params); });
   spdlog::info("{}: stopped", name);
   return json{{"name", name}};
 }
@@ -180,7 +173,8 @@ void AttachmentRegistry::stop_all(std::function<void()> done) {
   auto attachments = std::move(m_attachments);
   m_attachments.clear();
   for (auto& [name, entry] : attachments) {
-    retire(std::move(entry.attachment), [remaining, shared_done] {
+    retire(std::move(entry.attachment), [this, remaining, shared_done, params = std::move(entry.params)] {
+      m_factory.released(params);
       if (--*remaining == 0) (*shared_done)();
     });
   }

@@ -22,6 +22,7 @@
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/relay/attachment.hpp>
+#include <squib/service/backend_factory.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/peer_credentials.hpp>
 #include <squib/uv/handle.hpp>
@@ -36,7 +37,7 @@ struct MethodError {
 
 class AttachmentRegistry {
 public:
-  AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config);
+  AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory);
   ~AttachmentRegistry();
   AttachmentRegistry(const AttachmentRegistry&) = delete;
   AttachmentRegistry& operator=(const AttachmentRegistry&) = delete;
@@ -68,6 +69,7 @@ private:
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
+  BackendFactory& m_factory;
   std::map<std::string, Entry> m_attachments;
   std::vector<std::unique_ptr<relay::Attachment>> m_stopping;   // stop() called, not done yet
   std::vector<std::unique_ptr<relay::Attachment>> m_graveyard;  // done; freed by m_sweep

@@ -39,7 +39,8 @@ int Daemon::run(std::function<void()> on_reload) {
   // A peer that vanishes mid-write must be an EPIPE, never a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
 
-  m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config);
+  m_factory = std::make_unique<BackendFactory>(m_config);
+  m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config, *m_factory);
   m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config);
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
   m_registry->restore();

@@ -16,6 +16,7 @@
 #include <squib/core/fd.hpp>
 #include <squib/core/result.hpp>
 #include <squib/service/attachment_registry.hpp>
+#include <squib/service/backend_factory.hpp>
 #include <squib/service/control_server.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/dispatcher.hpp>
@@ -39,6 +40,7 @@ private:
 
   DaemonConfig m_config;
   uv_loop_t m_loop{};
+  std::unique_ptr<BackendFactory> m_factory;
   std::unique_ptr<AttachmentRegistry> m_registry;
   std::unique_ptr<Dispatcher> m_dispatcher;
   std::unique_ptr<ControlServer> m_server;

@@ -155,7 +155,7 @@ void ChildSupervisor::on_output(std::string_view chunk) {
   while ((newline = m_partial_line.find('\n')) != std::string::npos) {
     std::string line = m_partial_line.substr(0, newline);
     m_partial_line.erase(0, newline + 1);
-    if (line.empty()) continue;
+    if (line.empty() || (m_line_filter && m_line_filter(line))) continue;
     spdlog::info("{}: {}", m_log_name, line);
     m_lines.push_back(std::move(line));
     if (m_lines.size() > k_kept_lines) m_lines.pop_front();

@@ -61,6 +61,10 @@ public:
   ChildSupervisor(const ChildSupervisor&) = delete;
   ChildSupervisor& operator=(const ChildSupervisor&) = delete;
 
+  // Output lines for which `filter` returns true are neither logged nor kept (e.g. passt's
+  // "Failed to send … to syslog" noise when no syslog socket exists).
+  void set_line_filter(std::function<bool(std::string_view)> filter) { m_line_filter = std::move(filter); }
+
   core::Result<void> start();
   void stop(std::function<void()> done);
 
@@ -96,6 +100,7 @@ private:
   std::string m_partial_line;
   std::deque<std::string> m_lines;
   std::function<void()> m_stop_done;
+  std::function<bool(std::string_view)> m_line_filter;
 };
 
 // Finds `name` (with no '/') in PATH, or checks an explicit path; the result is absolute and

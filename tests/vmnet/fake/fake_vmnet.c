@@ -125,10 +125,19 @@ static void post_event_locked(struct fake_vmnet_interface* iface) {
   });
 }
 
+/* Callbacks replaced or cleared while a queue thread may still hold a copy. They are freed
+ * only by fake_vmnet_reset(), after every queue is idle: libBlocksRuntime's reference counts
+ * are not visible to ThreadSanitizer, so a last Block_release() racing a queue thread's use
+ * would be reported although it is ordered. */
+static vmnet_interface_event_callback_t g_retired[4096];
+static size_t g_retired_count;
+
 /* Caller holds g_mutex. */
 static void clear_callback_locked(struct fake_vmnet_interface* iface) {
   if (iface->callback != NULL) {
-    Block_release(iface->callback);
+    if (g_retired_count < sizeof(g_retired) / sizeof(g_retired[0])) {
+      g_retired[g_retired_count++] = iface->callback;
+    } /* else: leak it; a test double may */
     dispatch_release(iface->callback_queue);
   }
   iface->callback = NULL;
@@ -337,6 +346,8 @@ bool fake_vmnet_reset(int timeout_ms) {
     g_all = next;
   }
   g_current = NULL;
+  for (size_t i = 0; i < g_retired_count; ++i) Block_release(g_retired[i]);
+  g_retired_count = 0;
   if (g_last_desc != NULL) xpc_release(g_last_desc);
   g_last_desc = NULL;
   list_clear(&g_rx);
