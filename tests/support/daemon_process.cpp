@@ -1,0 +1,185 @@
+#include "support/daemon_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/catch.hpp"
+
+namespace squib::test {
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/squib-test-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  m_path = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
+}
+
+DaemonProcess::DaemonProcess(const std::string& dir, std::vector<std::string> extra_args)
+    : m_dir(dir), m_args(std::move(extra_args)) {
+  spawn();
+}
+
+void DaemonProcess::spawn() {
+  const std::string log = log_path();
+  std::vector<std::string> args = {SQUIB_NETD_PATH, "--run-dir", run_dir(), "--log-level", "debug"};
+  args.insert(args.end(), m_args.begin(), m_args.end());
+  m_pid = ::fork();
+  if (m_pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  const bool up = eventually([&] {
+    if (!process_alive(m_pid)) return false;
+    return proto::ControlClient::connect(control_path(), std::chrono::milliseconds(500)).ok();
+  });
+  if (!up) {
+    INFO("daemon log:\n" << this->log());
+    FAIL("squib-netd did not come up");
+  }
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (m_pid > 0) stop(SIGTERM);
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(log_path());
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+proto::ControlClient DaemonProcess::connect() const {
+  auto client = proto::ControlClient::connect(control_path());
+  if (!client) FAIL("connect: " << client.error().message);
+  return std::move(client.value());
+}
+
+proto::Response DaemonProcess::call(const std::string& method, const json& params) const {
+  auto client = connect();
+  auto response = client.call(method, params);
+  if (!response) FAIL(method << ": " << response.error().message);
+  return response.value();
+}
+
+json DaemonProcess::ok(const std::string& method, const json& params) const {
+  auto response = call(method, params);
+  INFO(method << " failed: " << response.error_message << "\ndaemon log:\n" << log());
+  REQUIRE(response.ok());
+  return *response.result;
+}
+
+int DaemonProcess::stop(int signum, std::chrono::milliseconds timeout) {
+  if (m_pid <= 0) return -1;
+  ::kill(m_pid, signum);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t done = ::waitpid(m_pid, &status, WNOHANG);
+    if (done == m_pid) {
+      m_pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(m_pid, SIGKILL);
+  ::waitpid(m_pid, &status, 0);
+  m_pid = -1;
+  return -1;
+}
+
+void DaemonProcess::restart() { spawn(); }
+
+FakeVmm::FakeVmm(const std::string& local_path, const std::string& daemon_socket) : m_local(local_path) {
+  m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(m_fd >= 0);
+  sockaddr_un local{};
+  local.sun_family = AF_UNIX;
+  std::strncpy(local.sun_path, local_path.c_str(), sizeof local.sun_path - 1);
+  ::unlink(local_path.c_str());
+  REQUIRE(::bind(m_fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+  sockaddr_un remote{};
+  remote.sun_family = AF_UNIX;
+  std::strncpy(remote.sun_path, daemon_socket.c_str(), sizeof remote.sun_path - 1);
+  // Like QEMU's dgram netdev: connect to the daemon's path, send frames there.
+  REQUIRE(::connect(m_fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0);
+}
+
+FakeVmm::~FakeVmm() {
+  ::close(m_fd);
+  ::unlink(m_local.c_str());
+}
+
+void FakeVmm::send(const std::vector<std::uint8_t>& frame) const {
+  REQUIRE(::send(m_fd, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size()));
+}
+
+std::optional<std::vector<std::uint8_t>> FakeVmm::receive(std::chrono::milliseconds timeout) const {
+  pollfd pfd{m_fd, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
+  std::vector<std::uint8_t> buffer(70000);
+  const ssize_t n = ::recv(m_fd, buffer.data(), buffer.size(), 0);
+  if (n < 0) return std::nullopt;
+  buffer.resize(static_cast<std::size_t>(n));
+  return buffer;
+}
+
+std::vector<std::uint8_t> make_frame(const std::string& src_mac, std::size_t size, std::uint8_t seq) {
+  std::vector<std::uint8_t> frame(size);
+  for (std::size_t i = 0; i < 6; ++i) frame[i] = 0xff;
+  unsigned bytes[6] = {};
+  std::sscanf(src_mac.c_str(), "%x:%x:%x:%x:%x:%x", &bytes[0], &bytes[1], &bytes[2], &bytes[3], &bytes[4], &bytes[5]);
+  for (std::size_t i = 0; i < 6; ++i) frame[6 + i] = static_cast<std::uint8_t>(bytes[i]);
+  frame[12] = 0x88;
+  frame[13] = 0xb5;
+  for (std::size_t i = 14; i < size; ++i) frame[i] = static_cast<std::uint8_t>(seq + i);
+  return frame;
+}
+
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (predicate()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  // A zombie still answers kill(0): read its state instead.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close_paren = line.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < line.size() && line[close_paren + 2] != 'Z';
+}
+
+}  // namespace squib::test

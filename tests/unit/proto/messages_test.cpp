@@ -1,0 +1,310 @@
+// Tests of squib/proto/messages.hpp: start/stop/stats parameters. Every rejection is a
+// ParamError whose message names the field ("mtu: must be an integer from 68 to 65535"),
+// which the dispatcher sends as -32602; defaults; to_json → parse round trips.
+
+#include <squib/proto/messages.hpp>
+
+#include <string>
+
+#include "support/catch.hpp"
+
+namespace {
+
+using squib::proto::Framing;
+using squib::proto::json;
+using squib::proto::Mode;
+using squib::proto::parse_name_param;
+using squib::proto::parse_start_params;
+using squib::proto::ParamError;
+using squib::proto::StartParams;
+
+// `{"name":"vm1"}` merged with `extra`.
+json with_name(json extra) {
+  json params = {{"name", "vm1"}};
+  params.update(extra);
+  return params;
+}
+
+// Expects parse_start_params(params) to throw a ParamError for `field` whose what() is exactly
+// "<field>: <reason>".
+void require_rejected(const json& params, const std::string& field, const std::string& reason) {
+  INFO("params: " << params.dump());
+  try {
+    (void)parse_start_params(params);
+    FAIL("accepted");
+  } catch (const ParamError& e) {
+    CHECK(e.field() == field);
+    CHECK(std::string(e.what()) == field + ": " + reason);
+  }
+}
+
+void require_same(const StartParams& a, const StartParams& b) {
+  CHECK(a.name == b.name);
+  CHECK(a.mode == b.mode);
+  CHECK(a.network == b.network);
+  CHECK(a.mac == b.mac);
+  CHECK(a.mtu == b.mtu);
+  CHECK(a.bridge == b.bridge);
+  CHECK(a.subnet == b.subnet);
+  CHECK(a.isolation == b.isolation);
+  CHECK(a.owner.has_value() == b.owner.has_value());
+  if (a.owner && b.owner) {
+    CHECK(a.owner->uid == b.owner->uid);
+    CHECK(a.owner->gid == b.owner->gid);
+  }
+  CHECK(a.fd_passing == b.fd_passing);
+  if (a.mode == Mode::userspace) {
+    CHECK(a.userspace.kind == b.userspace.kind);
+    CHECK(a.userspace.path == b.userspace.path);
+    CHECK(a.userspace.args == b.userspace.args);
+    CHECK(a.userspace.framing == b.userspace.framing);
+  }
+}
+
+const std::string k_name_rule = "must match [A-Za-z0-9_.-]{1,64} and not be . or ..";
+const std::string k_mtu_rule = "must be an integer from 68 to 65535";
+const std::string k_id_rule = "must be an integer from 0 to 4294967294";
+
+}  // namespace
+
+TEST_CASE("parse_start_params fills in the defaults", "[proto][messages]") {
+  const auto params = parse_start_params(json{{"name", "vm1"}});
+  CHECK(params.name == "vm1");
+  CHECK(params.mode == Mode::shared);
+  CHECK(params.network == "default");
+  CHECK_FALSE(params.mac);
+  CHECK(params.mtu == 1500);
+  CHECK_FALSE(params.bridge);
+  CHECK_FALSE(params.subnet);
+  CHECK_FALSE(params.isolation);
+  CHECK(params.userspace.kind == "passt");
+  CHECK_FALSE(params.userspace.path);
+  CHECK(params.userspace.args.empty());
+  CHECK_FALSE(params.userspace.framing);
+  CHECK_FALSE(params.owner);
+  CHECK_FALSE(params.fd_passing);
+
+  SECTION("null members count as absent") {
+    const auto nulls = parse_start_params(
+        with_name({{"mode", nullptr}, {"mtu", nullptr}, {"mac", nullptr}, {"owner", nullptr}, {"userspace", nullptr}}));
+    CHECK(nulls.mode == Mode::shared);
+    CHECK(nulls.mtu == 1500);
+    CHECK_FALSE(nulls.mac);
+    CHECK_FALSE(nulls.owner);
+  }
+  SECTION("unknown members are ignored") {
+    CHECK(parse_start_params(with_name({{"colour", "blue"}})).name == "vm1");
+  }
+}
+
+TEST_CASE("parse_start_params reads every field", "[proto][messages]") {
+  const auto params = parse_start_params(json{{"name", "build-1"},
+                                              {"mode", "userspace"},
+                                              {"network", "lab.net"},
+                                              {"mac", "52:54:00:AB:CD:EF"},
+                                              {"mtu", 9000},
+                                              {"subnet", "192.168.105.0/24"},
+                                              {"isolation", true},
+                                              {"userspace",
+                                               {{"kind", "custom"},
+                                                {"path", "/usr/bin/passt"},
+                                                {"args", {"--one", "-x"}},
+                                                {"framing", "vfkit"}}},
+                                              {"owner", {{"uid", 1000}, {"gid", 100}}},
+                                              {"fd_passing", true}});
+  CHECK(params.name == "build-1");
+  CHECK(params.mode == Mode::userspace);
+  CHECK(params.network == "lab.net");
+  CHECK(params.mac == "52:54:00:ab:cd:ef");  // normalised to lower case
+  CHECK(params.mtu == 9000);
+  CHECK(params.subnet == "192.168.105.0/24");
+  CHECK(params.isolation);
+  CHECK(params.userspace.kind == "custom");
+  CHECK(params.userspace.path == "/usr/bin/passt");
+  CHECK(params.userspace.args == std::vector<std::string>{"--one", "-x"});
+  CHECK(params.userspace.framing == Framing::vfkit_datagram);
+  REQUIRE(params.owner);
+  CHECK(params.owner->uid == 1000);
+  CHECK(params.owner->gid == 100);
+  CHECK(params.fd_passing);
+
+  SECTION("framing qemu") {
+    CHECK(parse_start_params(with_name({{"userspace", {{"framing", "qemu"}}}})).userspace.framing ==
+          Framing::qemu_stream);
+  }
+  SECTION("mode bridged with a bridge") {
+    const auto bridged = parse_start_params(with_name({{"mode", "bridged"}, {"bridge", "br0"}}));
+    CHECK(bridged.mode == Mode::bridged);
+    CHECK(bridged.bridge == "br0");
+  }
+  SECTION("owner gid defaults to the uid") {
+    const auto owned = parse_start_params(with_name({{"owner", {{"uid", 501}}}}));
+    REQUIRE(owned.owner);
+    CHECK(owned.owner->gid == 501);
+  }
+  SECTION("MTU bounds are inclusive") {
+    CHECK(parse_start_params(with_name({{"mtu", 68}})).mtu == 68);
+    CHECK(parse_start_params(with_name({{"mtu", 65535}})).mtu == 65535);
+  }
+  SECTION("owner bounds are inclusive") {
+    const auto owned = parse_start_params(with_name({{"owner", {{"uid", 0}, {"gid", 4294967294U}}}}));
+    CHECK(owned.owner->uid == 0);
+    CHECK(owned.owner->gid == 4294967294U);
+  }
+}
+
+TEST_CASE("parse_start_params: name", "[proto][messages]") {
+  require_rejected(json::object(), "name", "is required");
+  require_rejected(json{{"name", nullptr}}, "name", "is required");
+  require_rejected(json{{"name", 5}}, "name", "must be a string");
+  require_rejected(json{{"name", ""}}, "name", k_name_rule);
+  require_rejected(json{{"name", ".."}}, "name", k_name_rule);
+  require_rejected(json{{"name", "../../etc/passwd"}}, "name", k_name_rule);
+  require_rejected(json{{"name", std::string(65, 'a')}}, "name", k_name_rule);
+  SECTION("params that are not an object have no name") {
+    require_rejected(json::array({"vm1"}), "name", "is required");
+    require_rejected(json("vm1"), "name", "is required");
+  }
+}
+
+TEST_CASE("parse_start_params: mode and network", "[proto][messages]") {
+  require_rejected(with_name({{"mode", "nat"}}), "mode", "must be shared, host, bridged or userspace");
+  require_rejected(with_name({{"mode", "Shared"}}), "mode", "must be shared, host, bridged or userspace");
+  require_rejected(with_name({{"mode", 1}}), "mode", "must be a string");
+  require_rejected(with_name({{"network", "a/b"}}), "network", k_name_rule);
+  require_rejected(with_name({{"network", true}}), "network", "must be a string");
+}
+
+TEST_CASE("parse_start_params: mac", "[proto][messages]") {
+  require_rejected(with_name({{"mac", "zz"}}), "mac", "must look like 02:00:00:00:00:01");
+  require_rejected(with_name({{"mac", "02-00-00-00-00-01"}}), "mac", "must look like 02:00:00:00:00:01");
+  require_rejected(with_name({{"mac", 2}}), "mac", "must be a string");
+  require_rejected(with_name({{"mac", "01:00:5e:00:00:01"}}), "mac", "must be a unicast, non-zero address");
+  require_rejected(with_name({{"mac", "ff:ff:ff:ff:ff:ff"}}), "mac", "must be a unicast, non-zero address");
+  require_rejected(with_name({{"mac", "00:00:00:00:00:00"}}), "mac", "must be a unicast, non-zero address");
+}
+
+TEST_CASE("parse_start_params: mtu", "[proto][messages]") {
+  require_rejected(with_name({{"mtu", 67}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", 65536}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", 0}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", -1500}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", 1500.5}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", 1500.0}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", "1500"}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", true}}), "mtu", k_mtu_rule);
+  require_rejected(with_name({{"mtu", 4294968796ULL}}), "mtu", k_mtu_rule);          // 2^32 + 1500
+  require_rejected(with_name({{"mtu", 18446744073709551615ULL}}), "mtu", k_mtu_rule);  // 2^64 - 1
+  require_rejected(with_name({{"mtu", -9223372036854775807LL - 1}}), "mtu", k_mtu_rule);
+}
+
+TEST_CASE("parse_start_params: bridge", "[proto][messages]") {
+  const std::string k_bridge_rule = "must be an interface name of 1 to 15 characters [A-Za-z0-9_.-]";
+  require_rejected(with_name({{"bridge", "br0"}}), "bridge", "applies only to mode bridged");
+  require_rejected(with_name({{"mode", "userspace"}, {"bridge", "br0"}}), "bridge", "applies only to mode bridged");
+  require_rejected(with_name({{"mode", "bridged"}}), "bridge", "is required for mode bridged");
+  require_rejected(with_name({{"mode", "bridged"}, {"bridge", ""}}), "bridge", k_bridge_rule);
+  require_rejected(with_name({{"mode", "bridged"}, {"bridge", std::string(16, 'b')}}), "bridge", k_bridge_rule);
+  require_rejected(with_name({{"mode", "bridged"}, {"bridge", "br 0"}}), "bridge", k_bridge_rule);
+  require_rejected(with_name({{"mode", "bridged"}, {"bridge", ".."}}), "bridge", k_bridge_rule);
+  require_rejected(with_name({{"mode", "bridged"}, {"bridge", 0}}), "bridge", "must be a string");
+  CHECK(parse_start_params(with_name({{"mode", "bridged"}, {"bridge", std::string(15, 'b')}})).bridge ==
+        std::string(15, 'b'));
+}
+
+TEST_CASE("parse_start_params: subnet, isolation, fd_passing", "[proto][messages]") {
+  require_rejected(with_name({{"subnet", 24}}), "subnet", "must be a string");
+  require_rejected(with_name({{"isolation", "yes"}}), "isolation", "must be true or false");
+  require_rejected(with_name({{"isolation", 1}}), "isolation", "must be true or false");
+  require_rejected(with_name({{"fd_passing", 1}}), "fd_passing", "must be true or false");
+}
+
+TEST_CASE("parse_start_params: userspace", "[proto][messages]") {
+  require_rejected(with_name({{"userspace", "passt"}}), "userspace", "must be an object");
+  require_rejected(with_name({{"userspace", json::array()}}), "userspace", "must be an object");
+  require_rejected(with_name({{"userspace", {{"kind", "slirp"}}}}), "userspace.kind",
+                   "must be passt, gvproxy or custom");
+  require_rejected(with_name({{"userspace", {{"kind", 1}}}}), "userspace.kind", "must be a string");
+  require_rejected(with_name({{"userspace", {{"path", ""}}}}), "userspace.path", "must be a non-empty path");
+  require_rejected(with_name({{"userspace", {{"path", std::string("/bin/x\0y", 8)}}}}), "userspace.path",
+                   "must be a non-empty path");
+  require_rejected(with_name({{"userspace", {{"path", 7}}}}), "userspace.path", "must be a string");
+  require_rejected(with_name({{"userspace", {{"args", "--x"}}}}), "userspace.args", "must be an array of strings");
+  require_rejected(with_name({{"userspace", {{"args", {"--x", 1}}}}}), "userspace.args",
+                   "must be an array of strings");
+  require_rejected(with_name({{"userspace", {{"args", {{"a", "b"}}}}}}), "userspace.args",
+                   "must be an array of strings");
+  require_rejected(with_name({{"userspace", {{"framing", "tcp"}}}}), "userspace.framing", "must be qemu or vfkit");
+  require_rejected(with_name({{"userspace", {{"framing", false}}}}), "userspace.framing", "must be a string");
+}
+
+TEST_CASE("parse_start_params: owner", "[proto][messages]") {
+  require_rejected(with_name({{"owner", 1000}}), "owner", "must be an object {uid, gid}");
+  require_rejected(with_name({{"owner", json::object()}}), "owner.uid", "is required");
+  require_rejected(with_name({{"owner", {{"gid", 1}}}}), "owner.uid", "is required");
+  require_rejected(with_name({{"owner", {{"uid", -1}}}}), "owner.uid", k_id_rule);
+  require_rejected(with_name({{"owner", {{"uid", 4294967295U}}}}), "owner.uid", k_id_rule);
+  require_rejected(with_name({{"owner", {{"uid", "0"}}}}), "owner.uid", k_id_rule);
+  require_rejected(with_name({{"owner", {{"uid", 1}, {"gid", 4294967295U}}}}), "owner.gid", k_id_rule);
+  require_rejected(with_name({{"owner", {{"uid", 1}, {"gid", 1.0}}}}), "owner.gid", k_id_rule);
+}
+
+TEST_CASE("to_json writes the control protocol's shape", "[proto][messages]") {
+  SECTION("defaults: only the always-present members") {
+    CHECK(squib::proto::to_json(parse_start_params(json{{"name", "vm1"}})) ==
+          json{{"name", "vm1"}, {"mode", "shared"}, {"network", "default"}, {"mtu", 1500}, {"isolation", false}});
+  }
+  SECTION("userspace members appear only for mode userspace") {
+    const auto out = squib::proto::to_json(parse_start_params(with_name({{"mode", "userspace"}})));
+    CHECK(out["userspace"] == json{{"kind", "passt"}, {"args", json::array()}});
+  }
+}
+
+TEST_CASE("to_json → parse_start_params round-trips", "[proto][messages]") {
+  const json input = GENERATE(json{{"name", "vm1"}},
+                              json{{"name", "b"}, {"mode", "bridged"}, {"bridge", "br-lan"}, {"mtu", 68}},
+                              json{{"name", "h"}, {"mode", "host"}, {"network", "n2"}, {"isolation", true},
+                                   {"subnet", "10.0.0.0/8"}, {"mac", "02:AA:00:00:00:01"}},
+                              json{{"name", "u"},
+                                   {"mode", "userspace"},
+                                   {"userspace", {{"kind", "custom"}, {"path", "/opt/x"}, {"args", {"a", ""}},
+                                                  {"framing", "qemu"}}},
+                                   {"owner", {{"uid", 4294967294U}}},
+                                   {"fd_passing", true},
+                                   {"mtu", 65535}});
+  INFO("input: " << input.dump());
+  const auto parsed = parse_start_params(input);
+  const auto again = parse_start_params(squib::proto::to_json(parsed));
+  require_same(parsed, again);
+  CHECK(squib::proto::to_json(again) == squib::proto::to_json(parsed));
+}
+
+TEST_CASE("Mode and Framing names", "[proto][messages]") {
+  using squib::proto::mode_from_string;
+  for (const auto mode : {Mode::shared, Mode::host, Mode::bridged, Mode::userspace}) {
+    CHECK(mode_from_string(squib::proto::to_string(mode)) == mode);
+  }
+  CHECK(std::string(squib::proto::to_string(Mode::bridged)) == "bridged");
+  CHECK_FALSE(mode_from_string(""));
+  CHECK_FALSE(mode_from_string("SHARED"));
+  CHECK(std::string(squib::proto::to_string(Framing::qemu_stream)) == "qemu");
+  CHECK(std::string(squib::proto::to_string(Framing::vfkit_datagram)) == "vfkit");
+}
+
+TEST_CASE("parse_name_param", "[proto][messages]") {
+  SECTION("required") {
+    CHECK(parse_name_param(json{{"name", "vm1"}}, true) == "vm1");
+    CHECK_THROWS_WITH(parse_name_param(json::object(), true), "name: is required");
+    CHECK_THROWS_WITH(parse_name_param(json{{"name", nullptr}}, true), "name: is required");
+  }
+  SECTION("optional") {
+    CHECK(parse_name_param(json::object(), false).empty());
+    CHECK(parse_name_param(json{{"name", "vm1"}}, false) == "vm1");
+  }
+  SECTION("validated either way") {
+    CHECK_THROWS_WITH(parse_name_param(json{{"name", "a/b"}}, false), "name: " + k_name_rule);
+    CHECK_THROWS_WITH(parse_name_param(json{{"name", ""}}, true), "name: " + k_name_rule);
+    CHECK_THROWS_WITH(parse_name_param(json{{"name", 3}}, false), "name: must be a string");
+    CHECK_THROWS_AS(parse_name_param(json{{"name", 3}}, true), ParamError);
+  }
+}
