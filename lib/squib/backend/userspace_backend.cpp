@@ -49,16 +49,14 @@ Result<void> UserspaceBackend::start() {
   m_child = std::make_unique<uv::ChildSupervisor>(
       m_context.loop, m_context.name + "/" + m_config.kind, m_config.exec_shim, [this] { return prepare_launch(); },
       [this] {
+        m_context.stats->child_restarts = m_child->restarts();
         // Spawned: our end of this launch's socketpair becomes the live channel.
         m_channel = std::make_unique<StreamChannel>(m_context.loop, std::move(m_next_parent_end), m_context.max_frame,
                                                     *m_context.to_vm, *m_context.stats,
                                                     [this](const std::string& why) { on_channel_broken(why); });
         if (auto started = m_channel->start(); !started) on_channel_broken(started.error().message);
       },
-      [this](std::int64_t, int) {
-        m_channel.reset();
-        if (!m_stopping) ++m_context.stats->child_restarts;
-      });
+      [this](std::int64_t, int) { m_channel.reset(); });
   if (m_config.kind == "passt") {
     // passt logs to syslog and says so on stderr when there is none; the messages
     // themselves follow on stderr, so the complaint is noise.
@@ -106,7 +104,6 @@ void UserspaceBackend::send(const core::FrameBatch& from_vm) {
 }
 
 void UserspaceBackend::stop(std::function<void()> done) {
-  m_stopping = true;
   m_channel.reset();  // closing our end makes passt (--fd, one-off) exit by itself
   if (!m_child) {
     done();

@@ -53,7 +53,6 @@ private:
   std::unique_ptr<uv::ChildSupervisor> m_child;
   std::unique_ptr<StreamChannel> m_channel;
   core::Fd m_next_parent_end;  // made by prepare_launch, adopted once the spawn succeeds
-  bool m_stopping = false;
 };
 
 }  // namespace squib::backend
