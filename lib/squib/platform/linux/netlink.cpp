@@ -1,0 +1,239 @@
+#include <squib/platform/linux/netlink.hpp>
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace squib::platform {
+
+using core::Error;
+using core::Result;
+
+namespace {
+
+// One page holds any request we build and is MNL_SOCKET_BUFFER_SIZE's lower bound; dump
+// replies are read in buffers of MNL_SOCKET_BUFFER_SIZE (libmnl's advice, mnl_socket_recvfrom(3)).
+constexpr std::size_t k_buffer_size = MNL_SOCKET_BUFFER_SIZE;
+
+Result<int> index_of(const std::string& name) {
+  const unsigned index = ::if_nametoindex(name.c_str());
+  if (index == 0) return Error::from_errno("interface " + name);
+  return static_cast<int>(index);
+}
+
+int parse_linkinfo(const nlattr* attr, void* data) {
+  auto* info = static_cast<LinkInfo*>(data);
+  if (mnl_attr_get_type(attr) == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) {
+    info->kind = mnl_attr_get_str(attr);
+  }
+  return MNL_CB_OK;
+}
+
+int parse_link_attr(const nlattr* attr, void* data) {
+  auto* info = static_cast<LinkInfo*>(data);
+  switch (mnl_attr_get_type(attr)) {
+    case IFLA_IFNAME:
+      if (mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) info->name = mnl_attr_get_str(attr);
+      break;
+    case IFLA_MTU:
+      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) info->mtu = mnl_attr_get_u32(attr);
+      break;
+    case IFLA_MASTER:
+      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) info->master = static_cast<int>(mnl_attr_get_u32(attr));
+      break;
+    case IFLA_LINKINFO:
+      if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) mnl_attr_parse_nested(attr, parse_linkinfo, info);
+      break;
+    default: break;
+  }
+  return MNL_CB_OK;
+}
+
+LinkInfo parse_link(const nlmsghdr* message) {
+  LinkInfo info;
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+  info.index = ifi->ifi_index;
+  info.up = (ifi->ifi_flags & IFF_UP) != 0;
+  mnl_attr_parse(message, sizeof *ifi, parse_link_attr, &info);
+  return info;
+}
+
+}  // namespace
+
+Result<Netlink> Netlink::open() {
+  mnl_socket* socket = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  if (socket == nullptr) return Error::from_errno("netlink socket");
+  if (mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
+    const int err = errno;
+    mnl_socket_close(socket);
+    return Error::from_errno("netlink bind", err);
+  }
+  // Extended acks carry the kernel's error text; we only need errno, so no NETLINK_EXT_ACK.
+  return Netlink(socket);
+}
+
+Netlink::Netlink(mnl_socket* socket)
+    : m_socket(socket), m_portid(mnl_socket_get_portid(socket)), m_buffer(k_buffer_size) {}
+
+Netlink::~Netlink() {
+  if (m_socket != nullptr) mnl_socket_close(m_socket);
+}
+
+Netlink::Netlink(Netlink&& other) noexcept
+    : m_socket(std::exchange(other.m_socket, nullptr)),
+      m_portid(other.m_portid),
+      m_seq(other.m_seq),
+      m_buffer(std::move(other.m_buffer)) {}
+
+Netlink& Netlink::operator=(Netlink&& other) noexcept {
+  if (this != &other) {
+    if (m_socket != nullptr) mnl_socket_close(m_socket);
+    m_socket = std::exchange(other.m_socket, nullptr);
+    m_portid = other.m_portid;
+    m_seq = other.m_seq;
+    m_buffer = std::move(other.m_buffer);
+  }
+  return *this;
+}
+
+Result<void> Netlink::transact(const std::string& what, const std::function<void(const nlmsghdr*)>& on_message) {
+  auto* request = reinterpret_cast<nlmsghdr*>(m_buffer.data());
+  const unsigned seq = request->nlmsg_seq;
+  if (mnl_socket_sendto(m_socket, request, request->nlmsg_len) < 0) return Error::from_errno(what + ": netlink send");
+  std::vector<char> reply(k_buffer_size);
+  struct Context {
+    const std::function<void(const nlmsghdr*)>* on_message;
+  } context{&on_message};
+  for (;;) {
+    ssize_t n = 0;
+    do {
+      n = mnl_socket_recvfrom(m_socket, reply.data(), reply.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return Error::from_errno(what + ": netlink receive");
+    // mnl_cb_run: MNL_CB_STOP on NLMSG_DONE or the ack, -1 with errno on NLMSG_ERROR.
+    const int rc = mnl_cb_run(
+        reply.data(), static_cast<std::size_t>(n), seq, m_portid,
+        [](const nlmsghdr* message, void* data) -> int {
+          const auto* ctx = static_cast<Context*>(data);
+          if (*ctx->on_message) (*ctx->on_message)(message);
+          return MNL_CB_OK;
+        },
+        &context);
+    if (rc < 0) return Error::from_errno(what);
+    if (rc == MNL_CB_STOP) return {};
+  }
+}
+
+namespace {
+
+nlmsghdr* begin(std::vector<char>& buffer, unsigned& seq, std::uint16_t type, std::uint16_t flags) {
+  std::memset(buffer.data(), 0, buffer.size());
+  nlmsghdr* message = mnl_nlmsg_put_header(buffer.data());
+  message->nlmsg_type = type;
+  message->nlmsg_flags = NLM_F_REQUEST | flags;
+  message->nlmsg_seq = ++seq;
+  return message;
+}
+
+}  // namespace
+
+Result<void> Netlink::create_bridge(const std::string& name) {
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(message, IFLA_IFNAME, name.c_str());
+  nlattr* linkinfo = mnl_attr_nest_start(message, IFLA_LINKINFO);
+  mnl_attr_put_strz(message, IFLA_INFO_KIND, "bridge");
+  mnl_attr_nest_end(message, linkinfo);
+  return transact("create bridge " + name);
+}
+
+Result<void> Netlink::delete_link(const std::string& name) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_DELLINK, NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = index.value();
+  return transact("delete link " + name);
+}
+
+Result<void> Netlink::set_link(const std::string& name, const LinkChange& change) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWLINK, NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = index.value();
+  if (change.up) {
+    ifi->ifi_change = IFF_UP;
+    ifi->ifi_flags = *change.up ? IFF_UP : 0;
+  }
+  if (change.mtu) mnl_attr_put_u32(message, IFLA_MTU, *change.mtu);
+  if (change.master) mnl_attr_put_u32(message, IFLA_MASTER, static_cast<std::uint32_t>(*change.master));
+  return transact("set link " + name);
+}
+
+Result<void> Netlink::add_ipv4_address(const std::string& name, std::uint32_t address_be, unsigned prefix) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK);
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = static_cast<unsigned>(index.value());
+  const std::uint32_t host_mask = prefix >= 32 ? 0 : (0xffffffffU >> prefix);
+  const std::uint32_t broadcast_be = address_be | htonl(host_mask);
+  mnl_attr_put_u32(message, IFA_LOCAL, address_be);
+  mnl_attr_put_u32(message, IFA_ADDRESS, address_be);
+  mnl_attr_put_u32(message, IFA_BROADCAST, broadcast_be);
+  return transact("add address to " + name);
+}
+
+Result<void> Netlink::set_bridge_port_isolated(const std::string& name, bool isolated) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  // As `bridge link set dev NAME isolated on` (iproute2 bridge/link.c): RTM_SETLINK in the
+  // AF_BRIDGE family with a nested IFLA_PROTINFO carrying the port attribute.
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_SETLINK, NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_BRIDGE;
+  ifi->ifi_index = index.value();
+  nlattr* protinfo = mnl_attr_nest_start(message, IFLA_PROTINFO | NLA_F_NESTED);
+  mnl_attr_put_u8(message, IFLA_BRPORT_ISOLATED, isolated ? 1 : 0);
+  mnl_attr_nest_end(message, protinfo);
+  return transact("set bridge port isolation on " + name);
+}
+
+Result<std::vector<LinkInfo>> Netlink::list_links() {
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETLINK, NLM_F_DUMP);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  std::vector<LinkInfo> links;
+  auto done = transact("list links", [&links](const nlmsghdr* reply) {
+    if (reply->nlmsg_type == RTM_NEWLINK) links.push_back(parse_link(reply));
+  });
+  if (!done) return done.error();
+  return links;
+}
+
+Result<std::optional<LinkInfo>> Netlink::find_link(const std::string& name) {
+  auto links = list_links();
+  if (!links) return links.error();
+  for (auto& link : links.value()) {
+    if (link.name == name) return std::optional<LinkInfo>(std::move(link));
+  }
+  return std::optional<LinkInfo>();
+}
+
+}  // namespace squib::platform

@@ -1,0 +1,82 @@
+#pragma once
+
+// Netlink: the few rtnetlink (RFC 3549, rtnetlink(7)) operations the Linux modes need —
+// create/delete links, set up/MTU/master, add an IPv4 address, flag a bridge port isolated,
+// list links — as synchronous request/ack calls on one NETLINK_ROUTE socket.
+//
+// Why libmnl (Debian libmnl-dev) rather than libnl-route-3 or `ip`: it is the tiny helper the
+// netfilter tools themselves are built on (nft, conntrack), it only builds and walks
+// messages (no object cache, no threads), and it is packaged everywhere we run. Shelling out
+// to `ip` would fork per operation and parse text; libnl would add a large object model for
+// six messages.
+//
+// Contract: every call is one request and its ack (or dump), bounded by the kernel's answer
+// on a local socket — control-path only, never called per frame. Errors come back as
+// core::Error with the kernel's errno and the operation named. Not thread-safe; the daemon
+// uses one instance from the loop thread.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <squib/core/result.hpp>
+
+struct mnl_socket;
+struct nlmsghdr;
+
+// Namespace squib::platform (not ::linux: `linux` is a predefined macro under GNU dialects);
+// the folder, chosen in CMake, says which OS the implementation is for.
+namespace squib::platform {
+
+struct LinkInfo {
+  int index = 0;
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND: "bridge", "tun", "veth", … or empty
+  int master = 0;    // IFLA_MASTER index, 0 when not enslaved
+  std::uint32_t mtu = 0;
+  bool up = false;
+};
+
+// Changes applied by set_link; unset fields are left alone.
+struct LinkChange {
+  std::optional<bool> up;
+  std::optional<std::uint32_t> mtu;
+  std::optional<int> master;  // ifindex of the bridge, 0 to release
+};
+
+class Netlink {
+public:
+  static core::Result<Netlink> open();
+  ~Netlink();
+  Netlink(Netlink&& other) noexcept;
+  Netlink& operator=(Netlink&& other) noexcept;
+  Netlink(const Netlink&) = delete;
+  Netlink& operator=(const Netlink&) = delete;
+
+  core::Result<void> create_bridge(const std::string& name);
+  core::Result<void> delete_link(const std::string& name);
+  core::Result<void> set_link(const std::string& name, const LinkChange& change);
+  // Adds ADDRESS/PREFIX (IPv4, network byte order) with the subnet's broadcast address.
+  core::Result<void> add_ipv4_address(const std::string& name, std::uint32_t address_be, unsigned prefix);
+  // IFLA_BRPORT_ISOLATED (Linux 4.18): isolated ports of a bridge cannot send to each other,
+  // only to non-isolated ports and the bridge itself (the gateway).
+  core::Result<void> set_bridge_port_isolated(const std::string& name, bool isolated);
+  core::Result<std::vector<LinkInfo>> list_links();
+  core::Result<std::optional<LinkInfo>> find_link(const std::string& name);
+
+private:
+  explicit Netlink(mnl_socket* socket);
+  // Sends the message in m_buffer and waits for its ack (or, for dumps, calls `on_message`
+  // for every part until NLMSG_DONE).
+  core::Result<void> transact(const std::string& what,
+                              const std::function<void(const nlmsghdr*)>& on_message = {});
+
+  mnl_socket* m_socket = nullptr;
+  unsigned m_portid = 0;
+  unsigned m_seq = 0;
+  std::vector<char> m_buffer;
+};
+
+}  // namespace squib::platform
