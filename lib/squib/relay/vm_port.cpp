@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstddef>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -29,22 +28,10 @@ void size_buffers(int fd, int bytes) {
   }
 }
 
-// True when the datagram came from a bound (named) socket we can answer.
-bool is_named(socklen_t len) { return len > offsetof(sockaddr_un, sun_path) + 1; }
-
 }  // namespace
 
 VmPort::VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm)
-    : m_max_frame(max_frame), m_stats(stats), m_from_vm(from_vm), m_rx_pool(core::k_batch_size, max_frame) {
-  for (std::size_t i = 0; i < core::k_batch_size; ++i) {
-    const auto slot = m_rx_pool.slot(i);
-    m_rx_iovs[i] = iovec{slot.data(), slot.size()};
-    m_rx_msgs[i].msg_hdr.msg_iov = &m_rx_iovs[i];
-    m_rx_msgs[i].msg_hdr.msg_iovlen = 1;
-    m_tx_msgs[i].msg_hdr.msg_iov = &m_tx_iovs[i];
-    m_tx_msgs[i].msg_hdr.msg_iovlen = 1;
-  }
-}
+    : m_max_frame(max_frame), m_stats(stats), m_from_vm(from_vm), m_reader(max_frame) {}
 
 VmPort::~VmPort() { close(); }
 
@@ -125,34 +112,23 @@ void VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
 }
 
 void VmPort::on_readable() {
-  for (std::size_t i = 0; i < core::k_batch_size; ++i) {
-    auto& hdr = m_rx_msgs[i].msg_hdr;
-    hdr.msg_name = &m_rx_addrs[i];
-    hdr.msg_namelen = sizeof(sockaddr_un);
-    hdr.msg_flags = 0;
-  }
-  int received = 0;
-  do {
-    received = ::recvmmsg(m_fd.get(), m_rx_msgs.data(), core::k_batch_size, MSG_DONTWAIT, nullptr);
-  } while (received < 0 && errno == EINTR);
-  if (received <= 0) {
-    if (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ++m_stats.errors;
+  const int received = m_reader.receive(m_fd.get());
+  if (received < 0) {
+    ++m_stats.errors;
     return;
   }
-
   core::FrameBatch batch;
   for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
-    const auto& msg = m_rx_msgs[i];
-    if (!m_connected && is_named(msg.msg_hdr.msg_namelen)) learn_peer(m_rx_addrs[i], msg.msg_hdr.msg_namelen);
-    const std::span<const std::byte> datagram{static_cast<const std::byte*>(m_rx_iovs[i].iov_base), msg.msg_len};
-    if ((msg.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+    const auto& datagram = m_reader.at(i);
+    if (!m_connected && datagram.from != nullptr) learn_peer(*datagram.from, datagram.from_length);
+    if (datagram.truncated) {
       m_stats.drop(DropReason::oversize);
-    } else if (core::is_vfkit_handshake(datagram)) {
+    } else if (core::is_vfkit_handshake(datagram.bytes)) {
       ++m_stats.handshakes;
-    } else if (datagram.size() < core::k_ethernet_header_size) {
+    } else if (datagram.bytes.size() < core::k_ethernet_header_size) {
       m_stats.drop(DropReason::runt);
     } else {
-      batch.push(datagram);
+      batch.push(datagram.bytes);
     }
   }
   if (!batch.empty()) m_from_vm.consume(batch);
@@ -164,38 +140,26 @@ void VmPort::consume(const core::FrameBatch& batch) {
     m_stats.drop(DropReason::no_peer, batch.count);
     return;
   }
-  for (std::size_t i = 0; i < batch.count; ++i) {
-    // sendmmsg takes non-const iovecs; the kernel only reads them.
-    m_tx_iovs[i] = iovec{const_cast<std::byte*>(batch.frames[i].data()), batch.frames[i].size()};  // NOLINT
-    auto& hdr = m_tx_msgs[i].msg_hdr;
-    hdr.msg_name = m_connected ? nullptr : &m_peer;
-    hdr.msg_namelen = m_connected ? 0 : m_peer_len;
-  }
   std::size_t next = 0;
-  std::size_t delivered = 0;
-  std::size_t sent_bytes = 0;
   while (next < batch.count) {
-    const int sent = ::sendmmsg(m_fd.get(), &m_tx_msgs[next], static_cast<unsigned>(batch.count - next), MSG_DONTWAIT);
-    if (sent > 0) {
-      for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i) sent_bytes += batch.frames[i].size();
-      next += static_cast<std::size_t>(sent);
-      delivered += static_cast<std::size_t>(sent);
-      continue;
-    }
-    const int err = errno;
-    if (err == EINTR) continue;
+    const auto outcome = m_connected ? m_writer.send(m_fd.get(), batch, next, nullptr, 0)
+                                     : m_writer.send(m_fd.get(), batch, next, &m_peer, m_peer_len);
+    m_stats.to_vm.add_batch(outcome.sent, outcome.sent_bytes);
+    next += outcome.sent;
+    if (outcome.error == 0) break;
     const std::size_t rest = batch.count - next;
+    const int err = outcome.error;
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
       // The VM is not draining its socket: drop, never wait (design brief §2).
       m_stats.drop(DropReason::vm_full, rest);
     } else if (err == ECONNREFUSED || err == ENOENT || err == ENOTCONN) {
-      // The VMM exited or unbound its socket; the next datagram from it (or from a new VMM
-      // at the same name) re-establishes the peer.
+      // The VMM exited or unbound its socket; its next datagram (or a new VMM's at the same
+      // name) re-establishes the peer.
       spdlog::info("{}: VM peer {} is gone", m_path, m_peer.sun_path);
       m_peer_len = 0;
       m_stats.drop(DropReason::peer_gone, rest);
     } else if (err == EMSGSIZE) {
-      // One frame too large for the socket: skip just that one.
+      // One frame too large for the socket: skip just that one, send the rest.
       m_stats.drop(DropReason::oversize);
       ++next;
       continue;
@@ -204,7 +168,6 @@ void VmPort::consume(const core::FrameBatch& batch) {
     }
     break;
   }
-  m_stats.to_vm.add_batch(delivered, sent_bytes);
 }
 
 }  // namespace squib::relay

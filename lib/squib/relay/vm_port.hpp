@@ -26,10 +26,10 @@
 
 #include <squib/core/fd.hpp>
 #include <squib/core/frame_batch.hpp>
-#include <squib/core/frame_pool.hpp>
 #include <squib/core/frame_sink.hpp>
 #include <squib/core/result.hpp>
 #include <squib/core/stats.hpp>
+#include <squib/platform/datagram_io.hpp>
 #include <squib/uv/handle.hpp>
 
 namespace squib::relay {
@@ -78,12 +78,8 @@ private:
   core::AttachmentStats& m_stats;
   core::FrameSink& m_from_vm;
 
-  core::FramePool m_rx_pool;
-  std::array<mmsghdr, core::k_batch_size> m_rx_msgs{};
-  std::array<iovec, core::k_batch_size> m_rx_iovs{};
-  std::array<sockaddr_un, core::k_batch_size> m_rx_addrs{};
-  std::array<mmsghdr, core::k_batch_size> m_tx_msgs{};
-  std::array<iovec, core::k_batch_size> m_tx_iovs{};
+  platform::DatagramReader m_reader;
+  platform::DatagramWriter m_writer;
 
   sockaddr_un m_peer{};
   socklen_t m_peer_len = 0;
