@@ -277,3 +277,43 @@ TEST_CASE("the control socket refuses users who are neither root nor in the grou
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 20);
 }
+
+TEST_CASE("userspace links work in both framings: socketpair and gvproxy-style paths", "[integration]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  json userspace;
+  SECTION("custom child over a datagram socketpair (vfkit framing)") {
+    userspace = {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"framing", "vfkit"}, {"args", {"{fd}", "echo", "dgram"}}};
+  }
+  SECTION("gvproxy preset, -listen-qemu unix:// (stream framing)") {
+    userspace = {{"kind", "gvproxy"}, {"path", SQUIB_ECHO_PEER_PATH}};
+  }
+  SECTION("gvproxy preset, -listen-vfkit unixgram:// with the VFKT handshake") {
+    userspace = {{"kind", "gvproxy"}, {"path", SQUIB_ECHO_PEER_PATH}, {"framing", "vfkit"}};
+  }
+  const auto started = daemon.ok("start", {{"name", "vm1"}, {"mode", "userspace"}, {"userspace", userspace}});
+  FakeVmm vm(dir.path() + "/vm1.local", started["socket"]);
+  REQUIRE(eventually([&] { return daemon.ok("list")[0]["state"] == "running"; }));
+  std::size_t total = 0;
+  for (std::uint8_t i = 0; i < 50; ++i) {
+    const auto frame = make_frame(started["mac"], 64 + i * 29U, i);
+    total += frame.size();
+    vm.send(frame);
+    const auto echoed = vm.receive();
+    REQUIRE(echoed.has_value());
+    CHECK(*echoed == frame);
+  }
+  const auto stats = stats_of(daemon, "vm1");
+  CHECK(stats["from_vm"]["frames"] == 50);
+  CHECK(stats["to_vm"]["frames"] == 50);
+  CHECK(stats["to_vm"]["bytes"] == total);
+  CHECK(stats["dropped_total"] == 0);
+  daemon.ok("stop", {{"name", "vm1"}});
+  // gvproxy's sockets in the run dir go with the attachment.
+  CHECK(eventually([&] {
+    for (const auto& entry : std::filesystem::directory_iterator(daemon.run_dir())) {
+      if (entry.path().filename().string().rfind("vm1.", 0) == 0) return false;
+    }
+    return true;
+  }));
+}

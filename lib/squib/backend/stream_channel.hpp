@@ -21,6 +21,7 @@
 
 #include <sys/uio.h>
 
+#include <squib/backend/channel.hpp>
 #include <squib/core/fd.hpp>
 #include <squib/core/frame_batch.hpp>
 #include <squib/core/frame_sink.hpp>
@@ -31,16 +32,14 @@
 
 namespace squib::backend {
 
-class StreamChannel {
+class StreamChannel final : public Channel {
 public:
   StreamChannel(uv_loop_t* loop, core::Fd fd, std::size_t max_frame, core::FrameSink& to_vm,
                 core::AttachmentStats& stats, std::function<void(const std::string& why)> on_broken);
-  ~StreamChannel();
-  StreamChannel(const StreamChannel&) = delete;
-  StreamChannel& operator=(const StreamChannel&) = delete;
+  ~StreamChannel() override;
 
-  core::Result<void> start();
-  void send(const core::FrameBatch& batch);
+  core::Result<void> start() override;
+  void send(const core::FrameBatch& batch) override;
 
 private:
   void on_poll(int status, int events);

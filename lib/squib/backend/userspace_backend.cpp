@@ -2,10 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
+
+#include <squib/backend/datagram_channel.hpp>
+#include <squib/backend/stream_channel.hpp>
 
 namespace squib::backend {
 
@@ -14,49 +21,59 @@ using core::Result;
 
 namespace {
 
-// The child's end of the socketpair is always its fd 3 (the first fd after stdio).
-constexpr int k_child_fd = 3;
 // Socket buffer for the child link, as for VM sockets (bursts of 32 large frames).
 constexpr int k_link_buffer_bytes = 4 * 1024 * 1024;
 
-}  // namespace
-
-std::vector<std::string> userspace_arguments(const UserspaceConfig& config, std::size_t mtu, int child_fd) {
-  std::vector<std::string> args;
-  if (config.kind == "passt") {
-    // passt(1): -f stay in the foreground (we supervise it), -F use the connected socket on
-    // this fd (implies --one-off: passt exits when we close our end, so it cannot outlive
-    // the daemon), -m MTU advertised to the guest by DHCP option 26.
-    args = {"--foreground", "--fd", std::to_string(child_fd), "--mtu", std::to_string(mtu)};
-    args.insert(args.end(), config.extra_args.begin(), config.extra_args.end());
-  } else {
-    for (const auto& arg : config.extra_args) {
-      args.push_back(arg == "{fd}" ? std::to_string(child_fd) : arg);
-    }
-  }
-  return args;
+void size_link_buffers(int fd) {
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
 }
+
+Result<sockaddr_un> unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error{ENAMETOOLONG, "socket path too long: " + path};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+// Removes a socket file left from an earlier run; anything else at that path stays.
+void remove_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+}
+
+}  // namespace
 
 UserspaceBackend::UserspaceBackend(BackendContext context, UserspaceConfig config)
     : m_context(std::move(context)), m_config(std::move(config)) {}
 
-UserspaceBackend::~UserspaceBackend() = default;
+UserspaceBackend::~UserspaceBackend() {
+  m_channel.reset();
+  if (!m_plan.listen_path.empty()) {
+    remove_stale_socket(m_plan.listen_path);
+    remove_stale_socket(m_plan.listen_path + ".client");
+    remove_stale_socket(m_plan.api_path);
+  }
+}
 
 Result<void> UserspaceBackend::start() {
   auto program = uv::resolve_program(m_config.program.empty() ? m_config.kind : m_config.program);
   if (!program) return Error{program.error().code, "userspace " + m_config.kind + ": " + program.error().message};
   m_program = program.value();
+  m_plan = plan_userspace_launch(m_config, m_context.name, m_context.mtu);
+  if (!m_plan.listen_path.empty()) {
+    if (auto addr = unix_address(m_plan.listen_path + ".client"); !addr) return addr.error();
+  }
+  uv_timer_init(m_context.loop, m_connect_timer.get());
+  m_connect_timer->data = this;
   m_child = std::make_unique<uv::ChildSupervisor>(
       m_context.loop, m_context.name + "/" + m_config.kind, m_config.exec_shim, [this] { return prepare_launch(); },
-      [this] {
-        m_context.stats->child_restarts = m_child->restarts();
-        // Spawned: our end of this launch's socketpair becomes the live channel.
-        m_channel = std::make_unique<StreamChannel>(m_context.loop, std::move(m_next_parent_end), m_context.max_frame,
-                                                    *m_context.to_vm, *m_context.stats,
-                                                    [this](const std::string& why) { on_channel_broken(why); });
-        if (auto started = m_channel->start(); !started) on_channel_broken(started.error().message);
-      },
-      [this](std::int64_t, int) { m_channel.reset(); });
+      [this] { on_spawned(); },
+      [this](std::int64_t, int) {
+        uv_timer_stop(m_connect_timer.get());
+        m_channel.reset();
+      });
   if (m_config.kind == "passt") {
     // passt logs to syslog and says so on stderr when there is none; the messages
     // themselves follow on stderr, so the complaint is noise.
@@ -68,28 +85,89 @@ Result<void> UserspaceBackend::start() {
 }
 
 Result<uv::ChildLaunch> UserspaceBackend::prepare_launch() {
+  uv::ChildLaunch launch;
+  launch.program = m_program;
+  launch.args = m_plan.args;
+  if (!m_plan.inherits_fd) {
+    remove_stale_socket(m_plan.listen_path);
+    remove_stale_socket(m_plan.api_path);
+    return launch;
+  }
+  const int type = m_config.framing == LinkFraming::vfkit_datagram ? SOCK_DGRAM : SOCK_STREAM;
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::from_errno("socketpair");
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) != 0) return Error::from_errno("socketpair");
   core::Fd parent_end(pair[0]);
   core::Fd child_end(pair[1]);
-  for (const int fd : pair) {
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
-  }
+  size_link_buffers(parent_end.get());
+  size_link_buffers(child_end.get());
   // Non-blocking on our side only: the child gets an ordinary blocking socket.
-  if (const int flags = ::fcntl(parent_end.get(), F_GETFL); flags < 0 ||
-                                                           ::fcntl(parent_end.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+  if (const int flags = ::fcntl(parent_end.get(), F_GETFL);
+      flags < 0 || ::fcntl(parent_end.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
     return Error::from_errno("fcntl O_NONBLOCK");
   }
   m_next_parent_end = std::move(parent_end);
-  uv::ChildLaunch launch;
-  launch.program = m_program;
-  launch.args = userspace_arguments(m_config, m_context.mtu, k_child_fd);
   launch.extra_fds.push_back(std::move(child_end));
   return launch;
 }
 
-void UserspaceBackend::on_channel_broken(const std::string& why) {
+void UserspaceBackend::on_spawned() {
+  m_context.stats->child_restarts = m_child->restarts();
+  if (m_plan.inherits_fd) {
+    adopt_link(std::move(m_next_parent_end));
+    return;
+  }
+  m_connect_deadline = std::chrono::steady_clock::now() + k_connect_timeout;
+  try_connect();
+}
+
+void UserspaceBackend::try_connect() {
+  const bool datagram = m_config.framing == LinkFraming::vfkit_datagram;
+  core::Fd fd(::socket(AF_UNIX, (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  auto server = unix_address(m_plan.listen_path);
+  bool connected = false;
+  if (fd && server) {
+    if (datagram) {
+      // A datagram client must be bound for gvproxy to answer it.
+      const std::string client_path = m_plan.listen_path + ".client";
+      remove_stale_socket(client_path);
+      auto client = unix_address(client_path);
+      connected = client && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&client.value()), sizeof(sockaddr_un)) == 0 &&
+                  ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server.value()), sizeof(sockaddr_un)) == 0 &&
+                  ::send(fd.get(), "VFKT", 4, MSG_DONTWAIT) == 4;
+    } else {
+      connected = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server.value()), sizeof(sockaddr_un)) == 0;
+    }
+  }
+  if (connected) {
+    size_link_buffers(fd.get());
+    adopt_link(std::move(fd));
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= m_connect_deadline) {
+    on_link_broken("no socket at " + m_plan.listen_path + " after " + std::to_string(k_connect_timeout.count()) + " ms");
+    return;
+  }
+  uv_timer_start(
+      m_connect_timer.get(),
+      [](uv_timer_t* timer) {
+        if (auto* self = uv::owner_of<UserspaceBackend>(timer)) self->try_connect();
+      },
+      static_cast<std::uint64_t>(k_connect_interval.count()), 0);
+}
+
+void UserspaceBackend::adopt_link(core::Fd fd) {
+  auto on_broken = [this](const std::string& why) { on_link_broken(why); };
+  if (m_config.framing == LinkFraming::vfkit_datagram) {
+    m_channel = std::make_unique<DatagramChannel>(m_context.loop, std::move(fd), m_context.max_frame, *m_context.to_vm,
+                                                  *m_context.stats, on_broken);
+  } else {
+    m_channel = std::make_unique<StreamChannel>(m_context.loop, std::move(fd), m_context.max_frame, *m_context.to_vm,
+                                                *m_context.stats, on_broken);
+  }
+  if (auto started = m_channel->start(); !started) on_link_broken(started.error().message);
+}
+
+void UserspaceBackend::on_link_broken(const std::string& why) {
   spdlog::warn("{}: link to {} broken: {}; restarting it", m_context.name, m_config.kind, why);
   // Kill the child; its exit (reaped by the supervisor) drops the channel and restarts it.
   if (m_child && m_child->pid() > 0) ::kill(m_child->pid(), SIGKILL);
@@ -104,6 +182,7 @@ void UserspaceBackend::send(const core::FrameBatch& from_vm) {
 }
 
 void UserspaceBackend::stop(std::function<void()> done) {
+  uv_timer_stop(m_connect_timer.get());
   m_channel.reset();  // closing our end makes passt (--fd, one-off) exit by itself
   if (!m_child) {
     done();
@@ -116,7 +195,7 @@ BackendState UserspaceBackend::state() const {
   if (!m_child) return BackendState::starting;
   switch (m_child->state()) {
     case uv::ChildState::idle: return BackendState::starting;
-    case uv::ChildState::running: return m_channel ? BackendState::running : BackendState::restarting;
+    case uv::ChildState::running: return m_channel ? BackendState::running : BackendState::starting;
     case uv::ChildState::backoff: return BackendState::restarting;
     case uv::ChildState::failed: return BackendState::failed;
     case uv::ChildState::stopping: return BackendState::stopping;
@@ -127,9 +206,8 @@ BackendState UserspaceBackend::state() const {
 
 std::string UserspaceBackend::detail() const {
   if (!m_child) return {};
-  std::string out = m_child->pid() > 0 ? "pid " + std::to_string(m_child->pid()) : "";
-  if (m_child->state() == uv::ChildState::failed) out += "last output: " + m_child->last_lines();
-  return out;
+  if (m_child->state() == uv::ChildState::failed) return "failed; last output: " + m_child->last_lines();
+  return m_child->pid() > 0 ? "pid " + std::to_string(m_child->pid()) : "";
 }
 
 }  // namespace squib::backend

@@ -1,38 +1,34 @@
 #pragma once
 
 // UserspaceBackend: the `userspace` mode — a userspace network stack run as a supervised
-// child per attachment (passt today; gvproxy and custom programs through the same path).
+// child per attachment (passt, gvproxy, or a custom program; see userspace_preset.hpp).
 //
-// The daemon makes a socketpair for every spawn and gives one end to the child as fd 3
-// (passt `--fd 3`), so no socket path exists for anyone else to reach and passt's
-// drop-to-nobody needs no writable directory (design brief §7). The other end becomes a
-// StreamChannel. When the child exits or the stream breaks, the channel is dropped, frames
-// from the VM are counted as backend_down, and the supervisor restarts the child with
-// backoff; the VM keeps its socket and notices only a pause.
+// passt and custom children get one end of a fresh socketpair as fd 3 on every spawn: no
+// socket path exists for anyone else to reach, and passt's drop to nobody needs no writable
+// directory (design brief §7). gvproxy only listens on paths: the daemon connects to its
+// socket in the run dir once it appears (polled every k_connect_interval, for at most
+// k_connect_timeout), sending the vfkit "VFKT" handshake first in datagram framing.
+//
+// When the child exits or its link breaks, the link is dropped, frames from the VM count as
+// backend_down, and the supervisor restarts the child with backoff; the VM keeps its socket
+// and sees only a pause.
 
+#include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include <squib/backend/backend.hpp>
-#include <squib/backend/stream_channel.hpp>
+#include <squib/backend/channel.hpp>
+#include <squib/backend/userspace_preset.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
 namespace squib::backend {
 
-struct UserspaceConfig {
-  std::string kind = "passt";  // passt | custom
-  std::string program;         // as given (name for PATH lookup, or a path)
-  std::vector<std::string> extra_args;
-  std::string exec_shim;       // squib-child-exec path, or empty
-};
-
-// The argv (without argv[0]) for a preset; `{fd}` in custom args becomes the fd number.
-std::vector<std::string> userspace_arguments(const UserspaceConfig& config, std::size_t mtu, int child_fd);
-
 class UserspaceBackend final : public Backend {
 public:
+  static constexpr std::chrono::milliseconds k_connect_interval{50};
+  static constexpr std::chrono::milliseconds k_connect_timeout{10'000};
+
   UserspaceBackend(BackendContext context, UserspaceConfig config);
   ~UserspaceBackend() override;
 
@@ -41,18 +37,23 @@ public:
   void stop(std::function<void()> done) override;
   [[nodiscard]] BackendState state() const override;
   [[nodiscard]] std::string detail() const override;
-  [[nodiscard]] int child_pid() const { return m_child ? m_child->pid() : 0; }
 
 private:
   core::Result<uv::ChildLaunch> prepare_launch();
-  void on_channel_broken(const std::string& why);
+  void on_spawned();
+  void try_connect();
+  void adopt_link(core::Fd fd);
+  void on_link_broken(const std::string& why);
 
   BackendContext m_context;
   UserspaceConfig m_config;
+  UserspaceLaunchPlan m_plan;
   std::string m_program;  // resolved absolute path
   std::unique_ptr<uv::ChildSupervisor> m_child;
-  std::unique_ptr<StreamChannel> m_channel;
+  std::unique_ptr<Channel> m_channel;
   core::Fd m_next_parent_end;  // made by prepare_launch, adopted once the spawn succeeds
+  uv::Handle<uv_timer_t> m_connect_timer;
+  std::chrono::steady_clock::time_point m_connect_deadline{};
 };
 
 }  // namespace squib::backend

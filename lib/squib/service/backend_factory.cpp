@@ -2,28 +2,106 @@
 
 #include <squib/backend/userspace_backend.hpp>
 
+#if defined(__linux__)
+#include <squib/backend/tap_backend.hpp>
+#endif
+
 namespace squib::service {
+
+BackendFactory::BackendFactory(const DaemonConfig& config, [[maybe_unused]] uv_loop_t* loop) : m_config(config) {
+#if defined(__linux__)
+  if (loop != nullptr) m_networks = std::make_unique<NetworkManager>(loop, config);
+#endif
+}
+
+BackendFactory::~BackendFactory() = default;
 
 std::variant<BackendChoice, BackendRefusal> BackendFactory::make(const proto::StartParams& params,
                                                                  backend::BackendContext context) {
   if (params.mode != proto::Mode::userspace) {
+#if defined(__linux__)
+    if (m_networks) {
+      backend::TapConfig tap;
+      tap.ifname = backend::tap_name(params.name);
+      tap.isolated = params.isolation;
+      BackendChoice choice;
+      if (params.mode == proto::Mode::bridged) {
+        tap.master = *params.bridge;  // the parser requires it for bridged
+        choice.network = {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}, {"bridge", tap.master}};
+      } else {
+        auto lease = m_networks->acquire(params);
+        if (!lease) {
+          const auto code = lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
+          return BackendRefusal{code, lease.error().message};
+        }
+        tap.master = lease->bridge;
+        choice.network = std::move(lease->network);
+        choice.network["address"] = lease->address;
+      }
+      choice.network["tap"] = tap.ifname;
+      choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
+      return choice;
+    }
+#endif
     return BackendRefusal{proto::ErrorCode::backend_failed,
                           std::string("mode ") + proto::to_string(params.mode) + " is not available in this build"};
   }
-  if (params.userspace.kind == "gvproxy") {
-    return BackendRefusal{proto::ErrorCode::backend_failed, "userspace.kind: gvproxy is not supported by this build yet"};
-  }
   backend::UserspaceConfig userspace;
   userspace.kind = params.userspace.kind;
-  userspace.program = params.userspace.path.value_or(params.userspace.kind == "passt" ? m_config.passt_program : "");
+  if (params.userspace.path) {
+    userspace.program = *params.userspace.path;
+  } else if (params.userspace.kind == "passt") {
+    userspace.program = m_config.passt_program;
+  } else if (params.userspace.kind == "gvproxy") {
+    userspace.program = m_config.gvproxy_program;
+  } else {
+    return BackendRefusal{proto::ErrorCode::invalid_params, "invalid params: userspace.path: is required for custom"};
+  }
+  const auto framing = params.userspace.framing.value_or(proto::Framing::qemu_stream);
+  if (params.userspace.kind == "passt" && framing != proto::Framing::qemu_stream) {
+    return BackendRefusal{proto::ErrorCode::invalid_params,
+                          "invalid params: userspace.framing: passt speaks only qemu (stream) framing"};
+  }
+  userspace.framing = framing == proto::Framing::vfkit_datagram ? backend::LinkFraming::vfkit_datagram
+                                                                 : backend::LinkFraming::qemu_stream;
   userspace.extra_args = params.userspace.args;
   userspace.exec_shim = m_config.exec_shim;
+  userspace.link_dir = m_config.run_dir;
   BackendChoice choice;
   choice.backend = std::make_unique<backend::UserspaceBackend>(std::move(context), std::move(userspace));
   // The userspace stack (passt) assigns addresses itself, mirroring the host's uplink; the
   // daemon does not know them.
   choice.network = {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}};
   return choice;
+}
+
+void BackendFactory::released([[maybe_unused]] const proto::StartParams& params) {
+#if defined(__linux__)
+  if (m_networks && (params.mode == proto::Mode::host || params.mode == proto::Mode::shared)) m_networks->release(params);
+#endif
+}
+
+void BackendFactory::cleanup_stale() {
+#if defined(__linux__)
+  if (m_networks) m_networks->cleanup_stale();
+#endif
+}
+
+void BackendFactory::shutdown(std::function<void()> done) {
+#if defined(__linux__)
+  if (m_networks) {
+    m_networks->shutdown(std::move(done));
+    return;
+  }
+#endif
+  done();
+}
+
+nlohmann::json BackendFactory::networks() const {
+#if defined(__linux__)
+  if (m_networks) return m_networks->describe();
+#endif
+  return nlohmann::json::array();
 }
 
 }  // namespace squib::service

@@ -1,8 +1,14 @@
 #pragma once
 
-// make_backend: the one place that maps an attachment's mode (and platform) to a Backend.
+// BackendFactory: the one place that maps an attachment's mode (and platform) to a Backend.
 // Also returns the network description `start` reports for that mode.
+//
+// On Linux, given the loop, it holds the NetworkManager: `host`/`shared` attachments get a
+// TapBackend on their network's bridge (made on first use, torn down by released() of the
+// last attachment); `bridged` gets a TapBackend enslaved to the user's bridge, no DHCP.
+// Without a loop (unit tests) or on other platforms, only `userspace` is offered here.
 
+#include <functional>
 #include <memory>
 #include <variant>
 
@@ -12,6 +18,10 @@
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/service/daemon_config.hpp>
+
+#if defined(__linux__)
+#include <squib/service/network_manager.hpp>
+#endif
 
 namespace squib::service {
 
@@ -27,8 +37,9 @@ struct BackendRefusal {
 
 class BackendFactory {
 public:
-  explicit BackendFactory(const DaemonConfig& config) : m_config(config) {}
-  virtual ~BackendFactory() = default;
+  // `loop`: needed for the kernel modes (their dnsmasq children); nullptr offers userspace only.
+  explicit BackendFactory(const DaemonConfig& config, uv_loop_t* loop = nullptr);
+  virtual ~BackendFactory();
   BackendFactory(const BackendFactory&) = delete;
   BackendFactory& operator=(const BackendFactory&) = delete;
 
@@ -36,10 +47,22 @@ public:
   virtual std::variant<BackendChoice, BackendRefusal> make(const proto::StartParams& params,
                                                            backend::BackendContext context);
   // Called after an attachment's backend has stopped (networks may be released).
-  virtual void released(const proto::StartParams& /*params*/) {}
+  virtual void released(const proto::StartParams& params);
+
+  // Daemon start, before state is restored: removes TAPs, bridges, nft tables and dnsmasq
+  // children that a dead daemon left (NetworkManager::cleanup_stale). No-op without networks.
+  virtual void cleanup_stale();
+  // Daemon shutdown, after every attachment stopped: tears down every network; `done` runs
+  // once every dnsmasq is reaped.
+  virtual void shutdown(std::function<void()> done);
+  // For `status`: the networks and their bridges (empty array without networks).
+  [[nodiscard]] virtual nlohmann::json networks() const;
 
 protected:
   const DaemonConfig& m_config;
+#if defined(__linux__)
+  std::unique_ptr<NetworkManager> m_networks;
+#endif
 };
 
 }  // namespace squib::service

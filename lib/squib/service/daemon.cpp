@@ -14,6 +14,9 @@ Daemon::~Daemon() {
   m_server.reset();
   m_dispatcher.reset();
   m_registry.reset();
+  // Networks (bridges, nft tables, dnsmasq children) go after their attachments and before
+  // the loop closes: their supervisors own libuv handles.
+  m_factory.reset();
   m_sigterm.close();
   m_sigint.close();
   m_sighup.close();
@@ -39,10 +42,13 @@ int Daemon::run(std::function<void()> on_reload) {
   // A peer that vanishes mid-write must be an EPIPE, never a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
 
-  m_factory = std::make_unique<BackendFactory>(m_config);
+  m_factory = std::make_unique<BackendFactory>(m_config, &m_loop);
   m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config, *m_factory);
   m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config);
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
+  // What a dead daemon left (TAPs, bridges, nft tables, dnsmasq) goes before state.json is
+  // replayed, so restored attachments start on a clean slate.
+  m_factory->cleanup_stale();
   m_registry->restore();
   if (auto listening = m_server->listen(); !listening) {
     spdlog::critical("{}", listening.error().message);
@@ -90,7 +96,7 @@ void Daemon::begin_shutdown(const char* why) {
         self->finish();
       },
       static_cast<std::uint64_t>(m_config.shutdown_deadline.count()), 0);
-  m_registry->stop_all([this] { finish(); });
+  m_registry->stop_all([this] { m_factory->shutdown([this] { finish(); }); });
 }
 
 void Daemon::finish() {

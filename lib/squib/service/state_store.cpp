@@ -70,7 +70,8 @@ Result<LoadedState> parse_state(std::string_view text) {
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return Error{EINVAL, "state file is not a JSON object"};
   const auto version = doc.find("version");
-  if (version == doc.end() || !version->is_number_integer() || version->get<int>() != k_state_version) {
+  // Compared as int64: get<int>() would truncate 2^32 + 1 to 1 and accept it.
+  if (version == doc.end() || !version->is_number_integer() || version->get<std::int64_t>() != k_state_version) {
     return Error{EINVAL, "state file has no supported version (want 1)"};
   }
   const auto list = doc.find("attachments");

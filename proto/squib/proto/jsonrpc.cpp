@@ -1,5 +1,7 @@
 #include <squib/proto/jsonrpc.hpp>
 
+#include <limits>
+
 namespace squib::proto {
 
 namespace {
@@ -101,6 +103,13 @@ std::optional<Response> parse_response(std::string_view line) {
   const auto code = error->find("code");
   const auto message = error->find("message");
   if (code == error->end() || !code->is_number_integer()) return std::nullopt;
+  // A code outside int must not be truncated into another code (2^32 - 32700 is not -32700).
+  const bool fits_int =
+      code->is_number_unsigned()
+          ? code->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+          : (code->get<std::int64_t>() >= std::numeric_limits<int>::min() &&
+             code->get<std::int64_t>() <= std::numeric_limits<int>::max());
+  if (!fits_int) return std::nullopt;
   response.error_code = code->get<int>();
   response.error_message = (message != error->end() && message->is_string()) ? message->get<std::string>() : "";
   return response;

@@ -1,7 +1,6 @@
 #include <squib/platform/linux/netlink.hpp>
 
 #include <libmnl/libmnl.h>
-#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -20,9 +19,10 @@ using core::Result;
 
 namespace {
 
-// One page holds any request we build and is MNL_SOCKET_BUFFER_SIZE's lower bound; dump
-// replies are read in buffers of MNL_SOCKET_BUFFER_SIZE (libmnl's advice, mnl_socket_recvfrom(3)).
-constexpr std::size_t k_buffer_size = MNL_SOCKET_BUFFER_SIZE;
+// Requests and dump replies use buffers of MNL_SOCKET_BUFFER_SIZE (the page size, at most
+// 8 KiB; libmnl's advice so that no dump part is truncated); 8 KiB covers every page size
+// up to 8 KiB and any request we build.
+constexpr std::size_t k_buffer_size = 8192;
 
 Result<int> index_of(const std::string& name) {
   const unsigned index = ::if_nametoindex(name.c_str());

@@ -1,0 +1,151 @@
+#include <squib/backend/tap_backend.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include <squib/core/frame_view.hpp>
+#include <squib/platform/linux/netlink.hpp>
+#include <squib/platform/linux/tap_device.hpp>
+
+namespace squib::backend {
+
+using core::DropReason;
+using core::Error;
+using core::Result;
+
+std::string tap_name(std::string_view attachment_name) {
+  // FNV-1a 64 (as MacAddress::derive_from_name); 48 bits in 12 hex digits.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : attachment_name) {
+    hash ^= static_cast<std::uint8_t>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  char out[16];
+  std::snprintf(out, sizeof out, "sq-%012llx", static_cast<unsigned long long>(hash & 0xffffffffffffULL));
+  return out;
+}
+
+TapBackend::TapBackend(BackendContext context, TapConfig config)
+    : m_context(std::move(context)),
+      m_config(std::move(config)),
+      // One spare byte per slot: a read that fills it was longer than max_frame.
+      m_pool(core::k_batch_size, m_context.max_frame + 1) {}
+
+TapBackend::~TapBackend() { m_poll.close(); }
+
+Result<void> TapBackend::start() {
+  auto fd = platform::open_tap(m_config.ifname);
+  if (!fd) return fd.error();
+  auto netlink = platform::Netlink::open();
+  if (!netlink) return netlink.error();
+  auto fail = [this](const Error& error) -> Result<void> {
+    m_fd.reset();  // deletes the TAP
+    m_state = BackendState::failed;
+    return Error{error.code, m_config.ifname + ": " + error.message};
+  };
+  m_fd = std::move(fd.value());
+  platform::LinkChange change;
+  change.mtu = static_cast<std::uint32_t>(m_context.mtu);
+  if (auto set = netlink->set_link(m_config.ifname, change); !set) return fail(set.error());
+  if (!m_config.master.empty()) {
+    auto master = netlink->find_link(m_config.master);
+    if (!master) return fail(master.error());
+    if (!master.value() || master.value()->kind != "bridge") {
+      return fail(Error{ENODEV, "bridge " + m_config.master + " does not exist or is not a bridge"});
+    }
+    platform::LinkChange enslave;
+    enslave.master = master.value()->index;
+    if (auto set = netlink->set_link(m_config.ifname, enslave); !set) return fail(set.error());
+    if (m_config.isolated) {
+      if (auto set = netlink->set_bridge_port_isolated(m_config.ifname, true); !set) return fail(set.error());
+    }
+  }
+  platform::LinkChange up;
+  up.up = true;
+  if (auto set = netlink->set_link(m_config.ifname, up); !set) return fail(set.error());
+
+  if (const int rc = uv_poll_init(m_context.loop, m_poll.get(), m_fd.get()); rc != 0) {
+    return fail(Error{-rc, std::string("uv_poll_init: ") + uv_strerror(rc)});
+  }
+  m_poll->data = this;
+  uv_poll_start(m_poll.get(), UV_READABLE, [](uv_poll_t* handle, int status, int) {
+    auto* self = uv::owner_of<TapBackend>(handle);
+    if (self == nullptr) return;
+    if (status < 0) {
+      ++self->m_context.stats->errors;
+      return;
+    }
+    self->on_readable();
+  });
+  m_state = BackendState::running;
+  spdlog::info("{}: TAP {} up (mtu {}{}{})", m_context.name, m_config.ifname, m_context.mtu,
+               m_config.master.empty() ? "" : ", bridge " + m_config.master, m_config.isolated ? ", isolated" : "");
+  return {};
+}
+
+void TapBackend::on_readable() {
+  core::FrameBatch batch;
+  for (std::size_t i = 0; i < core::k_batch_size; ++i) {
+    const auto slot = m_pool.slot(i);
+    ssize_t n = 0;
+    do {
+      n = ::read(m_fd.get(), slot.data(), slot.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) ++m_context.stats->errors;
+      break;
+    }
+    const auto size = static_cast<std::size_t>(n);
+    if (size < core::k_ethernet_header_size) {
+      m_context.stats->drop(DropReason::runt);
+      continue;
+    }
+    if (size > m_context.max_frame) {
+      m_context.stats->drop(DropReason::oversize);
+      continue;
+    }
+    batch.push(slot.first(size));
+  }
+  if (!batch.empty()) m_context.to_vm->consume(batch);
+}
+
+void TapBackend::send(const core::FrameBatch& from_vm) {
+  if (!m_fd || m_state != BackendState::running) {
+    m_context.stats->drop(DropReason::backend_down, from_vm.count);
+    return;
+  }
+  std::size_t frames = 0;
+  std::size_t bytes = 0;
+  for (const auto frame : from_vm.view()) {
+    ssize_t n = 0;
+    do {
+      n = ::write(m_fd.get(), frame.data(), frame.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      const bool full = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS;
+      m_context.stats->drop(full ? DropReason::backend_full : DropReason::backend_down);
+      continue;
+    }
+    ++frames;
+    bytes += frame.size();
+  }
+  m_context.stats->from_vm.add_batch(frames, bytes);
+}
+
+void TapBackend::stop(std::function<void()> done) {
+  m_state = BackendState::stopping;
+  m_poll.close();
+  m_fd.reset();  // non-persistent TAP: the kernel deletes it with its last fd
+  m_state = BackendState::stopped;
+  done();
+}
+
+std::string TapBackend::detail() const {
+  return "tap " + m_config.ifname + (m_config.master.empty() ? "" : " on " + m_config.master);
+}
+
+}  // namespace squib::backend

@@ -1,0 +1,34 @@
+#include <squib/platform/linux/ipv4_subnet.hpp>
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace squib::platform {
+
+std::optional<Ipv4Subnet> Ipv4Subnet::parse(std::string_view cidr) {
+  const auto slash = cidr.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string address(cidr.substr(0, slash));
+  const auto prefix_text = cidr.substr(slash + 1);
+  unsigned prefix = 0;
+  const auto [end, ec] = std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
+  if (ec != std::errc{} || end != prefix_text.data() + prefix_text.size() || prefix_text.empty()) return std::nullopt;
+  if (prefix < 8 || prefix > 30) return std::nullopt;
+  in_addr parsed{};
+  if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1) return std::nullopt;
+  Ipv4Subnet subnet;
+  subnet.prefix = prefix;
+  subnet.network = ntohl(parsed.s_addr);
+  if ((subnet.network & ~subnet.mask()) != 0) return std::nullopt;
+  return subnet;
+}
+
+std::string Ipv4Subnet::to_string() const { return ipv4_to_string(network) + "/" + std::to_string(prefix); }
+
+std::string ipv4_to_string(std::uint32_t address) {
+  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
+         std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
+}
+
+}  // namespace squib::platform
