@@ -1,7 +1,10 @@
 // squib-netctl: the admin CLI for squib-netd. Exit codes (design brief §4): 0 ok, 1 the
 // daemon reported an error (printed), 2 usage, 3 the daemon cannot be reached.
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -30,8 +33,10 @@ struct Options {
   bool json_output = false;
 };
 
-// One call; prints transport errors and daemon errors and maps them to exit codes.
-int call(const Options& options, const std::string& method, const json& params, json& result) {
+// One call; prints transport errors and daemon errors and maps them to exit codes. A file
+// descriptor sent with the reply (fd_passing) is stored in *passed_fd when asked for.
+int call(const Options& options, const std::string& method, const json& params, json& result,
+         int* passed_fd = nullptr) {
   auto client = squib::proto::ControlClient::connect(options.control);
   if (!client) {
     std::cerr << "squib-netctl: cannot reach squib-netd at " << options.control << ": " << client.error().message
@@ -53,7 +58,32 @@ int call(const Options& options, const std::string& method, const json& params, 
     return k_exit_daemon_error;
   }
   result = *response->result;
+  if (passed_fd != nullptr) *passed_fd = client->take_received_fd();
   return k_exit_ok;
+}
+
+// Runs `command` with the passed datagram socket open at its own number: '{fd}' in the
+// arguments and $SQUIB_NET_FD name it (e.g. QEMU: -netdev dgram,id=n0,local.type=fd,local.str={fd}).
+int exec_with_fd(int fd, std::vector<std::string> command) {
+  if (fd < 0) {
+    std::cerr << "squib-netctl: the daemon sent no file descriptor\n";
+    return k_exit_daemon_error;
+  }
+  const int flags = ::fcntl(fd, F_GETFD);
+  ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  const std::string number = std::to_string(fd);
+  ::setenv("SQUIB_NET_FD", number.c_str(), 1);
+  std::vector<char*> argv;
+  for (auto& arg : command) {
+    for (std::size_t at = arg.find("{fd}"); at != std::string::npos; at = arg.find("{fd}", at + number.size())) {
+      arg.replace(at, 4, number);
+    }
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  std::cerr << "squib-netctl: exec " << command[0] << ": " << std::strerror(errno) << "\n";
+  return 127;
 }
 
 std::string human_bytes(double bytes) {
@@ -139,7 +169,10 @@ int main(int argc, char** argv) {
   std::optional<std::string> userspace_kind;
   std::optional<std::string> userspace_path;
   std::vector<std::string> userspace_args;
+  std::optional<std::string> framing;
   bool isolation = false;
+  bool fd_passing = false;
+  std::vector<std::string> exec_command;
   auto* start_cmd = app.add_subcommand("start", "Create an attachment and print its socket path");
   start_cmd->add_option("name", start.name, "Attachment name [A-Za-z0-9_.-]{1,64}")->required();
   start_cmd->add_option("--mode", mode, "shared, host, bridged or userspace")->capture_default_str();
@@ -152,6 +185,13 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
   start_cmd->add_option("--userspace-arg", userspace_args, "Extra argument for the userspace program (repeatable)");
+  start_cmd->add_option("--framing", framing, "Userspace link framing: qemu or vfkit");
+  start_cmd->add_flag("--fd-passing", fd_passing,
+                      "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
+  bool exec = false;
+  start_cmd->add_flag("--exec", exec, "With --fd-passing: run the command after -- holding the fd");
+  start_cmd->add_option("command", exec_command,
+                        "After --: the command to run; '{fd}' in its arguments and $SQUIB_NET_FD name the fd");
 
   std::string stop_name;
   auto* stop_cmd = app.add_subcommand("stop", "Remove an attachment");
@@ -185,14 +225,22 @@ int main(int argc, char** argv) {
     if (bridge) params["bridge"] = *bridge;
     if (subnet) params["subnet"] = *subnet;
     if (isolation) params["isolation"] = true;
-    if (userspace_kind || userspace_path || !userspace_args.empty()) {
+    if (fd_passing) params["fd_passing"] = true;
+    if (fd_passing != exec || exec == exec_command.empty()) {
+      std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
+      return k_exit_usage;
+    }
+    if (userspace_kind || userspace_path || !userspace_args.empty() || framing) {
       json userspace = json::object();
       if (userspace_kind) userspace["kind"] = *userspace_kind;
       if (userspace_path) userspace["path"] = *userspace_path;
       if (!userspace_args.empty()) userspace["args"] = userspace_args;
+      if (framing) userspace["framing"] = *framing;
       params["userspace"] = userspace;
     }
-    if (const int rc = call(options, "start", params, result); rc != k_exit_ok) return rc;
+    int passed_fd = -1;
+    if (const int rc = call(options, "start", params, result, &passed_fd); rc != k_exit_ok) return rc;
+    if (fd_passing) return exec_with_fd(passed_fd, exec_command);
     if (options.json_output) {
       std::cout << result.dump(2) << "\n";
     } else {

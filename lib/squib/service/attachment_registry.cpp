@@ -1,5 +1,7 @@
 #include <squib/service/attachment_registry.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,7 +48,8 @@ AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& conf
 
 AttachmentRegistry::~AttachmentRegistry() = default;
 
-Outcome AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller) {
+Outcome AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller,
+                                  core::Fd& passed_fd) {
   if (m_attachments.contains(requested.name)) {
     return MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' already exists"};
   }
@@ -67,25 +70,46 @@ Outcome AttachmentRegistry::start(const proto::StartParams& requested, const Pee
   }
   if (!params.owner) params.owner = proto::Owner{caller.uid, caller.gid};
   if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
-  return create(std::move(params));
+  return create(std::move(params), &passed_fd);
 }
 
-Outcome AttachmentRegistry::create(proto::StartParams params) {
-  const std::string socket_path = m_config.socket_path(params.name);
-  if (auto problem = clear_stale_socket(socket_path)) return MethodError{ErrorCode::backend_failed, *problem};
+Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_fd) {
+  const bool fd_passing = params.fd_passing && passed_fd != nullptr;
+  const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(params.name);
+  if (!fd_passing) {
+    if (auto problem = clear_stale_socket(socket_path)) return MethodError{ErrorCode::backend_failed, *problem};
+  }
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
   auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true});
 
-  relay::VmPortConfig port_config;
-  port_config.path = socket_path;
-  port_config.max_frame = max_frame;
-  port_config.uid = params.owner->uid;
-  port_config.gid = params.owner->gid;
-  port_config.group_access = params.owner->gid != 0 && params.owner->gid != params.owner->uid;
-  auto port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
-  if (!port) return MethodError{ErrorCode::backend_failed, port.error().message};
+  core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
+  if (fd_passing) {
+    // One frame per datagram on a connected pair: the VM end travels to the client.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      return MethodError{ErrorCode::backend_failed, std::string("socketpair: ") + std::strerror(errno)};
+    }
+    core::Fd daemon_end(pair[0]);
+    passed_fd->reset(pair[1]);
+    if (const int flags = ::fcntl(daemon_end.get(), F_GETFL); flags >= 0) {
+      ::fcntl(daemon_end.get(), F_SETFL, flags | O_NONBLOCK);
+    }
+    port = relay::VmPort::adopt(m_loop, std::move(daemon_end), max_frame, attachment->stats(), *attachment);
+  } else {
+    relay::VmPortConfig port_config;
+    port_config.path = socket_path;
+    port_config.max_frame = max_frame;
+    port_config.uid = params.owner->uid;
+    port_config.gid = params.owner->gid;
+    port_config.group_access = params.owner->gid != 0 && params.owner->gid != params.owner->uid;
+    port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
+  }
+  if (!port) {
+    if (passed_fd != nullptr) passed_fd->reset();
+    return MethodError{ErrorCode::backend_failed, port.error().message};
+  }
   relay::VmPort* port_ptr = port.value().get();
   attachment->set_port(std::move(port.value()));
 
@@ -108,6 +132,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params) {
   if (!started) {
     retire(std::move(attachment));
     m_factory.released(params);
+    if (passed_fd != nullptr) passed_fd->reset();
     return MethodError{ErrorCode::backend_failed, started.error().message};
   }
 
@@ -115,7 +140,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params) {
                *params.mac, params.mtu, socket_path);
   json result = {{"name", params.name},
                  {"mode", proto::to_string(params.mode)},
-                 {"socket", socket_path},
+                 {"socket", fd_passing ? json(nullptr) : json(socket_path)},
                  {"mac", *params.mac},
                  {"mtu", params.mtu},
                  {"network", std::move(chosen.network)}};
@@ -191,7 +216,8 @@ void AttachmentRegistry::restore() {
     if (!params.owner) params.owner = proto::Owner{0, 0};
     if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
     const std::string name = params.name;
-    auto outcome = create(std::move(params));
+    if (params.fd_passing) continue;  // never persisted; skip hand-edited entries too
+    auto outcome = create(std::move(params), nullptr);
     if (const auto* error = std::get_if<MethodError>(&outcome)) {
       spdlog::error("{}: could not restore: {}", name, error->message);
     } else {
@@ -204,7 +230,9 @@ void AttachmentRegistry::restore() {
 void AttachmentRegistry::save_state() const {
   std::vector<proto::StartParams> all;
   all.reserve(m_attachments.size());
-  for (const auto& [name, entry] : m_attachments) all.push_back(entry.params);
+  for (const auto& [name, entry] : m_attachments) {
+    if (!entry.params.fd_passing) all.push_back(entry.params);
+  }
   if (auto saved = service::save_state(m_config.state_path(), all); !saved) {
     // The daemon keeps serving; only crash recovery of this change is at risk.
     spdlog::error("cannot write {}: {}", m_config.state_path(), saved.error().message);
@@ -217,7 +245,7 @@ json AttachmentRegistry::describe(const Entry& entry) const {
   json out = {{"name", entry.params.name},
               {"mode", proto::to_string(entry.params.mode)},
               {"network", entry.params.network},
-              {"socket", m_config.socket_path(entry.params.name)},
+              {"socket", entry.params.fd_passing ? json(nullptr) : json(m_config.socket_path(entry.params.name))},
               {"mac", *entry.params.mac},
               {"mtu", entry.params.mtu},
               {"state", backend != nullptr ? std::string(backend::to_string(backend->state())) : "starting"},

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <uv.h>
 
+#include <squib/core/fd.hpp>
 #include <squib/core/result.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
@@ -43,7 +44,11 @@ public:
   AttachmentRegistry& operator=(const AttachmentRegistry&) = delete;
 
   // Each returns the method's result object, or a MethodError.
-  std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller);
+  // With params.fd_passing, the VM's end of a socketpair is returned in `passed_fd` (for
+  // SCM_RIGHTS) instead of a socket path; such attachments are not persisted, as no daemon
+  // restart could hand the fd back.
+  std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller,
+                                                  core::Fd& passed_fd);
   std::variant<nlohmann::json, MethodError> stop(const std::string& name);
   [[nodiscard]] nlohmann::json list() const;
   [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name) const;
@@ -61,7 +66,7 @@ private:
     std::unique_ptr<relay::Attachment> attachment;
   };
 
-  std::variant<nlohmann::json, MethodError> create(proto::StartParams params);
+  std::variant<nlohmann::json, MethodError> create(proto::StartParams params, core::Fd* passed_fd);
   [[nodiscard]] nlohmann::json describe(const Entry& entry) const;
   [[nodiscard]] nlohmann::json stats_of(const Entry& entry) const;
   void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);

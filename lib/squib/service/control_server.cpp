@@ -1,7 +1,10 @@
 #include <squib/service/control_server.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -111,7 +114,13 @@ private:
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
       // The dispatcher may stop an attachment, never this connection; `this` stays valid.
-      send(m_server.m_dispatcher.handle(line, m_peer));
+      core::Fd passed_fd;
+      std::string reply = m_server.m_dispatcher.handle(line, m_peer, passed_fd);
+      if (passed_fd) {
+        send_with_fd(reply, passed_fd.get());  // our copy closes when passed_fd goes
+      } else {
+        send(reply);
+      }
       if (m_closing_immediately) {
         m_server.drop(this);
         return;
@@ -127,6 +136,44 @@ private:
     m_line.clear();
     finish_with(proto::encode_error(nullptr, proto::ErrorCode::invalid_request,
                                     "request line exceeds " + std::to_string(m_server.m_config.max_line) + " bytes"));
+  }
+
+  // Sends the reply line with `fd` attached (SCM_RIGHTS). Only when nothing else is queued,
+  // so the fd travels with this reply's first byte; a reply that does not fit at once
+  // continues through the normal queue (the fd has already gone with the first part).
+  void send_with_fd(const std::string& line, int fd) {
+    uv_os_fd_t socket = -1;
+    if (uv_stream_get_write_queue_size(stream()) != 0 || uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &socket) != 0) {
+      send(proto::encode_error(nullptr, proto::ErrorCode::internal_error, "cannot pass the fd: replies are queued"));
+      return;
+    }
+    const std::string data = line + "\n";
+    iovec iov{const_cast<char*>(data.data()), data.size()};  // NOLINT: sendmsg reads only
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    ssize_t n = 0;
+    do {
+      n = ::sendmsg(socket, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      spdlog::warn("control: cannot pass an fd to pid {}: {}", m_peer.pid, std::strerror(errno));
+      m_closing_immediately = true;
+      return;
+    }
+    if (static_cast<std::size_t>(n) < data.size()) {
+      std::string rest = data.substr(static_cast<std::size_t>(n));
+      rest.pop_back();  // send() adds the newline back
+      send(rest);
+    }
   }
 
   void send(const std::string& line) {

@@ -35,7 +35,7 @@ json Dispatcher::status() const {
                         {"gvproxy", program_or_null(m_config.gvproxy_program)}}}};
 }
 
-std::string Dispatcher::handle(std::string_view line, const PeerCredentials& caller) {
+std::string Dispatcher::handle(std::string_view line, const PeerCredentials& caller, core::Fd& passed_fd) {
   auto parsed = proto::parse_request(line);
   if (const auto* error = std::get_if<proto::ErrorResponse>(&parsed)) {
     return proto::encode_error(error->id, error->code, error->message);
@@ -55,7 +55,7 @@ std::string Dispatcher::handle(std::string_view line, const PeerCredentials& cal
     if (m_shutting_down && (method == "start" || method == "stop")) {
       return reply(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
-    if (method == "start") return reply(m_registry.start(proto::parse_start_params(request.params), caller));
+    if (method == "start") return reply(m_registry.start(proto::parse_start_params(request.params), caller, passed_fd));
     if (method == "stop") return reply(m_registry.stop(proto::parse_name_param(request.params, true)));
     return proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method);
   } catch (const proto::ParamError& e) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include <squib/core/fd.hpp>
 #include <squib/service/attachment_registry.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/peer_credentials.hpp>
@@ -21,7 +22,13 @@ public:
 
   // Returns the response line without its newline. Every request is answered, a request
   // without an id (a notification) with id null, so a client can never wait forever.
-  std::string handle(std::string_view line, const PeerCredentials& caller);
+  // `passed_fd` receives a file descriptor to send along with the reply (fd_passing).
+  std::string handle(std::string_view line, const PeerCredentials& caller, core::Fd& passed_fd);
+  // For transports that cannot pass fds: a passed fd, if any, is closed.
+  std::string handle(std::string_view line, const PeerCredentials& caller) {
+    core::Fd discarded;
+    return handle(line, caller, discarded);
+  }
   void set_shutting_down() { m_shutting_down = true; }
 
 private:

@@ -51,8 +51,9 @@ std::string dnsmasq_program() {
   return "/usr/sbin/dnsmasq";  // Debian's location; systemd's PATH may lack /usr/sbin
 }
 
-bool write_file(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string temp = path + ".tmp";
+// Writes TEXT to PATH through TEMP and rename(2), so a reader (dnsmasq's inotify) never sees
+// a partial file. TEMP must be on PATH's file system, outside any directory dnsmasq watches.
+bool write_file(const std::string& path, const std::string& temp, const std::string& text, mode_t mode) {
   {
     std::ofstream out(temp, std::ios::trunc);
     if (!out) return false;
@@ -273,6 +274,11 @@ Result<std::unique_ptr<NetworkManager::Network>> NetworkManager::create(const pr
   }
 
   std::error_code ec;
+  if (struct stat st {}; ::stat(m_config.run_dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+    // dnsmasq reads the hosts directory after dropping root; VMMs need o+x to reach their
+    // sockets too. The run dir is made 0755; an operator-made 0700 one breaks both.
+    spdlog::warn("run dir {} is not searchable by others: dnsmasq cannot read its static leases", m_config.run_dir);
+  }
   fs::remove_all(network->hosts_path, ec);
   if (::mkdir(network->hosts_path.c_str(), 0755) != 0) return fail(Error::from_errno("mkdir " + network->hosts_path));
   ::chmod(network->hosts_path.c_str(), 0755);  // dnsmasq reads it after dropping to its user
@@ -289,7 +295,8 @@ Result<std::unique_ptr<NetworkManager::Network>> NetworkManager::create(const pr
         return launch;
       },
       [] {}, [name = params.network](std::int64_t status, int signal) {
-        spdlog::warn("network {}: dnsmasq exited (status {}, signal {})", name, status, signal);
+        // The supervisor already warned and restarts it unless we are stopping it.
+        spdlog::debug("network {}: dnsmasq exited (status {}, signal {})", name, status, signal);
       });
   if (auto started = network->dnsmasq->start(); !started) return fail(started.error());
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}",
@@ -336,7 +343,8 @@ Result<NetworkLease> NetworkManager::acquire(const proto::StartParams& params) {
   }
   network.hosts[params.name] = Network::Host{mac, address};
   // One file per attachment in --dhcp-hostsdir: dnsmasq picks it up by inotify, no signal.
-  if (!write_file(network.hosts_path + "/" + params.name, mac + "," + ipv4_to_string(address) + "\n", 0644)) {
+  if (!write_file(network.hosts_path + "/" + params.name, network.hosts_path + ".tmp",
+                  mac + "," + ipv4_to_string(address) + "\n", 0644)) {
     spdlog::error("network {}: cannot write static lease for {}", params.network, params.name);
   }
   NetworkLease lease;

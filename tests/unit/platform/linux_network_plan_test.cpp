@@ -1,0 +1,82 @@
+// Tests of the text the Linux modes hand to other programs and the kernel: the nft rule set
+// (platform/linux/nft.hpp), dnsmasq's arguments (service/network_manager.hpp) and the
+// interface names (IFNAMSIZ). The system tests in tests/system/linux_modes prove they work.
+
+#include <squib/backend/tap_backend.hpp>
+#include <squib/platform/linux/nft.hpp>
+#include <squib/platform/linux/tap_device.hpp>
+#include <squib/service/network_manager.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "support/catch.hpp"
+
+namespace {
+
+using squib::platform::Ipv4Subnet;
+
+bool has(const std::vector<std::string>& args, const std::string& arg) {
+  return std::find(args.begin(), args.end(), arg) != args.end();
+}
+
+}  // namespace
+
+TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]") {
+  const auto tap = squib::backend::tap_name("a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx");
+  CHECK(tap.size() == squib::platform::k_max_ifname);
+  CHECK(tap.starts_with("sq-"));
+  CHECK(tap == squib::backend::tap_name("a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx"));
+  CHECK(squib::backend::tap_name("vm1") != squib::backend::tap_name("vm2"));
+  const auto bridge = "sqbr-" + squib::service::network_hash("default");
+  CHECK(bridge.size() == squib::platform::k_max_ifname);
+  CHECK_FALSE(bridge.starts_with("sq-"));  // cleanup of TAPs never matches bridges by prefix
+}
+
+TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]") {
+  squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789", Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                      false};
+  SECTION("host") {
+    const auto script = squib::platform::network_ruleset(rules);
+    // Declared, deleted and recreated in one transaction: atomic replacement.
+    CHECK(script.starts_with("table inet squib_0123456789\ndelete table inet squib_0123456789\n"));
+    CHECK(script.find("iifname \"sqbr-0123456789\" drop") != std::string::npos);
+    CHECK(script.find("oifname \"sqbr-0123456789\" drop") != std::string::npos);
+    CHECK(script.find("masquerade") == std::string::npos);
+  }
+  SECTION("shared") {
+    rules.masquerade = true;
+    const auto script = squib::platform::network_ruleset(rules);
+    CHECK(script.find("ip saddr 192.168.105.0/24 ip daddr != 192.168.105.0/24 oifname != \"sqbr-0123456789\" masquerade") !=
+          std::string::npos);
+    CHECK(script.find("ct state established,related accept") != std::string::npos);
+  }
+}
+
+TEST_CASE("nft table listing: only our inet tables", "[platform]") {
+  const std::string listing =
+      "table inet filter\ntable inet squib_0123456789\ntable ip squib_notours\ntable inet squib_aaaaaaaaaa\n";
+  CHECK(squib::platform::our_tables(listing) == std::vector<std::string>{"squib_0123456789", "squib_aaaaaaaaaa"});
+  CHECK(squib::platform::delete_table_script("squib_x") == "table inet squib_x\ndelete table inet squib_x\n");
+}
+
+TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode", "[platform]") {
+  squib::service::DnsmasqPlan plan{"sqbr-0123456789", Ipv4Subnet::parse("192.168.105.0/24").value(), false,
+                                   "/run/squib-net/net-x.hosts.d", "/run/squib-net/net-x.leases",
+                                   "/run/squib-net/net-x.pid"};
+  auto args = squib::service::dnsmasq_arguments(plan);
+  CHECK(has(args, "--keep-in-foreground"));
+  CHECK(has(args, "--conf-file=/dev/null"));
+  CHECK(has(args, "--bind-interfaces"));
+  CHECK(has(args, "--interface=sqbr-0123456789"));
+  CHECK(has(args, "--except-interface=lo"));
+  CHECK(has(args, "--dhcp-range=192.168.105.2,192.168.105.254,255.255.255.0,12h"));
+  CHECK(has(args, "--dhcp-hostsdir=/run/squib-net/net-x.hosts.d"));
+  CHECK(has(args, "--pid-file=/run/squib-net/net-x.pid"));
+  CHECK(has(args, "--log-facility=-"));
+  CHECK(has(args, "--port=0"));
+  plan.dns = true;
+  args = squib::service::dnsmasq_arguments(plan);
+  CHECK_FALSE(has(args, "--port=0"));
+  CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
+}
