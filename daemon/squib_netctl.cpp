@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   bool isolation = false;
   bool fd_passing = false;
   std::vector<std::string> exec_command;
+  std::vector<std::string> start_forwards;
   auto* start_cmd = app.add_subcommand("start", "Create an attachment and print its socket path");
   start_cmd->add_option("name", start.name, "Attachment name [A-Za-z0-9_.-]{1,64}")->required();
   start_cmd->add_option("--mode", mode, "shared, host, bridged or userspace")->capture_default_str();
@@ -186,6 +187,8 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
   start_cmd->add_option("--userspace-arg", userspace_args, "Extra argument for the userspace program (repeatable)");
   start_cmd->add_option("--framing", framing, "Userspace link framing: qemu or vfkit");
+  start_cmd->add_option("--forward", start_forwards,
+                        "Port forward PROTO:[IPV4:]HOSTPORT:GUESTPORT, e.g. tcp:127.0.0.1:2222:22 (repeatable)");
   start_cmd->add_flag("--fd-passing", fd_passing,
                       "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
   bool exec = false;
@@ -198,6 +201,18 @@ int main(int argc, char** argv) {
   stop_cmd->add_option("name", stop_name)->required();
 
   app.add_subcommand("list", "List attachments");
+
+  std::string forward_name, forward_protocol, forward_host;
+  std::uint32_t forward_guest_port = 0;
+  auto* forward_cmd = app.add_subcommand("forward", "Forward a host port into a userspace (passt) guest");
+  forward_cmd->add_option("name", forward_name)->required();
+  forward_cmd->add_option("protocol", forward_protocol, "tcp or udp")->required();
+  forward_cmd->add_option("host", forward_host, "[IPV4:]PORT on the host, e.g. 127.0.0.1:2222")->required();
+  forward_cmd->add_option("guest_port", forward_guest_port, "Port in the guest")->required();
+  auto* unforward_cmd = app.add_subcommand("unforward", "Remove a port forward");
+  unforward_cmd->add_option("name", forward_name)->required();
+  unforward_cmd->add_option("protocol", forward_protocol, "tcp or udp")->required();
+  unforward_cmd->add_option("host", forward_host, "[IPV4:]PORT on the host")->required();
 
   std::string stats_name;
   bool watch = false;
@@ -226,6 +241,22 @@ int main(int argc, char** argv) {
     if (subnet) params["subnet"] = *subnet;
     if (isolation) params["isolation"] = true;
     if (fd_passing) params["fd_passing"] = true;
+    for (const auto& spec : start_forwards) {
+      // PROTO:HOST:GUEST where HOST may itself be ADDR:PORT; the daemon validates the parts.
+      const auto first = spec.find(':');
+      const auto last = spec.rfind(':');
+      if (first == std::string::npos || last == first) {
+        std::cerr << "squib-netctl: --forward " << spec << ": expected PROTO:[IPV4:]HOSTPORT:GUESTPORT\n";
+        return k_exit_usage;
+      }
+      const std::string guest = spec.substr(last + 1);
+      if (guest.empty() || guest.find_first_not_of("0123456789") != std::string::npos || guest.size() > 5) {
+        std::cerr << "squib-netctl: --forward " << spec << ": the guest port must be a number\n";
+        return k_exit_usage;
+      }
+      params["forwards"].push_back(
+          {{"protocol", spec.substr(0, first)}, {"host", spec.substr(first + 1, last - first - 1)}, {"guest_port", std::stoi(guest)}});
+    }
     if (fd_passing != exec || exec == exec_command.empty()) {
       std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
       return k_exit_usage;
@@ -254,6 +285,21 @@ int main(int argc, char** argv) {
     if (const int rc = call(options, "stop", {{"name", stop_name}}, result); rc != k_exit_ok) return rc;
     if (options.json_output) std::cout << result.dump(2) << "\n";
     else std::cout << "stopped " << stop_name << "\n";
+    return k_exit_ok;
+  }
+  if (forward_cmd->parsed() || unforward_cmd->parsed()) {
+    json params = {{"name", forward_name}, {"protocol", forward_protocol}, {"host", forward_host}};
+    if (forward_cmd->parsed()) params["guest_port"] = forward_guest_port;
+    const char* method = forward_cmd->parsed() ? "forward" : "unforward";
+    if (const int rc = call(options, method, params, result); rc != k_exit_ok) return rc;
+    if (options.json_output) {
+      std::cout << result.dump(2) << "\n";
+    } else {
+      for (const auto& f : result["forwards"]) {
+        std::cout << f.value("protocol", "") << " " << f.value("host", "") << " -> guest port "
+                  << f.value("guest_port", 0) << "\n";
+      }
+    }
     return k_exit_ok;
   }
   if (app.got_subcommand("list")) {

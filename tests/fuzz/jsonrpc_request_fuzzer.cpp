@@ -9,7 +9,7 @@
 //   would reach the client as an unhelpful "invalid params: [json.exception…]";
 // - accepted StartParams survive to_json → parse_start_params unchanged;
 // - every response we would send encodes without throwing and parses back (parse_response)
-//   with the same code.
+//   with the same code; the raw input as a reply (parse_response) never throws or crashes.
 
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +67,8 @@ void check_name_param(const json& params) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
+  // The client's side: the same bytes as a reply from the daemon (no crash, no throw).
+  if (const auto reply = squib::proto::parse_response(line); reply && reply->ok()) FUZZ_CHECK(reply->error_code == 0);
   auto parsed = squib::proto::parse_request(line);
 
   if (const auto* error = std::get_if<squib::proto::ErrorResponse>(&parsed)) {

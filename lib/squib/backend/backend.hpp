@@ -20,12 +20,14 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <uv.h>
 
 #include <squib/core/frame_batch.hpp>
 #include <squib/core/frame_sink.hpp>
 #include <squib/core/mac_address.hpp>
+#include <squib/core/port_forward.hpp>
 #include <squib/core/result.hpp>
 #include <squib/core/stats.hpp>
 
@@ -53,6 +55,11 @@ public:
   virtual core::Result<void> start() = 0;
   virtual void send(const core::FrameBatch& from_vm) = 0;
   virtual void stop(std::function<void()> done) = 0;
+
+  // Replaces the set of host→guest port forwards. Backends without forwarding refuse.
+  virtual core::Result<void> set_forwards(const std::vector<core::PortForward>& /*forwards*/) {
+    return core::Error{ENOTSUP, "port forwarding is not supported by this backend"};
+  }
 
   [[nodiscard]] virtual BackendState state() const = 0;
   // Human-readable detail for list/stats: e.g. the last lines a failed child printed.

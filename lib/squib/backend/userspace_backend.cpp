@@ -173,6 +173,16 @@ void UserspaceBackend::on_link_broken(const std::string& why) {
   if (m_child && m_child->pid() > 0) ::kill(m_child->pid(), SIGKILL);
 }
 
+Result<void> UserspaceBackend::set_forwards(const std::vector<core::PortForward>& forwards) {
+  if (m_config.kind != "passt") {
+    return Error{ENOTSUP, "port forwarding is supported for passt attachments only (this one runs " + m_config.kind + ")"};
+  }
+  m_config.forwards = forwards;
+  m_plan = plan_userspace_launch(m_config, m_context.name, m_context.mtu);
+  if (m_child) m_child->restart_now();
+  return {};
+}
+
 void UserspaceBackend::send(const core::FrameBatch& from_vm) {
   if (!m_channel) {
     m_context.stats->drop(core::DropReason::backend_down, from_vm.count);

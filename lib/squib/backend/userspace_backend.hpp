@@ -35,6 +35,9 @@ public:
   core::Result<void> start() override;
   void send(const core::FrameBatch& from_vm) override;
   void stop(std::function<void()> done) override;
+  // passt: restarts the child with the new -t/-u options (a pause of the link; passt learns
+  // the guest's MAC again from its next frame). gvproxy: not yet (its HTTP services API).
+  core::Result<void> set_forwards(const std::vector<core::PortForward>& forwards) override;
   [[nodiscard]] BackendState state() const override;
   [[nodiscard]] std::string detail() const override;
 

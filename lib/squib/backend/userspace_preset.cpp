@@ -11,6 +11,12 @@ UserspaceLaunchPlan plan_userspace_launch(const UserspaceConfig& config, const s
     // daemon); --mtu: advertised to the guest by DHCP option 26.
     plan.inherits_fd = true;
     plan.args = {"--foreground", "--fd", fd, "--mtu", std::to_string(mtu)};
+    // passt(1) forwarding spec: [ADDRESS/]PORT[:TARGET]; without -t/-u nothing is forwarded.
+    for (const auto& forward : config.forwards) {
+      plan.args.push_back(forward.protocol == "udp" ? "--udp-ports" : "--tcp-ports");
+      plan.args.push_back(forward.host_address + "/" + std::to_string(forward.host_port) + ":" +
+                          std::to_string(forward.guest_port));
+    }
   } else if (config.kind == "gvproxy") {
     // gvisor-tap-vsock cmd/gvproxy: it only listens on paths. -ssh-port -1 disables its
     // default host port 2222 forward; -listen gives the services API for port forwards.

@@ -13,6 +13,8 @@
 // Pure functions: the exact command lines are unit-tested.
 
 #include <string>
+
+#include <squib/core/port_forward.hpp>
 #include <vector>
 
 namespace squib::backend {
@@ -26,6 +28,7 @@ struct UserspaceConfig {
   LinkFraming framing = LinkFraming::qemu_stream;
   std::string exec_shim;  // squib-child-exec path, or empty
   std::string link_dir;   // where gvproxy's sockets go (the run dir)
+  std::vector<core::PortForward> forwards;  // passt: -t/-u options
 };
 
 struct UserspaceLaunchPlan {

@@ -239,6 +239,45 @@ void AttachmentRegistry::save_state() const {
   }
 }
 
+Outcome AttachmentRegistry::apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards) {
+  auto* backend = entry.attachment->backend();
+  if (backend == nullptr) return MethodError{ErrorCode::backend_failed, "the attachment has no backend"};
+  if (auto applied = backend->set_forwards(forwards); !applied) {
+    return MethodError{ErrorCode::backend_failed, applied.error().message};
+  }
+  entry.params.forwards = std::move(forwards);
+  save_state();
+  json list = json::array();
+  for (const auto& f : entry.params.forwards) list.push_back(proto::to_json(f));
+  return json{{"name", entry.params.name}, {"forwards", std::move(list)}};
+}
+
+Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortForward& forward) {
+  auto it = m_attachments.find(name);
+  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
+  auto forwards = it->second.params.forwards;
+  std::erase_if(forwards, [&](const auto& f) {
+    return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
+  });
+  forwards.push_back(forward);
+  return apply_forwards(it->second, std::move(forwards));
+}
+
+Outcome AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward) {
+  auto it = m_attachments.find(name);
+  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
+  auto forwards = it->second.params.forwards;
+  const auto before = forwards.size();
+  std::erase_if(forwards, [&](const auto& f) {
+    return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
+  });
+  if (forwards.size() == before) {
+    return MethodError{ErrorCode::not_found, "no " + forward.protocol + " forward from " + forward.host_address + ":" +
+                                                 std::to_string(forward.host_port) + " on '" + name + "'"};
+  }
+  return apply_forwards(it->second, std::move(forwards));
+}
+
 json AttachmentRegistry::describe(const Entry& entry) const {
   const auto* attachment = entry.attachment.get();
   const auto* backend = attachment->backend();
@@ -252,6 +291,10 @@ json AttachmentRegistry::describe(const Entry& entry) const {
               {"peer_connected", attachment->port() != nullptr && attachment->port()->peer_connected()}};
   if (backend != nullptr) {
     if (auto detail = backend->detail(); !detail.empty()) out["detail"] = detail;
+  }
+  if (!entry.params.forwards.empty()) {
+    out["forwards"] = json::array();
+    for (const auto& f : entry.params.forwards) out["forwards"].push_back(proto::to_json(f));
   }
   return out;
 }

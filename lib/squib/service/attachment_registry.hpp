@@ -50,6 +50,9 @@ public:
   std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller,
                                                   core::Fd& passed_fd);
   std::variant<nlohmann::json, MethodError> stop(const std::string& name);
+  // Adds (or replaces, by protocol + host address/port) one port forward; removes one.
+  std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward);
+  std::variant<nlohmann::json, MethodError> unforward(const std::string& name, const proto::PortForward& forward);
   [[nodiscard]] nlohmann::json list() const;
   [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size(); }
@@ -66,6 +69,7 @@ private:
     std::unique_ptr<relay::Attachment> attachment;
   };
 
+  std::variant<nlohmann::json, MethodError> apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards);
   std::variant<nlohmann::json, MethodError> create(proto::StartParams params, core::Fd* passed_fd);
   [[nodiscard]] nlohmann::json describe(const Entry& entry) const;
   [[nodiscard]] nlohmann::json stats_of(const Entry& entry) const;

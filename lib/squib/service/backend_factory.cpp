@@ -67,6 +67,11 @@ std::variant<BackendChoice, BackendRefusal> BackendFactory::make(const proto::St
   userspace.extra_args = params.userspace.args;
   userspace.exec_shim = m_config.exec_shim;
   userspace.link_dir = m_config.run_dir;
+  userspace.forwards = params.forwards;
+  if (!params.forwards.empty() && params.userspace.kind != "passt") {
+    return BackendRefusal{proto::ErrorCode::invalid_params,
+                          "invalid params: forwards: port forwarding is supported for passt attachments only"};
+  }
   BackendChoice choice;
   choice.backend = std::make_unique<backend::UserspaceBackend>(std::move(context), std::move(userspace));
   // The userspace stack (passt) assigns addresses itself, mirroring the host's uplink; the

@@ -52,11 +52,19 @@ std::string Dispatcher::handle(std::string_view line, const PeerCredentials& cal
     if (method == "status") return reply(status());
     if (method == "list") return reply(m_registry.list());
     if (method == "stats") return reply(m_registry.stats(proto::parse_name_param(request.params, false)));
-    if (m_shutting_down && (method == "start" || method == "stop")) {
+    if (m_shutting_down && method != "status" && method != "list" && method != "stats") {
       return reply(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
     if (method == "start") return reply(m_registry.start(proto::parse_start_params(request.params), caller, passed_fd));
     if (method == "stop") return reply(m_registry.stop(proto::parse_name_param(request.params, true)));
+    if (method == "forward") {
+      return reply(m_registry.forward(proto::parse_name_param(request.params, true),
+                                      proto::parse_forward_params(request.params, true)));
+    }
+    if (method == "unforward") {
+      return reply(m_registry.unforward(proto::parse_name_param(request.params, true),
+                                        proto::parse_forward_params(request.params, false)));
+    }
     return proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method);
   } catch (const proto::ParamError& e) {
     return proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what());

@@ -199,6 +199,13 @@ void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
     finish_stop();
     return;
   }
+  if (std::exchange(m_restart_requested, false)) {
+    ++m_restarts;
+    if (auto spawned = spawn(); spawned) return;
+    ++m_fast_failures;
+    schedule_restart();
+    return;
+  }
   const auto ran_for = std::chrono::steady_clock::now() - m_spawned_at;
   if (ran_for < k_fast_failure_window) {
     ++m_fast_failures;
@@ -260,6 +267,20 @@ void ChildSupervisor::stop(std::function<void()> done) {
         uv_process_kill(self->m_process.get(), SIGKILL);
       },
       static_cast<std::uint64_t>(k_kill_grace.count()), 0);
+}
+
+void ChildSupervisor::restart_now() {
+  if (m_state == ChildState::running && m_pid > 0) {
+    m_restart_requested = true;
+    uv_process_kill(m_process.get(), SIGTERM);
+  } else if (m_state == ChildState::backoff || m_state == ChildState::failed) {
+    // Not running: spawn with the new arguments now instead of waiting out a backoff.
+    uv_timer_stop(m_timer.get());
+    m_fast_failures = 0;
+    m_state = ChildState::backoff;
+    ++m_restarts;
+    if (auto spawned = spawn(); !spawned) schedule_restart();
+  }
 }
 
 void ChildSupervisor::finish_stop() {

@@ -67,6 +67,9 @@ public:
 
   core::Result<void> start();
   void stop(std::function<void()> done);
+  // Replaces a running child at once (new arguments from `prepare`): SIGTERM, then the next
+  // spawn happens on its exit without backoff and without counting as a failure.
+  void restart_now();
 
   [[nodiscard]] ChildState state() const { return m_state; }
   [[nodiscard]] int pid() const { return m_pid; }
@@ -95,6 +98,7 @@ private:
   int m_pid = 0;
   std::uint64_t m_restarts = 0;
   int m_fast_failures = 0;
+  bool m_restart_requested = false;
   std::chrono::milliseconds m_backoff = k_first_backoff;
   std::chrono::steady_clock::time_point m_spawned_at{};
   std::string m_partial_line;

@@ -90,6 +90,8 @@ std::string encode_request(std::uint64_t id, std::string_view method, const json
 }
 
 std::optional<Response> parse_response(std::string_view line) {
+  // Same guard as parse_request: copying `result` below recurses once per nesting level.
+  if (nesting_depth(line) > k_max_json_depth) return std::nullopt;
   json doc = json::parse(line, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
   Response response;

@@ -91,7 +91,48 @@ UserspaceParams parse_userspace(const json& value) {
   return out;
 }
 
+PortForward parse_forward(const json& value, const std::string& prefix, bool need_guest_port) {
+  if (!value.is_object()) throw ParamError(prefix.empty() ? "forward" : prefix, "must be an object");
+  const ParamReader reader(value, prefix);
+  PortForward out;
+  if (auto protocol = reader.string("protocol")) {
+    if (*protocol != "tcp" && *protocol != "udp") throw ParamError(prefix + "protocol", "must be tcp or udp");
+    out.protocol = *protocol;
+  }
+  const std::string host = reader.required_string("host");
+  const auto colon = host.rfind(':');
+  const std::string port_text = colon == std::string::npos ? host : host.substr(colon + 1);
+  if (colon != std::string::npos) {
+    out.host_address = host.substr(0, colon);
+    // Only literal IPv4 addresses: the value becomes part of a child's command line.
+    if (out.host_address.empty() || out.host_address.find_first_not_of("0123456789.") != std::string::npos) {
+      throw ParamError(prefix + "host", "must be PORT or IPV4:PORT, e.g. 127.0.0.1:2222");
+    }
+  }
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_text) == 0 || std::stoul(port_text) > 65535) {
+    throw ParamError(prefix + "host", "must be PORT or IPV4:PORT with a port from 1 to 65535");
+  }
+  out.host_port = static_cast<std::uint16_t>(std::stoul(port_text));
+  if (need_guest_port) {
+    const auto guest = reader.uint("guest_port", 1, 65535);
+    if (!guest) throw ParamError(prefix + "guest_port", "is required");
+    out.guest_port = static_cast<std::uint16_t>(*guest);
+  }
+  return out;
+}
+
 }  // namespace
+
+PortForward parse_forward_params(const json& params, bool need_guest_port) {
+  return parse_forward(params, "", need_guest_port);
+}
+
+json to_json(const PortForward& forward) {
+  return {{"protocol", forward.protocol},
+          {"host", forward.host_address + ":" + std::to_string(forward.host_port)},
+          {"guest_port", forward.guest_port}};
+}
 
 const char* to_string(Mode mode) {
   switch (mode) {
@@ -153,6 +194,12 @@ StartParams parse_start_params(const json& params) {
     out.owner = parsed;
   }
   if (auto fd_passing = reader.boolean("fd_passing")) out.fd_passing = *fd_passing;
+  if (const json* forwards = reader.find("forwards")) {
+    if (!forwards->is_array()) throw ParamError("forwards", "must be an array");
+    for (std::size_t i = 0; i < forwards->size(); ++i) {
+      out.forwards.push_back(parse_forward((*forwards)[i], "forwards[" + std::to_string(i) + "].", true));
+    }
+  }
   if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
   if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
   return out;
@@ -175,6 +222,10 @@ json to_json(const StartParams& params) {
   }
   if (params.owner) out["owner"] = {{"uid", params.owner->uid}, {"gid", params.owner->gid}};
   if (params.fd_passing) out["fd_passing"] = true;
+  if (!params.forwards.empty()) {
+    out["forwards"] = json::array();
+    for (const auto& forward : params.forwards) out["forwards"].push_back(to_json(forward));
+  }
   return out;
 }
 

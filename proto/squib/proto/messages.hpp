@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <squib/core/port_forward.hpp>
+
 namespace squib::proto {
 
 using json = nlohmann::json;
@@ -47,6 +49,8 @@ struct Owner {
   std::uint32_t gid = 0;
 };
 
+using PortForward = core::PortForward;
+
 struct StartParams {
   std::string name;
   Mode mode = Mode::shared;
@@ -59,6 +63,7 @@ struct StartParams {
   UserspaceParams userspace;
   std::optional<Owner> owner;
   bool fd_passing = false;
+  std::vector<PortForward> forwards;
 };
 
 // MTU bounds: 68 is the IPv4 minimum (RFC 791); 65535 the largest frame a backend may take.
@@ -66,6 +71,10 @@ inline constexpr std::uint32_t k_min_mtu = 68;
 inline constexpr std::uint32_t k_max_mtu = 65535;
 
 StartParams parse_start_params(const json& params);
+// `forward`/`unforward` params: {name, protocol, host: "ADDR:PORT" or "PORT", guest_port}
+// (guest_port is ignored by unforward).
+PortForward parse_forward_params(const json& params, bool need_guest_port);
+json to_json(const PortForward& forward);
 json to_json(const StartParams& params);
 // Only the name: for `stop`, and `stats` when given.
 std::string parse_name_param(const json& params, bool required);

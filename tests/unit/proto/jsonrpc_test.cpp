@@ -279,3 +279,23 @@ TEST_CASE("parse_response rejects what is not a response", "[proto][jsonrpc]") {
   INFO("line: " << line);
   CHECK_FALSE(parse_response(line));
 }
+
+TEST_CASE("parse_response: nesting deeper than 64 is rejected before anything is copied", "[proto][jsonrpc]") {
+  // nlohmann::json parses and destroys iteratively but copies recursively: a reply nested
+  // 1,000,000 deep overflowed the stack in `response.result = *it` (found in review, not by the
+  // fuzzer, whose inputs stay under 4 KiB).
+  const auto nested = [](std::size_t depth) {
+    return R"({"jsonrpc":"2.0","id":1,"result":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
+  SECTION("64 levels in all is a reply") {
+    const auto response = parse_response(nested(63));
+    REQUIRE(response);
+    CHECK(response->ok());
+  }
+  SECTION("65 levels is not") {
+    CHECK_FALSE(parse_response(nested(64)));
+  }
+  SECTION("1,000,000 levels is not, and does not crash") {
+    CHECK_FALSE(parse_response(nested(1'000'000)));
+  }
+}
