@@ -345,6 +345,17 @@ int main(int argc, char** argv) {
         std::cout << "backend " << name << ": " << (path.is_null() ? "not available" : path.get<std::string>())
                   << "\n";
       }
+      if (result.contains("networks") && !result["networks"].empty()) {
+        squib::proto::Table table({"NETWORK", "MODE", "BRIDGE", "SUBNET", "GATEWAY", "ATTACHMENTS"});
+        for (const auto& net : result["networks"]) {
+          auto text = [&](const char* key) {
+            const auto it = net.find(key);
+            return it == net.end() || it->is_null() ? std::string("-") : (it->is_string() ? it->get<std::string>() : it->dump());
+          };
+          table.add({text("name"), text("mode"), text("bridge"), text("subnet"), text("gateway"), text("attachments")});
+        }
+        std::cout << "\n" << table.render();
+      }
     }
     return k_exit_ok;
   }

@@ -1,6 +1,8 @@
 #include <squib/service/attachment_registry.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,7 +84,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
-  auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true});
+  auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true, std::nullopt});
 
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
   if (fd_passing) {
@@ -103,7 +105,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
     port_config.max_frame = max_frame;
     port_config.uid = params.owner->uid;
     port_config.gid = params.owner->gid;
-    port_config.group_access = params.owner->gid != 0 && params.owner->gid != params.owner->uid;
+    port_config.group_access = params.owner->group_access;
     port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
   }
   if (!port) {
@@ -127,6 +129,15 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
     return MethodError{refusal->code, refusal->message};
   }
   auto& chosen = std::get<BackendChoice>(choice);
+  // host/shared: the guest's static DHCP address is known, so IPv4/ARP from any other source
+  // is dropped from now on (relay/source_guard.hpp). Set before the backend starts.
+  if (const auto address = chosen.network.find("address");
+      address != chosen.network.end() && address->is_string()) {
+    in_addr ipv4{};
+    if (::inet_pton(AF_INET, address->get_ref<const std::string&>().c_str(), &ipv4) == 1) {
+      attachment->set_guest_ipv4(ntohl(ipv4.s_addr));
+    }
+  }
   auto started = chosen.backend->start();
   attachment->set_backend(std::move(chosen.backend));
   if (!started) {

@@ -56,6 +56,8 @@ public:
   [[nodiscard]] nlohmann::json list() const;
   [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size(); }
+  // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
+  [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
 
   // Recreates the attachments recorded in state.json (after a restart or crash).
   void restore();

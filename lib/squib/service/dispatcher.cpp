@@ -31,6 +31,7 @@ json Dispatcher::status() const {
           {"platform", "linux"},
 #endif
           {"run_dir", m_config.run_dir},
+          {"networks", m_registry.networks()},
           {"backends", {{"passt", program_or_null(m_config.passt_program)},
                         {"gvproxy", program_or_null(m_config.gvproxy_program)}}}};
 }

@@ -190,7 +190,9 @@ StartParams parse_start_params(const json& params) {
     const auto uid = owner_reader.uint("uid", 0, 0xfffffffeU);
     if (!uid) throw ParamError("owner.uid", "is required");
     parsed.uid = *uid;
-    parsed.gid = owner_reader.uint("gid", 0, 0xfffffffeU).value_or(*uid);
+    const auto gid = owner_reader.uint("gid", 0, 0xfffffffeU);
+    parsed.gid = gid.value_or(*uid);
+    parsed.group_access = owner_reader.boolean("group_access").value_or(gid.has_value());
     out.owner = parsed;
   }
   if (auto fd_passing = reader.boolean("fd_passing")) out.fd_passing = *fd_passing;
@@ -220,7 +222,9 @@ json to_json(const StartParams& params) {
     if (params.userspace.framing) userspace["framing"] = to_string(*params.userspace.framing);
     out["userspace"] = std::move(userspace);
   }
-  if (params.owner) out["owner"] = {{"uid", params.owner->uid}, {"gid", params.owner->gid}};
+  if (params.owner) {
+    out["owner"] = {{"uid", params.owner->uid}, {"gid", params.owner->gid}, {"group_access", params.owner->group_access}};
+  }
   if (params.fd_passing) out["fd_passing"] = true;
   if (!params.forwards.empty()) {
     out["forwards"] = json::array();

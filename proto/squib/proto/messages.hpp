@@ -47,6 +47,9 @@ struct UserspaceParams {
 struct Owner {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
+  // True when root named the group explicitly: the socket is then 0660 so that group's
+  // members (e.g. a VMM running under a service group) may use it. Otherwise 0600.
+  bool group_access = false;
 };
 
 using PortForward = core::PortForward;
