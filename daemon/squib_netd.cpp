@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", idle_ms, "Close control connections idle this long")->capture_default_str();
   app.add_option("--max-connections", config.max_connections, "Concurrent control connections")->capture_default_str();
   app.add_option("--max-attachments", config.max_attachments, "Attachments at most")->capture_default_str();
+  app.add_flag("--keep-privileges", config.keep_privileges,
+               "Linux: keep every capability instead of dropping to the needed set after start-up");
   CLI11_PARSE(app, argc, argv);
 
   config.idle_timeout = std::chrono::milliseconds(idle_ms);

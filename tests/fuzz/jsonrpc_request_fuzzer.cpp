@@ -1,13 +1,14 @@
 // Fuzz target: one control-socket request line, as the dispatcher sees it, minus the
-// registry: proto::parse_request, then the params parsers (parse_start_params and
-// parse_name_param) on whatever params it accepted, then the encoders on what came out.
+// registry: proto::parse_request, then the params parsers (parse_start_params,
+// parse_name_param, parse_forward_params) on whatever params it accepted, then the encoders
+// on what came out.
 //
 // Properties (beyond "no crash, no sanitizer report, no uncaught exception"):
 // - parse_request never throws; its error codes are -32700, -32600 or -32602;
 // - params of an accepted request are always an object;
 // - parse_start_params throws only ParamError (which names a field) — a json::exception
 //   would reach the client as an unhelpful "invalid params: [json.exception…]";
-// - accepted StartParams survive to_json → parse_start_params unchanged;
+// - accepted StartParams and PortForwards survive to_json → parse unchanged;
 // - every response we would send encodes without throwing and parses back (parse_response)
 //   with the same code; the raw input as a reply (parse_response) never throws or crashes.
 
@@ -63,6 +64,21 @@ void check_name_param(const json& params) {
   }
 }
 
+void check_forward_params(const json& params) {
+  for (const bool need_guest_port : {false, true}) {
+    try {
+      const auto forward = squib::proto::parse_forward_params(params, need_guest_port);
+      FUZZ_CHECK(forward.host_port != 0);
+      FUZZ_CHECK(forward.protocol == "tcp" || forward.protocol == "udp");
+      FUZZ_CHECK(!need_guest_port || forward.guest_port != 0);
+      // What `list` reports parses back to the same forward.
+      FUZZ_CHECK(squib::proto::parse_forward_params(squib::proto::to_json(forward), need_guest_port) == forward);
+    } catch (const squib::proto::ParamError& e) {
+      FUZZ_CHECK(!e.field().empty());
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -86,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(request.id.is_null() || request.id.is_number_integer() || request.id.is_string());
   check_start_params(request.params);
   check_name_param(request.params);
+  check_forward_params(request.params);
 
   // What the dispatcher would answer for an unknown method, and an echo of the params.
   check_response_round_trip(

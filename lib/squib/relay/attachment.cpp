@@ -1,13 +1,9 @@
 #include <squib/relay/attachment.hpp>
 
-#include <cstring>
-
-#include <squib/core/frame_view.hpp>
-
 namespace squib::relay {
 
 Attachment::Attachment(std::string name, AttachmentPolicy policy)
-    : m_name(std::move(name)), m_policy(policy) {}
+    : m_name(std::move(name)), m_policy(policy), m_guard(policy.mac, policy.ipv4) {}
 
 Attachment::~Attachment() = default;
 
@@ -20,17 +16,8 @@ void Attachment::consume(const core::FrameBatch& batch) {
     m_backend->send(batch);
     return;
   }
-  // Source MAC is bytes 6..11; the port has already dropped runts, so it is present.
   core::FrameBatch allowed;
-  const auto& mac = m_policy.mac.bytes();
-  for (std::size_t i = 0; i < batch.count; ++i) {
-    const auto frame = batch.frames[i];
-    if (std::memcmp(frame.data() + 6, mac.data(), mac.size()) != 0) {
-      m_stats.drop(core::DropReason::spoofed_mac);
-      continue;
-    }
-    allowed.push(frame);
-  }
+  m_guard.filter(batch, allowed, m_stats);
   if (!allowed.empty()) m_backend->send(allowed);
 }
 

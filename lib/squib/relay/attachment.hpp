@@ -6,18 +6,24 @@
 //   VmPort ──consume()──▶ Attachment: anti-spoofing ──▶ Backend::send()
 //   VmPort ◀──consume()── Backend (context.to_vm is the VmPort)
 //
-// Anti-spoofing (on by default, like libvirt's no-mac-spoofing and softnet): a frame whose
-// source MAC is not the attachment's MAC is dropped and counted as spoofed_mac.
+// Anti-spoofing (on by default, like libvirt's clean-traffic and softnet) is a SourceGuard
+// (relay/source_guard.hpp): a frame whose source MAC (or ARP sender MAC) is not the
+// attachment's is dropped and counted as spoofed_mac; once the guest's IPv4 address is known
+// (host/shared: its static DHCP lease), IPv4 and ARP from any other source are dropped and
+// counted as spoofed_ip.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <squib/backend/backend.hpp>
 #include <squib/core/frame_sink.hpp>
 #include <squib/core/mac_address.hpp>
 #include <squib/core/stats.hpp>
+#include <squib/relay/source_guard.hpp>
 #include <squib/relay/vm_port.hpp>
 
 namespace squib::relay {
@@ -25,6 +31,9 @@ namespace squib::relay {
 struct AttachmentPolicy {
   core::MacAddress mac;
   bool anti_spoofing = true;
+  // The guest's IPv4 address (host byte order) when the daemon assigned it; nullopt: unknown
+  // (bridged, userspace), only MAC checks apply.
+  std::optional<std::uint32_t> ipv4;
 };
 
 class Attachment final : public core::FrameSink {
@@ -41,6 +50,15 @@ public:
   // Frames from the VM.
   void consume(const core::FrameBatch& batch) override;
 
+  // The guest's IPv4 address, once the backend has assigned it (host/shared: the registry
+  // passes the factory's network.address before the backend starts). From then on IPv4/ARP
+  // frames from another source are dropped as spoofed_ip.
+  void set_guest_ipv4(std::optional<std::uint32_t> ipv4) {
+    m_policy.ipv4 = ipv4;
+    m_guard.set_ipv4(ipv4);
+  }
+  [[nodiscard]] const AttachmentPolicy& policy() const { return m_policy; }
+
   // Closes the VM socket at once, then stops the backend; `done` runs when all is released.
   void stop(std::function<void()> done);
 
@@ -56,6 +74,7 @@ public:
 private:
   std::string m_name;
   AttachmentPolicy m_policy;
+  SourceGuard m_guard;
   core::AttachmentStats m_stats;
   std::unique_ptr<VmPort> m_port;
   std::unique_ptr<backend::Backend> m_backend;

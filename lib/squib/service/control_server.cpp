@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -34,6 +35,16 @@ public:
     m_pipe->data = this;
     uv_timer_init(server.m_loop, m_idle.get());
     m_idle->data = this;
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // libuv runs the callback of every write still queued when the pipe closes, and not only
+  // with UV_ECANCELED: a write that already completed or failed (EPIPE from a peer that went
+  // away) is reported with that status after the close. Those callbacks must not reach a
+  // destroyed connection, so each outstanding request forgets it here.
+  ~Connection() {
+    for (auto* request : m_writes) request->req.data = nullptr;
   }
 
   uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(m_pipe.get()); }
@@ -75,6 +86,19 @@ public:
         });
   }
 
+  // For a connection over the limit, before begin(): one best-effort, non-blocking write
+  // of `line` and nothing queued, so the caller can close it at once. A fresh socket's send
+  // buffer always holds one short line; a peer already gone (EPIPE) just misses it.
+  void refuse(const std::string& line) {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &fd) != 0) return;
+    const std::string data = line + "\n";
+    ssize_t n = 0;
+    do {
+      n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+  }
+
   // Sends one final line and closes once it is written (or immediately on failure).
   void finish_with(const std::string& line) {
     m_closing = true;
@@ -98,7 +122,9 @@ private:
   }
 
   void on_data(std::string_view chunk) {
-    restart_idle_timer();
+    // The idle timer runs from the last complete request, not from the last byte: a client
+    // trickling a byte per interval without a newline (slowloris) is closed like an idle
+    // one instead of holding a connection slot for as long as the line limit allows.
     std::size_t start = 0;
     while (!m_closing) {
       const auto newline = chunk.find('\n', start);
@@ -113,6 +139,7 @@ private:
       m_line.clear();
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
+      restart_idle_timer();
       // The dispatcher may stop an attachment, never this connection; `this` stays valid.
       core::Fd passed_fd;
       std::string reply = m_server.m_dispatcher.handle(line, m_peer, passed_fd);
@@ -188,9 +215,10 @@ private:
     const uv_buf_t buf = uv_buf_init(request->data.data(), static_cast<unsigned>(request->data.size()));
     const int rc = uv_write(&request->req, stream(), &buf, 1, [](uv_write_t* req, int status) {
       std::unique_ptr<WriteRequest> owned(reinterpret_cast<WriteRequest*>(req));
-      // A cancelled write (status UV_ECANCELED) belongs to a connection already closed.
-      if (status == UV_ECANCELED) return;
       auto* self = static_cast<Connection*>(req->data);
+      if (self == nullptr) return;  // the connection was closed first (see ~Connection)
+      std::erase(self->m_writes, owned.get());
+      if (status == UV_ECANCELED) return;
       if (status < 0 || (self->m_closing && uv_stream_get_write_queue_size(self->stream()) == 0)) {
         self->m_server.drop(self);
       }
@@ -198,7 +226,9 @@ private:
     if (rc != 0) {
       delete request;
       m_closing_immediately = true;
+      return;
     }
+    m_writes.push_back(request);
   }
 
   ControlServer& m_server;
@@ -209,6 +239,7 @@ private:
   char m_read_buffer[16384];
   bool m_closing = false;
   bool m_closing_immediately = false;
+  std::vector<WriteRequest*> m_writes;  // uv_write requests whose callback has not run yet
 };
 
 ControlServer::ControlServer(uv_loop_t* loop, const DaemonConfig& config, Dispatcher& dispatcher)
@@ -247,15 +278,20 @@ Result<void> ControlServer::listen() {
 void ControlServer::on_connection() {
   auto connection = std::make_unique<Connection>(*this);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(m_listener.get()), connection->stream()) != 0) return;
-  Connection* raw = connection.get();
-  m_connections.push_back(std::move(connection));
-  if (m_connections.size() > m_config.max_connections) {
+  if (m_connections.size() >= m_config.max_connections) {
+    // Refused synchronously and closed here (the unique_ptr goes out of scope): a refused
+    // connection holds no fd and no list entry while a write completes, so a connection
+    // flood costs at most max_connections fds. (Refusals that waited for their write
+    // callback piled up by the thousand while libuv's accept loop drained the backlog, and
+    // kept the limit reached long after the flood: tests/integration/abuse_test.cpp.)
     spdlog::warn("control: {} connections open (the limit); refusing one", m_config.max_connections);
-    raw->finish_with(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
-                                         "too many control connections (limit " +
-                                             std::to_string(m_config.max_connections) + ")"));
+    connection->refuse(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
+                                           "too many control connections (limit " +
+                                               std::to_string(m_config.max_connections) + ")"));
     return;
   }
+  Connection* raw = connection.get();
+  m_connections.push_back(std::move(connection));
   raw->begin();
 }
 

@@ -26,6 +26,8 @@ struct DaemonConfig {
   std::size_t max_connections = 64;
   std::size_t max_attachments = 256;
   std::chrono::milliseconds shutdown_deadline{1'500};
+  // Linux: skip the capability drop after start-up (platform/linux/privileges.hpp).
+  bool keep_privileges = false;
 
   [[nodiscard]] std::string socket_path(const std::string& name) const { return run_dir + "/" + name + ".sock"; }
   [[nodiscard]] std::string state_path() const { return run_dir + "/state.json"; }

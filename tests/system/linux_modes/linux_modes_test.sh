@@ -12,6 +12,9 @@
 #             shared     a second namespace is the uplink (veth); the guest fetches a page from
 #                        a server there through masquerade; the server sees the uplink address
 #             bridged    the TAP joins a bridge the test made; a static guest pings its address
+#             spoofing   host mode, two guests: one uses its DHCP lease and pings the gateway;
+#                        the other sets a static address that is not its lease: its ping fails,
+#                        the gateway never learns that address, and stats count spoofed_ip
 #   Env SQUIB_NETD / SQUIB_NETCTL  binaries (default: build-tap/daemon/ beside the source tree)
 #   Env SQUIB_KEEP_LOGS=DIR        copy logs there
 # Prints "linux_modes/<scenario>: PASS (<s>s)" and exits 0, or "… FAIL: why" + logs, exit 1;
@@ -25,7 +28,7 @@
 # process left in our namespaces (by `ip netns pids`), then the namespaces and temp dir go.
 set -euo pipefail
 
-scenario=${1:?usage: linux_modes_test.sh host|isolation|teardown|shared|bridged}
+scenario=${1:?usage: linux_modes_test.sh host|isolation|teardown|shared|bridged|spoofing}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 netd=${SQUIB_NETD:-$root/build-tap/daemon/squib-netd}
@@ -255,6 +258,35 @@ bridged)
     ip -n "$ns" link show tbr0 >/dev/null 2>&1 || fail "the user's bridge was removed"
     stop_daemon
     pass "TAP on the test's bridge, static guest pings the bridge address"
+    ;;
+spoofing)
+    start_daemon
+    start vm-good --mode host
+    start vm-bad --mode host
+    gw=$(field vm-good .network.gateway); a=$(field vm-good .network.address); b=$(field vm-bad .network.address)
+    # A static address inside the subnet that is neither lease nor gateway.
+    bad=192.168.105.250
+    [[ "$bad" == "$a" || "$bad" == "$b" ]] && bad=192.168.105.251
+    [[ "$bad" == "$a" || "$bad" == "$b" ]] && bad=192.168.105.252
+    boot vm-good "dhcp,ping:$gw"
+    boot vm-bad "static:$bad/24,ping:$gw"
+    wait_for "$tmp/guest-vm-good.log" 'SQUIB-RIG EXIT' 90 || fail "guest vm-good did not finish"
+    wait_for "$tmp/guest-vm-bad.log" 'SQUIB-RIG EXIT' 90 || fail "guest vm-bad did not finish"
+    expect vm-good "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw"
+    expect vm-good "SQUIB-GUEST PING ok host=$gw"
+    expect vm-bad "SQUIB-GUEST STATIC ip=$bad prefix=24"
+    expect vm-bad "SQUIB-GUEST PING fail host=$gw"
+    # Nothing from the spoofed address reached the bridge: the gateway never learned it.
+    [[ -z "$(ip -n "$ns" neigh show "$bad")" ]] || fail "the gateway has a neighbour entry for $bad: $(ip -n "$ns" neigh show "$bad")"
+    good_ip=$(ctl stats vm-good | jq '.[0].drops.spoofed_ip')
+    bad_ip=$(ctl stats vm-bad | jq '.[0].drops.spoofed_ip')
+    bad_mac=$(ctl stats vm-bad | jq '.[0].drops.spoofed_mac')
+    [[ "$bad_ip" -gt 0 ]] || fail "vm-bad: spoofed_ip is $bad_ip, expected > 0"
+    [[ "$good_ip" -eq 0 ]] || fail "vm-good (its own lease): spoofed_ip is $good_ip, expected 0"
+    [[ "$bad_mac" -eq 0 ]] || fail "vm-bad: spoofed_mac is $bad_mac (its MAC is right), expected 0"
+    stop_daemon
+    expect_clean "after SIGTERM"
+    pass "lease $a pings $gw; static $bad (lease $b) cannot, spoofed_ip=$bad_ip"
     ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
