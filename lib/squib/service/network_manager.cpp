@@ -163,11 +163,20 @@ void NetworkManager::cleanup_stale() {
     pid_t pid = 0;
     if ((in >> pid) && pid > 1 && is_our_dnsmasq(pid, pid_path)) {
       spdlog::warn("stale dnsmasq pid {} ({}): stopping it", pid, pid_path);
+      // Its parent (the dead daemon) is gone; whoever inherited it may never reap it, so a
+      // zombie counts as stopped.
+      const auto running = [pid] {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        if (!std::getline(stat, line)) return false;
+        const auto paren = line.rfind(')');
+        return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+      };
       ::kill(pid, SIGTERM);
-      for (int i = 0; i < k_stale_kill_polls && ::kill(pid, 0) == 0; ++i) {
+      for (int i = 0; i < k_stale_kill_polls && running(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // start-up only, before the loop runs
       }
-      if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+      if (running()) ::kill(pid, SIGKILL);
     }
   }
   for (const auto& entry : fs::directory_iterator(m_config.run_dir, ec)) {
