@@ -33,28 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-json echo_start(const std::string& name) {
-  return {{"name", name},
-          {"mode", "userspace"},
-          {"userspace", {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"args", {"{fd}", "echo"}}}}};
-}
-
-json stats_of(const DaemonProcess& daemon, const std::string& name) {
-  auto all = daemon.ok("stats", {{"name", name}});
-  REQUIRE(all.size() == 1);
-  return all[0];
-}
-
-int child_pid(const DaemonProcess& daemon, const std::string& name) {
-  for (const auto& entry : daemon.ok("list")) {
-    if (entry["name"] == name && entry.contains("detail")) {
-      const std::string detail = entry["detail"];
-      if (detail.rfind("pid ", 0) == 0) return std::stoi(detail.substr(4));
-    }
-  }
-  return 0;
-}
-
 // A raw, blocking control connection: the tests need to misbehave in ways ControlClient
 // (a well-behaved client) cannot.
 int connect_raw(const std::string& path) {
@@ -571,6 +549,9 @@ TEST_CASE("a VM that never reads costs only its own drops while others flow and 
            stalled_stats["from_vm"]["frames"].get<std::uint64_t>();
   }));
   INFO(stalled_stats.dump());
+  WARN("stalled VM: from_vm " << stalled_stats["from_vm"]["frames"] << ", to_vm " << stalled_stats["to_vm"]["frames"]
+                              << ", vm_full " << stalled_stats["drops"]["vm_full"] << ", backend_full "
+                              << stalled_stats["drops"]["backend_full"]);
   CHECK(stalled_stats["drops"]["vm_full"].get<std::uint64_t>() > 0);
   CHECK(stalled_stats["drops"]["peer_gone"] == 0);
   CHECK(stalled_stats["errors"] == 0);

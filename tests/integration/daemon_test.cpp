@@ -25,28 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-json echo_start(const std::string& name, const std::string& mode = "echo") {
-  return {{"name", name},
-          {"mode", "userspace"},
-          {"userspace", {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"args", {"{fd}", mode}}}}};
-}
-
-json stats_of(const DaemonProcess& daemon, const std::string& name) {
-  auto all = daemon.ok("stats", {{"name", name}});
-  REQUIRE(all.size() == 1);
-  return all[0];
-}
-
-int child_pid(const DaemonProcess& daemon, const std::string& name) {
-  for (const auto& entry : daemon.ok("list")) {
-    if (entry["name"] == name && entry.contains("detail")) {
-      const std::string detail = entry["detail"];
-      if (detail.rfind("pid ", 0) == 0) return std::stoi(detail.substr(4));
-    }
-  }
-  return 0;
-}
-
 bool exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;

@@ -38,18 +38,6 @@ using Bytes = std::vector<std::uint8_t>;
 using Ipv4 = std::array<std::uint8_t, 4>;
 using Mac = std::array<std::uint8_t, 6>;
 
-json echo_start(const std::string& name) {
-  return {{"name", name},
-          {"mode", "userspace"},
-          {"userspace", {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"args", {"{fd}", "echo"}}}}};
-}
-
-json stats_of(const DaemonProcess& daemon, const std::string& name) {
-  auto all = daemon.ok("stats", {{"name", name}});
-  REQUIRE(all.size() == 1);
-  return all[0];
-}
-
 Mac parse_mac(const std::string& text) {
   unsigned b[6] = {};
   REQUIRE(std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) == 6);

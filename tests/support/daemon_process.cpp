@@ -182,4 +182,26 @@ bool process_alive(pid_t pid) {
   return close_paren != std::string::npos && close_paren + 2 < line.size() && line[close_paren + 2] != 'Z';
 }
 
+json echo_start(const std::string& name, const std::string& mode) {
+  return {{"name", name},
+          {"mode", "userspace"},
+          {"userspace", {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"args", {"{fd}", mode}}}}};
+}
+
+json stats_of(const DaemonProcess& daemon, const std::string& name) {
+  auto all = daemon.ok("stats", {{"name", name}});
+  REQUIRE(all.size() == 1);
+  return all[0];
+}
+
+int child_pid(const DaemonProcess& daemon, const std::string& name) {
+  for (const auto& entry : daemon.ok("list")) {
+    if (entry["name"] == name && entry.contains("detail")) {
+      const std::string detail = entry["detail"];
+      if (detail.rfind("pid ", 0) == 0) return std::stoi(detail.substr(4));
+    }
+  }
+  return 0;
+}
+
 }  // namespace squib::test

@@ -92,4 +92,12 @@ bool eventually(const std::function<bool()>& predicate, std::chrono::millisecond
 
 bool process_alive(pid_t pid);
 
+// Start params for an attachment whose userspace child is tests/support/echo_peer.cpp in
+// `mode` (echo, badlen, fail), linked by a socketpair in QEMU stream framing.
+json echo_start(const std::string& name, const std::string& mode = "echo");
+// The `stats` entry of one attachment (REQUIREs that it exists).
+json stats_of(const DaemonProcess& daemon, const std::string& name);
+// The pid of an attachment's child from `list`'s detail ("pid N"), or 0.
+int child_pid(const DaemonProcess& daemon, const std::string& name);
+
 }  // namespace squib::test
