@@ -33,7 +33,9 @@ squib_daemon_start() {
     SQUIB_PIDS+=("$SQUIB_DAEMON_PID")
     local i
     for i in $(seq 1 100); do
-        [[ -S "$run_dir/control.sock" ]] && return 0
+        # Connectable, not merely present: a killed daemon leaves its socket file behind.
+        python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+            "$run_dir/control.sock" 2>/dev/null && return 0
         kill -0 "$SQUIB_DAEMON_PID" 2>/dev/null || { echo "squib-netd exited early:"; cat "$log"; return 1; }
         sleep 0.05
     done
