@@ -129,5 +129,4 @@ TEST_CASE("soak: 1,000 start/stop cycles with traffic leave fds, RSS and childre
   CHECK(children_of(daemon.pid()).empty());
   CHECK(client.call("list", json::object())->result->empty());
   CHECK_FALSE(std::filesystem::exists(daemon.run_dir() + "/soak.sock"));
-  CHECK(took < 90s);
 }
