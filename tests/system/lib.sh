@@ -63,3 +63,25 @@ squib_cleanup() {
 json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
 }
+
+# squib_system_test NAME BUILD_DIR — the common start of a system test script: skips (exit
+# 77) unless root; sets $build and $work (a temp dir removed at exit with everything
+# squib_cleanup knows); defines fail MESSAGE (prints the daemon and guest logs, exits 1) and
+# ctl ARGS (squib-netctl on this test's daemon); creates namespace sqt-NAME-PID and starts
+# squib-netd in it.
+squib_system_test() {
+    local name=$1
+    [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
+    build=$(cd "$2" && pwd)
+    work=$(mktemp -d /tmp/squib-system-XXXXXX)
+    trap 'squib_cleanup; rm -rf "$work"' EXIT
+    fail() {
+        echo "FAIL: $*"
+        echo "--- daemon log"; cat "$work/daemon.log" || true
+        echo "--- guest log"; cat "$work/guest.log" || true
+        exit 1
+    }
+    ctl() { "$build/daemon/squib-netctl" --control "$work/run/control.sock" "$@"; }
+    squib_ns_create "sqt-$name-$$"
+    squib_daemon_start "$SQUIB_NS" "$build/daemon/squib-netd" "$work/run" "$work/daemon.log"
+}

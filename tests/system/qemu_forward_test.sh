@@ -6,16 +6,8 @@
 # Needs root. Usage: qemu_forward_test.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build=$(cd "$1" && pwd)
 source "$here/lib.sh"
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-work=$(mktemp -d /tmp/squib-system-XXXXXX)
-trap 'squib_cleanup; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; echo "--- daemon log"; cat "$work/daemon.log" || true; echo "--- guest log"; cat "$work/guest.log" || true; exit 1; }
-
-squib_ns_create "sqt-fwd-$$"
-squib_daemon_start "$SQUIB_NS" "$build/daemon/squib-netd" "$work/run" "$work/daemon.log"
-ctl() { "$build/daemon/squib-netctl" --control "$work/run/control.sock" "$@"; }
+squib_system_test fwd "$1"
 # fetch PORT: the body served at 127.0.0.1:PORT inside the namespace, or nothing.
 fetch() {
     ip netns exec "$SQUIB_NS" python3 -c 'import sys, urllib.request

@@ -5,17 +5,8 @@
 # Needs root (network namespace). Usage: qemu_passt_test.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build=$(cd "$1" && pwd)
 source "$here/lib.sh"
-
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
-work=$(mktemp -d /tmp/squib-system-XXXXXX)
-trap 'squib_cleanup; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; echo "--- daemon log"; cat "$work/daemon.log" || true; echo "--- guest log"; cat "$work/guest.log" || true; exit 1; }
-
-squib_ns_create "sqt-passt-$$"
-squib_daemon_start "$SQUIB_NS" "$build/daemon/squib-netd" "$work/run" "$work/daemon.log"
-ctl() { "$build/daemon/squib-netctl" --control "$work/run/control.sock" "$@"; }
+squib_system_test passt "$1"
 
 ctl --json start vm1 --mode userspace >"$work/start.json" || fail "start"
 socket=$(json_get "$work/start.json" 'd["socket"]')
