@@ -15,31 +15,13 @@
 #include <squib/core/fd.hpp>
 
 #include "support/catch.hpp"
+#include "support/temp_dir.hpp"
 
 namespace squib::platform_test {
 
 using core::Fd;
+using test::TempDir;
 
-// A fresh directory under /tmp (short, so socket paths fit sun_path), removed at the end.
-class TempDir {
-public:
-  TempDir() {
-    char templ[] = "/tmp/squib-plat-XXXXXX";
-    REQUIRE(::mkdtemp(templ) != nullptr);
-    m_path = templ;
-  }
-  ~TempDir() {
-    const std::string command = "rm -rf '" + m_path + "'";
-    (void)std::system(command.c_str());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return m_path + "/" + name; }
-  [[nodiscard]] const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
 
 inline sockaddr_un unix_address(const std::string& path, socklen_t* length) {
   sockaddr_un addr{};

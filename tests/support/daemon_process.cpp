@@ -22,17 +22,6 @@
 
 namespace squib::test {
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/squib-test-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  m_path = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(m_path, ec);
-}
-
 DaemonProcess::DaemonProcess(const std::string& dir, std::vector<std::string> extra_args)
     : m_dir(dir), m_args(std::move(extra_args)) {
   spawn();

@@ -16,22 +16,12 @@
 
 #include <squib/proto/client.hpp>
 
+#include "support/temp_dir.hpp"
+
 namespace squib::test {
 
 using json = nlohmann::json;
 
-// A fresh directory under /tmp, removed recursively on destruction.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
 
 class DaemonProcess {
 public:

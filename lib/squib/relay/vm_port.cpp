@@ -31,7 +31,7 @@ void size_buffers(int fd, int bytes) {
 }  // namespace
 
 VmPort::VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm)
-    : m_max_frame(max_frame), m_stats(stats), m_from_vm(from_vm), m_reader(max_frame) {}
+    : m_stats(stats), m_from_vm(from_vm), m_reader(max_frame) {}
 
 VmPort::~VmPort() { close(); }
 

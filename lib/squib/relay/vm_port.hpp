@@ -74,7 +74,6 @@ private:
   core::Fd m_fd;
   bool m_connected = false;
   uv::Handle<uv_poll_t> m_poll;
-  std::size_t m_max_frame;
   core::AttachmentStats& m_stats;
   core::FrameSink& m_from_vm;
 

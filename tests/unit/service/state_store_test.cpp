@@ -13,8 +13,11 @@
 #include <string>
 
 #include "support/catch.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
+
+using squib::test::TempDir;
 
 using squib::proto::Mode;
 using squib::proto::StartParams;
@@ -24,26 +27,6 @@ using squib::service::save_state;
 
 const std::string k_name_rule = "must match [A-Za-z0-9_.-]{1,64} and not be . or ..";
 
-// A fresh directory under $TMPDIR, removed with its contents at the end of the test.
-class TempDir {
-public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/squib-state-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    m_path = templ;
-  }
-  ~TempDir() {
-    const std::string command = "rm -rf '" + m_path + "'";
-    (void)std::system(command.c_str());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
 
 }  // namespace
 
