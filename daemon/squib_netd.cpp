@@ -7,7 +7,10 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -33,6 +36,14 @@ std::string find_exec_shim() {
   return ::access(shim.c_str(), X_OK) == 0 ? shim.string() : std::string{};
 }
 
+// Linux: the sysctl that moves the privileged-port boundary; absent elsewhere.
+std::optional<std::uint32_t> read_unprivileged_port_start() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  std::uint32_t port = 0;
+  if (in >> port && port <= 65536) return port;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,11 +67,27 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", idle_ms, "Close control connections idle this long")->capture_default_str();
   app.add_option("--max-connections", config.max_connections, "Concurrent control connections")->capture_default_str();
   app.add_option("--max-attachments", config.max_attachments, "Attachments at most")->capture_default_str();
+  app.add_option("--max-attachments-per-uid", config.max_attachments_per_uid,
+                 "Attachments each non-root uid may hold")->capture_default_str();
+  app.add_option("--max-connections-per-uid", config.max_connections_per_uid,
+                 "Control connections each non-root uid may hold open")->capture_default_str();
+  std::vector<std::string> member_modes;
+  app.add_option("--member-modes", member_modes,
+                 "Modes control-group members may start (default: all; root may start every mode)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"shared", "host", "bridged", "userspace"}));
+  app.add_option("--allow-bridge", config.allowed_bridges,
+                 "An existing bridge members may attach bridged VMs to (repeatable; default none: root only)");
   app.add_flag("--keep-privileges", config.keep_privileges,
                "Linux: keep every capability instead of dropping to the needed set after start-up");
   CLI11_PARSE(app, argc, argv);
 
   config.idle_timeout = std::chrono::milliseconds(idle_ms);
+  if (!member_modes.empty()) {
+    config.member_modes.clear();
+    for (const auto& mode : member_modes) config.member_modes.insert(*squib::proto::mode_from_string(mode));
+  }
+  config.unprivileged_port_start = read_unprivileged_port_start().value_or(config.unprivileged_port_start);
   config.control_path = control.empty() ? config.run_dir + "/control.sock" : control;
   if (!group.empty()) {
     const struct group* entry = ::getgrnam(group.c_str());

@@ -28,6 +28,7 @@
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
+#include "support/netns.hpp"
 
 using namespace squib::test;
 using namespace std::chrono_literals;
@@ -154,32 +155,6 @@ std::optional<Bytes> receive_matching(const FakeVmm& vm, const std::function<boo
     if (match(*frame)) return frame;
   }
 }
-
-// Runs the constructor's body in a new, unnamed network namespace, then returns this thread
-// to the namespace it came from. Processes forked inside (the daemon and its children) stay
-// there; the namespace disappears with the last of them.
-class InNewNetns {
-public:
-  InNewNetns() {
-    m_original = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    REQUIRE(m_original >= 0);
-    REQUIRE(::unshare(CLONE_NEWNET) == 0);
-  }
-  ~InNewNetns() { leave(); }
-  InNewNetns(const InNewNetns&) = delete;
-  InNewNetns& operator=(const InNewNetns&) = delete;
-  // Back to the original namespace; false if that failed (then the test must stop).
-  bool leave() noexcept {
-    if (m_original < 0) return true;
-    const int rc = ::setns(m_original, CLONE_NEWNET);
-    ::close(m_original);
-    m_original = -1;
-    return rc == 0;
-  }
-
-private:
-  int m_original = -1;
-};
 
 bool on_path(const char* tool) {
   for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {

@@ -14,6 +14,7 @@
 
 #include <squib/core/frame_view.hpp>
 #include <squib/service/state_store.hpp>
+#include <squib/service/tenancy.hpp>
 
 namespace squib::service {
 
@@ -59,17 +60,18 @@ Outcome AttachmentRegistry::start(const proto::StartParams& requested, const Pee
     return MethodError{ErrorCode::limit_reached,
                        "the daemon already has " + std::to_string(m_config.max_attachments) + " attachments (the limit)"};
   }
+  if (auto refused = refuse_start(m_config, caller, requested)) return *refused;
+  if (!is_root(caller)) {
+    const auto owned = std::count_if(m_attachments.begin(), m_attachments.end(), [&](const auto& item) {
+      return item.second.params.owner && item.second.params.owner->uid == caller.uid;
+    });
+    if (static_cast<std::size_t>(owned) >= m_config.max_attachments_per_uid) {
+      return MethodError{ErrorCode::limit_reached, "uid " + std::to_string(caller.uid) + " already has " +
+                                                       std::to_string(owned) +
+                                                       " attachments (the per-uid limit, --max-attachments-per-uid)"};
+    }
+  }
   proto::StartParams params = requested;
-  if (params.owner && caller.uid != 0) {
-    return MethodError{ErrorCode::permission_denied, "owner: only root may attach a socket to another user"};
-  }
-  if (params.mode == proto::Mode::userspace && params.userspace.kind == "custom" && caller.uid != 0) {
-    return MethodError{ErrorCode::permission_denied, "userspace.kind: custom programs may only be started by root"};
-  }
-  if (params.mode == proto::Mode::userspace && params.userspace.path && caller.uid != 0) {
-    return MethodError{ErrorCode::permission_denied,
-                       "userspace.path: only root may choose the program; the daemon's configured path is used"};
-  }
   if (!params.owner) params.owner = proto::Owner{caller.uid, caller.gid};
   if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
   return create(std::move(params), &passed_fd);
@@ -161,9 +163,21 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
   return result;
 }
 
-Outcome AttachmentRegistry::stop(const std::string& name) {
-  auto it = m_attachments.find(name);
+bool AttachmentRegistry::visible_to(const Entry& entry, const PeerCredentials& caller) {
+  return is_root(caller) || (entry.params.owner && entry.params.owner->uid == caller.uid);
+}
+
+std::optional<MethodError> AttachmentRegistry::refuse_access(const std::string& name,
+                                                             const PeerCredentials& caller) const {
+  const auto it = m_attachments.find(name);
   if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
+  const std::uint32_t owner = it->second.params.owner ? it->second.params.owner->uid : 0;
+  return refuse_other_owner(caller, name, owner);
+}
+
+Outcome AttachmentRegistry::stop(const std::string& name, const PeerCredentials& caller) {
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  auto it = m_attachments.find(name);
   auto attachment = std::move(it->second.attachment);
   auto params = std::move(it->second.params);
   m_attachments.erase(it);
@@ -263,21 +277,24 @@ Outcome AttachmentRegistry::apply_forwards(Entry& entry, std::vector<proto::Port
   return json{{"name", entry.params.name}, {"forwards", std::move(list)}};
 }
 
-Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortForward& forward) {
-  auto it = m_attachments.find(name);
-  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
-  auto forwards = it->second.params.forwards;
+Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortForward& forward,
+                                    const PeerCredentials& caller) {
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  if (auto refused = refuse_forward(m_config, caller, forward, "host")) return *refused;
+  Entry& entry = m_attachments.at(name);
+  auto forwards = entry.params.forwards;
   std::erase_if(forwards, [&](const auto& f) {
     return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
   });
   forwards.push_back(forward);
-  return apply_forwards(it->second, std::move(forwards));
+  return apply_forwards(entry, std::move(forwards));
 }
 
-Outcome AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward) {
-  auto it = m_attachments.find(name);
-  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
-  auto forwards = it->second.params.forwards;
+Outcome AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward,
+                                      const PeerCredentials& caller) {
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  Entry& entry = m_attachments.at(name);
+  auto forwards = entry.params.forwards;
   const auto before = forwards.size();
   std::erase_if(forwards, [&](const auto& f) {
     return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
@@ -286,7 +303,7 @@ Outcome AttachmentRegistry::unforward(const std::string& name, const proto::Port
     return MethodError{ErrorCode::not_found, "no " + forward.protocol + " forward from " + forward.host_address + ":" +
                                                  std::to_string(forward.host_port) + " on '" + name + "'"};
   }
-  return apply_forwards(it->second, std::move(forwards));
+  return apply_forwards(entry, std::move(forwards));
 }
 
 json AttachmentRegistry::describe(const Entry& entry) const {
@@ -310,9 +327,11 @@ json AttachmentRegistry::describe(const Entry& entry) const {
   return out;
 }
 
-json AttachmentRegistry::list() const {
+json AttachmentRegistry::list(const PeerCredentials& caller) const {
   json out = json::array();
-  for (const auto& [name, entry] : m_attachments) out.push_back(describe(entry));
+  for (const auto& [name, entry] : m_attachments) {
+    if (visible_to(entry, caller)) out.push_back(describe(entry));
+  }
   return out;
 }
 
@@ -334,15 +353,16 @@ json AttachmentRegistry::stats_of(const Entry& entry) const {
   return out;
 }
 
-Outcome AttachmentRegistry::stats(const std::string& name) const {
+Outcome AttachmentRegistry::stats(const std::string& name, const PeerCredentials& caller) const {
   if (name.empty()) {
     json out = json::array();
-    for (const auto& [key, entry] : m_attachments) out.push_back(stats_of(entry));
+    for (const auto& [key, entry] : m_attachments) {
+      if (visible_to(entry, caller)) out.push_back(stats_of(entry));
+    }
     return out;
   }
-  const auto it = m_attachments.find(name);
-  if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
-  return json::array({stats_of(it->second)});
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  return json::array({stats_of(m_attachments.at(name))});
 }
 
 }  // namespace squib::service

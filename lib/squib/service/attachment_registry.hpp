@@ -8,6 +8,10 @@
 // Stopping is asynchronous (a child must be reaped): a stopped attachment leaves the name
 // table at once (its socket is unlinked synchronously, so the name can be reused) and waits
 // in m_stopping until its backend reports done.
+//
+// Every attachment has an owner uid (persisted). A caller other than root acts on (stop,
+// forward, unforward, stats) and sees (list, stats) only its own attachments; what a member
+// may ask for at `start` is service/tenancy.hpp's.
 
 #include <functional>
 #include <map>
@@ -25,16 +29,11 @@
 #include <squib/relay/attachment.hpp>
 #include <squib/service/backend_factory.hpp>
 #include <squib/service/daemon_config.hpp>
+#include <squib/service/method_error.hpp>
 #include <squib/service/peer_credentials.hpp>
 #include <squib/uv/handle.hpp>
 
 namespace squib::service {
-
-// An error a control method reports: a JSON-RPC code and a message for the user.
-struct MethodError {
-  proto::ErrorCode code;
-  std::string message;
-};
 
 class AttachmentRegistry {
 public:
@@ -49,12 +48,17 @@ public:
   // restart could hand the fd back.
   std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller,
                                                   core::Fd& passed_fd);
-  std::variant<nlohmann::json, MethodError> stop(const std::string& name);
+  std::variant<nlohmann::json, MethodError> stop(const std::string& name, const PeerCredentials& caller);
   // Adds (or replaces, by protocol + host address/port) one port forward; removes one.
-  std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward);
-  std::variant<nlohmann::json, MethodError> unforward(const std::string& name, const proto::PortForward& forward);
-  [[nodiscard]] nlohmann::json list() const;
-  [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name) const;
+  std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward,
+                                                    const PeerCredentials& caller);
+  std::variant<nlohmann::json, MethodError> unforward(const std::string& name, const proto::PortForward& forward,
+                                                      const PeerCredentials& caller);
+  // The caller's attachments (root: all).
+  [[nodiscard]] nlohmann::json list(const PeerCredentials& caller) const;
+  // One attachment's (name given) or all of the caller's (name empty).
+  [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name,
+                                                                const PeerCredentials& caller) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size(); }
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
@@ -71,6 +75,9 @@ private:
     std::unique_ptr<relay::Attachment> attachment;
   };
 
+  // not_found, or the owner rule's -32003, unless `name` is an attachment the caller may act on.
+  [[nodiscard]] std::optional<MethodError> refuse_access(const std::string& name, const PeerCredentials& caller) const;
+  [[nodiscard]] static bool visible_to(const Entry& entry, const PeerCredentials& caller);
   std::variant<nlohmann::json, MethodError> apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards);
   std::variant<nlohmann::json, MethodError> create(proto::StartParams params, core::Fd* passed_fd);
   [[nodiscard]] nlohmann::json describe(const Entry& entry) const;

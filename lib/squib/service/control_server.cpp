@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -48,6 +49,8 @@ public:
   }
 
   uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(m_pipe.get()); }
+  // Credentials checked and within the limits: counted against its uid from now on.
+  [[nodiscard]] bool admitted_for(uid_t uid) const { return m_admitted && m_peer.uid == uid; }
 
   // Called once the pipe is accepted.
   void begin() {
@@ -68,6 +71,18 @@ public:
                                           " is not root and not in the daemon's control group"));
       return;
     }
+    if (m_peer.uid != 0) {
+      const std::size_t held = m_server.connections_of(m_peer.uid);
+      if (held >= m_server.m_config.max_connections_per_uid) {
+        spdlog::warn("control: uid {} already has {} connections (the per-uid limit); refusing pid {}", m_peer.uid,
+                     held, m_peer.pid);
+        finish_with(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
+                                        "uid " + std::to_string(m_peer.uid) + " already has " + std::to_string(held) +
+                                            " control connections (the per-uid limit, --max-connections-per-uid)"));
+        return;
+      }
+    }
+    m_admitted = true;
     restart_idle_timer();
     uv_read_start(
         stream(),
@@ -237,6 +252,7 @@ private:
   PeerCredentials m_peer;
   std::string m_line;
   char m_read_buffer[16384];
+  bool m_admitted = false;
   bool m_closing = false;
   bool m_closing_immediately = false;
   std::vector<WriteRequest*> m_writes;  // uv_write requests whose callback has not run yet
@@ -293,6 +309,11 @@ void ControlServer::on_connection() {
   Connection* raw = connection.get();
   m_connections.push_back(std::move(connection));
   raw->begin();
+}
+
+std::size_t ControlServer::connections_of(uid_t uid) const {
+  return static_cast<std::size_t>(std::count_if(m_connections.begin(), m_connections.end(),
+                                                [uid](const auto& connection) { return connection->admitted_for(uid); }));
 }
 
 void ControlServer::drop(Connection* connection) {

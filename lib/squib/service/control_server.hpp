@@ -10,6 +10,8 @@
 // - Connections idle for idle_timeout are closed (slowloris); at most max_connections are
 //   served, extra ones get -32005 and are closed. A client that does not read its replies
 //   is closed once 1 MiB of replies is queued, so it cannot grow the daemon's memory.
+// - A uid other than root holds at most max_connections_per_uid admitted connections; one
+//   more gets -32005 naming that limit and is closed, so one member cannot take every slot.
 
 #include <functional>
 #include <list>
@@ -41,6 +43,7 @@ private:
   class Connection;
   void on_connection();
   void drop(Connection* connection);
+  [[nodiscard]] std::size_t connections_of(uid_t uid) const;
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;

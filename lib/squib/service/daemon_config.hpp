@@ -7,8 +7,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
+
+#include <squib/proto/messages.hpp>
 
 namespace squib::service {
 
@@ -26,6 +31,20 @@ struct DaemonConfig {
   std::size_t max_connections = 64;
   std::size_t max_attachments = 256;
   std::chrono::milliseconds shutdown_deadline{1'500};
+
+  // Tenancy (docs/security.md): control-group members are ordinary, untrusted users. Each
+  // uid other than root may hold at most this many attachments and control connections, so
+  // one member cannot use up the daemon-wide limits above for everyone.
+  std::size_t max_attachments_per_uid = 32;
+  std::size_t max_connections_per_uid = 8;
+  // The modes members may start (root may start every mode); default all.
+  std::set<proto::Mode> member_modes = {proto::Mode::shared, proto::Mode::host, proto::Mode::bridged,
+                                        proto::Mode::userspace};
+  // Existing host bridges members may attach `bridged` VMs to; every other bridge is root's.
+  std::vector<std::string> allowed_bridges;
+  // Host ports below this are root's to forward (Linux: net.ipv4.ip_unprivileged_port_start,
+  // read at start-up; 1024 elsewhere and when unreadable).
+  std::uint32_t unprivileged_port_start = 1024;
   // Linux: skip the capability drop after start-up (platform/linux/privileges.hpp).
   bool keep_privileges = false;
 

@@ -51,20 +51,20 @@ std::string Dispatcher::handle(std::string_view line, const PeerCredentials& cal
   try {
     const std::string& method = request.method;
     if (method == "status") return reply(status());
-    if (method == "list") return reply(m_registry.list());
-    if (method == "stats") return reply(m_registry.stats(proto::parse_name_param(request.params, false)));
+    if (method == "list") return reply(m_registry.list(caller));
+    if (method == "stats") return reply(m_registry.stats(proto::parse_name_param(request.params, false), caller));
     if (m_shutting_down && method != "status" && method != "list" && method != "stats") {
       return reply(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
     if (method == "start") return reply(m_registry.start(proto::parse_start_params(request.params), caller, passed_fd));
-    if (method == "stop") return reply(m_registry.stop(proto::parse_name_param(request.params, true)));
+    if (method == "stop") return reply(m_registry.stop(proto::parse_name_param(request.params, true), caller));
     if (method == "forward") {
       return reply(m_registry.forward(proto::parse_name_param(request.params, true),
-                                      proto::parse_forward_params(request.params, true)));
+                                      proto::parse_forward_params(request.params, true), caller));
     }
     if (method == "unforward") {
       return reply(m_registry.unforward(proto::parse_name_param(request.params, true),
-                                        proto::parse_forward_params(request.params, false)));
+                                        proto::parse_forward_params(request.params, false), caller));
     }
     return proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method);
   } catch (const proto::ParamError& e) {

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/mac_address.hpp>
+#include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/nft.hpp>
 
@@ -220,6 +221,15 @@ Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& param
     }
     return nullptr;
   };
+  auto netlink = platform::Netlink::open();
+  if (!netlink) return netlink.error();
+  // The host's own addresses and routes, minus the bridges of our networks (checked above
+  // by subnet): a network must never shadow the host's LAN, VPN or container routes.
+  std::vector<std::string> our_bridges;
+  for (const auto& [name, network] : m_networks) our_bridges.push_back(network->bridge);
+  const auto host_conflict = [&](const Ipv4Subnet& subnet) -> Result<std::optional<std::string>> {
+    return platform::host_overlap(netlink.value(), subnet, our_bridges);
+  };
   if (params.subnet) {
     auto parsed = Ipv4Subnet::parse(*params.subnet);
     if (!parsed) return Error{EINVAL, "subnet: must be an IPv4 CIDR with a prefix of /8 to /30 and no host bits set"};
@@ -227,13 +237,27 @@ Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& param
       return Error{EINVAL, "subnet: " + parsed->to_string() + " overlaps network '" + other->name + "' (" +
                                other->subnet.to_string() + ")"};
     }
+    auto conflict = host_conflict(*parsed);
+    if (!conflict) return Error{conflict.error().code, "subnet: cannot read the host's addresses and routes: " +
+                                                            conflict.error().message};
+    if (conflict.value()) {
+      return Error{EINVAL, "subnet: " + parsed->to_string() + " overlaps " + *conflict.value() +
+                               "; choose a subnet the host does not use"};
+    }
     return *parsed;
   }
   auto candidate = Ipv4Subnet::parse(k_default_subnet).value();
   for (int i = 0; i < k_subnet_tries; ++i, candidate.network += 256) {
-    if (overlapping(candidate) == nullptr) return candidate;
+    if (overlapping(candidate) != nullptr) continue;
+    auto conflict = host_conflict(candidate);
+    if (!conflict) return Error{conflict.error().code, "subnet: cannot read the host's addresses and routes: " +
+                                                            conflict.error().message};
+    if (!conflict.value()) return candidate;
+    spdlog::info("network {}: skipping subnet {}: it overlaps {}", params.network, candidate.to_string(),
+                 *conflict.value());
   }
-  return Error{EINVAL, "subnet: no free default subnet; give one"};
+  return Error{EINVAL, "subnet: no free default subnet (" + std::string(k_default_subnet) + " and the next " +
+                           std::to_string(k_subnet_tries - 1) + " /24s are in use on this host); give one"};
 }
 
 Result<std::unique_ptr<NetworkManager::Network>> NetworkManager::create(const proto::StartParams& params) {

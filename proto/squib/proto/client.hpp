@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <squib/core/result.hpp>
 #include <squib/proto/jsonrpc.hpp>
@@ -17,6 +18,11 @@ class ControlClient {
 public:
   static core::Result<ControlClient> connect(const std::string& path,
                                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Takes ownership of a socket already connected to the daemon (e.g. one a test connected
+  // under another uid and passed over SCM_RIGHTS).
+  static ControlClient adopt(int connected_fd, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return ControlClient(connected_fd, timeout);
+  }
   ControlClient(ControlClient&& other) noexcept;
   ControlClient& operator=(ControlClient&& other) noexcept;
   ControlClient(const ControlClient&) = delete;
@@ -30,6 +36,8 @@ public:
   core::Result<std::string> exchange_raw(std::string_view bytes);
   // Reads one line (without the newline).
   core::Result<std::string> read_line();
+  // Gives up the connected socket: the caller owns it, this client is closed.
+  int release() { return std::exchange(m_fd, -1); }
   // A file descriptor that arrived with SCM_RIGHTS on the last read, or -1; the caller owns it.
   int take_received_fd();
 

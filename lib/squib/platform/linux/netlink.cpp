@@ -5,9 +5,11 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -54,6 +56,21 @@ int parse_link_attr(const nlattr* attr, void* data) {
       if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) mnl_attr_parse_nested(attr, parse_linkinfo, info);
       break;
     default: break;
+  }
+  return MNL_CB_OK;
+}
+
+// The 32-bit attributes of an address or route message, by type (IFA_* and RTA_* types are
+// small), converted from network byte order.
+struct Ipv4Attributes {
+  std::array<std::optional<std::uint32_t>, 32> values;
+};
+
+int parse_ipv4_attr(const nlattr* attr, void* data) {
+  auto* attributes = static_cast<Ipv4Attributes*>(data);
+  const auto type = mnl_attr_get_type(attr);
+  if (type < attributes->values.size() && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+    attributes->values[type] = ntohl(mnl_attr_get_u32(attr));
   }
   return MNL_CB_OK;
 }
@@ -225,6 +242,57 @@ Result<std::vector<LinkInfo>> Netlink::list_links() {
   });
   if (!done) return done.error();
   return links;
+}
+
+Result<std::vector<HostPrefix>> Netlink::list_ipv4_addresses() {
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETADDR, NLM_F_DUMP);
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET;
+  std::vector<HostPrefix> out;
+  auto done = transact("list addresses", [&out](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != RTM_NEWADDR) return;
+    const auto* header = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(reply));
+    if (header->ifa_family != AF_INET) return;
+    HostPrefix entry;
+    entry.prefix = header->ifa_prefixlen;
+    entry.ifindex = static_cast<int>(header->ifa_index);
+    Ipv4Attributes attributes;
+    mnl_attr_parse(reply, sizeof *header, parse_ipv4_attr, &attributes);
+    // IFA_LOCAL is the interface's own address (it differs from IFA_ADDRESS only on
+    // point-to-point links, where IFA_ADDRESS is the peer); prefer it when present.
+    const auto address = attributes.values[IFA_LOCAL] ? attributes.values[IFA_LOCAL] : attributes.values[IFA_ADDRESS];
+    if (!address) return;
+    entry.network = *address;
+    out.push_back(entry);
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<std::vector<HostPrefix>> Netlink::list_ipv4_routes() {
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETROUTE, NLM_F_DUMP);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET;
+  std::vector<HostPrefix> out;
+  auto done = transact("list routes", [&out](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != RTM_NEWROUTE) return;
+    const auto* header = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(reply));
+    // Local and broadcast routes restate the interface addresses; the default route (/0)
+    // overlaps everything and says nothing about which subnets are in use.
+    if (header->rtm_family != AF_INET || header->rtm_type != RTN_UNICAST || header->rtm_dst_len == 0) return;
+    HostPrefix entry;
+    entry.prefix = header->rtm_dst_len;
+    entry.is_route = true;
+    Ipv4Attributes attributes;
+    mnl_attr_parse(reply, sizeof *header, parse_ipv4_attr, &attributes);
+    if (!attributes.values[RTA_DST]) return;
+    entry.network = *attributes.values[RTA_DST];
+    // RTA_OIF carries an ifindex, not an address: undo parse_ipv4_attr's byte swap.
+    if (attributes.values[RTA_OIF]) entry.ifindex = static_cast<int>(htonl(*attributes.values[RTA_OIF]));
+    out.push_back(entry);
+  });
+  if (!done) return done.error();
+  return out;
 }
 
 Result<std::optional<LinkInfo>> Netlink::find_link(const std::string& name) {

@@ -39,6 +39,14 @@ struct LinkInfo {
   bool up = false;
 };
 
+// An IPv4 prefix the host uses: an address on an interface, or a route.
+struct HostPrefix {
+  std::uint32_t network = 0;  // host byte order; the address itself for an interface address
+  unsigned prefix = 0;
+  int ifindex = 0;            // the interface it is on (routes: RTA_OIF, 0 when none)
+  bool is_route = false;
+};
+
 // Changes applied by set_link; unset fields are left alone.
 struct LinkChange {
   std::optional<bool> up;
@@ -64,6 +72,11 @@ public:
   // only to non-isolated ports and the bridge itself (the gateway).
   core::Result<void> set_bridge_port_isolated(const std::string& name, bool isolated);
   core::Result<std::vector<LinkInfo>> list_links();
+  // Every IPv4 address of every interface (RTM_GETADDR dump).
+  core::Result<std::vector<HostPrefix>> list_ipv4_addresses();
+  // Every unicast IPv4 route with a destination prefix (not the default route) in every
+  // routing table: main, and the tables VPNs such as WireGuard use (RTM_GETROUTE dump).
+  core::Result<std::vector<HostPrefix>> list_ipv4_routes();
   core::Result<std::optional<LinkInfo>> find_link(const std::string& name);
 
 private:

@@ -1,0 +1,39 @@
+#pragma once
+
+// InNewNetns: runs the constructor's caller in a new, unnamed network namespace, then
+// returns this thread to the namespace it came from (leave()). Processes forked inside (a
+// daemon and its children, `ip` commands) stay there; the namespace disappears with the
+// last of them, so nothing a test creates in it can leak. Needs root.
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include "support/catch.hpp"
+
+namespace squib::test {
+
+class InNewNetns {
+public:
+  InNewNetns() {
+    m_original = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    REQUIRE(m_original >= 0);
+    REQUIRE(::unshare(CLONE_NEWNET) == 0);
+  }
+  ~InNewNetns() { leave(); }
+  InNewNetns(const InNewNetns&) = delete;
+  InNewNetns& operator=(const InNewNetns&) = delete;
+  // Back to the original namespace; false if that failed (then the test must stop).
+  bool leave() noexcept {
+    if (m_original < 0) return true;
+    const int rc = ::setns(m_original, CLONE_NEWNET);
+    ::close(m_original);
+    m_original = -1;
+    return rc == 0;
+  }
+
+private:
+  int m_original = -1;
+};
+
+}  // namespace squib::test
