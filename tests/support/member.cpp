@@ -1,8 +1,10 @@
 #include "support/member.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +20,19 @@ namespace {
 
 std::string unique_name(const std::string& stem) { return "sqt" + std::to_string(::getpid()) + stem; }
 
+// useradd, userdel, groupadd and groupdel lock /etc/passwd and /etc/group and fail (not
+// wait) when another holds the lock: ctest -j runs several test processes at once, so ours
+// take turns through one flock first.
+int run_account_tool(const std::string& command) {
+  const int lock = ::open("/tmp/squib-test-accounts.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock >= 0) ::flock(lock, LOCK_EX);
+  const int status = std::system(command.c_str());
+  if (lock >= 0) ::close(lock);
+  return status;
+}
+
 void run_or_throw(const std::string& command) {
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+  if (run_account_tool(command) != 0) throw std::runtime_error("failed: " + command);
 }
 
 void send_fd(int channel, int fd, int error) {
@@ -44,17 +57,17 @@ void send_fd(int channel, int fd, int error) {
 }  // namespace
 
 TestGroup::TestGroup(const std::string& stem) : m_name(unique_name(stem)) {
-  std::system(("groupdel " + m_name + " 2>/dev/null").c_str());
+  run_account_tool("groupdel " + m_name + " 2>/dev/null");  // left by a killed run
   run_or_throw("groupadd --system " + m_name);
   const group* entry = ::getgrnam(m_name.c_str());
   if (entry == nullptr) throw std::runtime_error("no group " + m_name + " after groupadd");
   m_gid = entry->gr_gid;
 }
 
-TestGroup::~TestGroup() { std::system(("groupdel " + m_name + " 2>/dev/null").c_str()); }
+TestGroup::~TestGroup() { run_account_tool("groupdel " + m_name); }
 
 TestAccount::TestAccount(const std::string& stem, const std::string& supplementary) : m_name(unique_name(stem)) {
-  std::system(("userdel " + m_name + " 2>/dev/null").c_str());
+  run_account_tool("userdel " + m_name + " 2>/dev/null");  // left by a killed run
   run_or_throw("useradd --system --no-create-home --shell /usr/sbin/nologin --user-group " +
                (supplementary.empty() ? std::string() : "--groups " + supplementary + " ") + m_name);
   const passwd* entry = ::getpwnam(m_name.c_str());
@@ -63,7 +76,7 @@ TestAccount::TestAccount(const std::string& stem, const std::string& supplementa
   m_gid = entry->pw_gid;
 }
 
-TestAccount::~TestAccount() { std::system(("userdel " + m_name + " 2>/dev/null").c_str()); }
+TestAccount::~TestAccount() { run_account_tool("userdel " + m_name); }
 
 MemberProcess::MemberProcess(const TestAccount& account) {
   int pair[2];
