@@ -261,6 +261,16 @@ TEST_CASE("networks cannot shadow the host: overlapping subnets refused, bridges
     // The daemon's own networks do not count as the host's: a second attachment joins it.
     const auto second = ok(as_alice, "start", {{"name", "n2"}, {"mode", "host"}, {"subnet", "192.168.106.0/24"}});
     CHECK(second["network"]["subnet"] == "192.168.106.0/24");
+    // Nobody may take a MAC already on the segment (the bridge would hand that VM's traffic
+    // to whichever port sent last); the same MAC on another network is no conflict.
+    MemberProcess bob(host.bob);
+    auto as_bob = connect_as(bob, daemon);
+    const std::string mac = started["mac"];
+    const auto taken = call(as_bob, "start", {{"name", "n3"}, {"mode", "host"}, {"mac", mac}});
+    CHECK(taken.error_code == k_invalid_params);
+    CHECK(taken.error_message ==
+          "mac: " + mac + " is already used by attachment 'n1' on network 'default'; give another or leave it out");
+    ok(as_bob, "start", {{"name", "n3"}, {"mode", "host"}, {"mac", mac}, {"network", "other"}});
   }
   SECTION("bridged: members only onto the allowed bridges; root onto any") {
     const auto refused = call(as_alice, "start", {{"name", "br1"}, {"mode", "bridged"}, {"bridge", "sqt-ops"}});

@@ -34,6 +34,18 @@ std::optional<std::string> clear_stale_socket(const std::string& path) {
   return std::nullopt;
 }
 
+// The layer-2 segment an attachment's frames share with others: its network (host, shared)
+// or the bridge it joins (bridged). A userspace attachment has a stack of its own.
+std::optional<std::string> l2_segment(const proto::StartParams& params) {
+  switch (params.mode) {
+    case proto::Mode::host:
+    case proto::Mode::shared: return "network '" + params.network + "'";
+    case proto::Mode::bridged: return "bridge " + params.bridge.value_or("");
+    case proto::Mode::userspace: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 json direction_json(const core::DirectionStats& stats) {
   return {{"frames", stats.frames},
           {"bytes", stats.bytes},
@@ -74,6 +86,17 @@ Outcome AttachmentRegistry::start(const proto::StartParams& requested, const Pee
   proto::StartParams params = requested;
   if (!params.owner) params.owner = proto::Owner{caller.uid, caller.gid};
   if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
+  // Two ports with one MAC on one segment make the bridge's forwarding table follow whichever
+  // sent last: one VM would receive the other's traffic. Refused for everyone.
+  if (const auto segment = l2_segment(params)) {
+    for (const auto& [other, entry] : m_attachments) {
+      if (entry.params.mac == params.mac && l2_segment(entry.params) == segment) {
+        return MethodError{ErrorCode::invalid_params,
+                           "mac: " + *params.mac + " is already used by attachment '" + other + "' on " +
+                               *segment + "; give another or leave it out"};
+      }
+    }
+  }
   return create(std::move(params), &passed_fd);
 }
 
