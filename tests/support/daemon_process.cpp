@@ -22,14 +22,16 @@
 
 namespace squib::test {
 
-DaemonProcess::DaemonProcess(const std::string& dir, std::vector<std::string> extra_args)
-    : m_dir(dir), m_args(std::move(extra_args)) {
+DaemonProcess::DaemonProcess(const std::string& dir, std::vector<std::string> extra_args,
+                             std::vector<std::string> launcher)
+    : m_dir(dir), m_args(std::move(extra_args)), m_launcher(std::move(launcher)) {
   spawn();
 }
 
 void DaemonProcess::spawn() {
   const std::string log = log_path();
-  std::vector<std::string> args = {SQUIB_NETD_PATH, "--run-dir", run_dir(), "--log-level", "debug"};
+  std::vector<std::string> args = m_launcher;
+  args.insert(args.end(), {SQUIB_NETD_PATH, "--run-dir", run_dir(), "--log-level", "debug"});
   args.insert(args.end(), m_args.begin(), m_args.end());
   m_pid = ::fork();
   if (m_pid == 0) {

@@ -26,7 +26,10 @@ using json = nlohmann::json;
 class DaemonProcess {
 public:
   // Starts squib-netd with --run-dir <dir>/run plus `extra_args`, waits for control.sock.
-  explicit DaemonProcess(const std::string& dir, std::vector<std::string> extra_args = {});
+  // `launcher`, if given, runs first and must exec its trailing arguments (the daemon's
+  // command line) in the same process, e.g. to enter a private mount namespace.
+  explicit DaemonProcess(const std::string& dir, std::vector<std::string> extra_args = {},
+                         std::vector<std::string> launcher = {});
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -52,6 +55,7 @@ private:
   void spawn();
   std::string m_dir;
   std::vector<std::string> m_args;
+  std::vector<std::string> m_launcher;
   pid_t m_pid = -1;
 };
 

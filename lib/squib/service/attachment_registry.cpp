@@ -63,24 +63,30 @@ AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& conf
 
 AttachmentRegistry::~AttachmentRegistry() = default;
 
-Outcome AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller,
-                                  core::Fd& passed_fd) {
+void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller, StartDone done) {
+  const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };
+  if (m_shutting_down) return refuse(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
+  if (m_starting.contains(requested.name)) {
+    return refuse(MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' is already starting"});
+  }
   if (m_attachments.contains(requested.name)) {
-    return MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' already exists"};
+    return refuse(MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' already exists"});
   }
-  if (m_attachments.size() >= m_config.max_attachments) {
-    return MethodError{ErrorCode::limit_reached,
-                       "the daemon already has " + std::to_string(m_config.max_attachments) + " attachments (the limit)"};
+  if (m_attachments.size() + m_starting.size() >= m_config.max_attachments) {
+    return refuse(MethodError{ErrorCode::limit_reached, "the daemon already has " +
+                                                            std::to_string(m_config.max_attachments) +
+                                                            " attachments (the limit)"});
   }
-  if (auto refused = refuse_start(m_config, caller, requested)) return *refused;
+  if (auto refused = refuse_start(m_config, caller, requested)) return refuse(*refused);
   if (!is_root(caller)) {
-    const auto owned = std::count_if(m_attachments.begin(), m_attachments.end(), [&](const auto& item) {
-      return item.second.params.owner && item.second.params.owner->uid == caller.uid;
+    std::size_t owned = 0;
+    for_each_entry([&](const std::string&, const Entry& entry) {
+      if (entry.params.owner && entry.params.owner->uid == caller.uid) ++owned;
     });
-    if (static_cast<std::size_t>(owned) >= m_config.max_attachments_per_uid) {
-      return MethodError{ErrorCode::limit_reached, "uid " + std::to_string(caller.uid) + " already has " +
-                                                       std::to_string(owned) +
-                                                       " attachments (the per-uid limit, --max-attachments-per-uid)"};
+    if (owned >= m_config.max_attachments_per_uid) {
+      return refuse(MethodError{ErrorCode::limit_reached,
+                                "uid " + std::to_string(caller.uid) + " already has " + std::to_string(owned) +
+                                    " attachments (the per-uid limit, --max-attachments-per-uid)"});
     }
   }
   proto::StartParams params = requested;
@@ -89,37 +95,40 @@ Outcome AttachmentRegistry::start(const proto::StartParams& requested, const Pee
   // Two ports with one MAC on one segment make the bridge's forwarding table follow whichever
   // sent last: one VM would receive the other's traffic. Refused for everyone.
   if (const auto segment = l2_segment(params)) {
-    for (const auto& [other, entry] : m_attachments) {
-      if (entry.params.mac == params.mac && l2_segment(entry.params) == segment) {
-        return MethodError{ErrorCode::invalid_params,
-                           "mac: " + *params.mac + " is already used by attachment '" + other + "' on " +
-                               *segment + "; give another or leave it out"};
+    std::optional<MethodError> taken;
+    for_each_entry([&](const std::string& other, const Entry& entry) {
+      if (!taken && entry.params.mac == params.mac && l2_segment(entry.params) == segment) {
+        taken = MethodError{ErrorCode::invalid_params, "mac: " + *params.mac + " is already used by attachment '" +
+                                                           other + "' on " + *segment + "; give another or leave it out"};
       }
-    }
+    });
+    if (taken) return refuse(*taken);
   }
-  return create(std::move(params), &passed_fd);
+  const bool fd_passing = params.fd_passing;
+  create(std::move(params), fd_passing, std::move(done));
 }
 
-Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_fd) {
-  const bool fd_passing = params.fd_passing && passed_fd != nullptr;
+void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, StartDone done) {
+  const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };
   const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(params.name);
   if (!fd_passing) {
-    if (auto problem = clear_stale_socket(socket_path)) return MethodError{ErrorCode::backend_failed, *problem};
+    if (auto problem = clear_stale_socket(socket_path)) return refuse(MethodError{ErrorCode::backend_failed, *problem});
   }
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
   auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true, std::nullopt});
 
+  core::Fd passed_fd;
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
   if (fd_passing) {
     // One frame per datagram on a connected pair: the VM end travels to the client.
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
-      return MethodError{ErrorCode::backend_failed, std::string("socketpair: ") + std::strerror(errno)};
+      return refuse(MethodError{ErrorCode::backend_failed, std::string("socketpair: ") + std::strerror(errno)});
     }
     core::Fd daemon_end(pair[0]);
-    passed_fd->reset(pair[1]);
+    passed_fd.reset(pair[1]);
     if (const int flags = ::fcntl(daemon_end.get(), F_GETFL); flags >= 0) {
       ::fcntl(daemon_end.get(), F_SETFL, flags | O_NONBLOCK);
     }
@@ -133,10 +142,7 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
     port_config.group_access = params.owner->group_access;
     port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
   }
-  if (!port) {
-    if (passed_fd != nullptr) passed_fd->reset();
-    return MethodError{ErrorCode::backend_failed, port.error().message};
-  }
+  if (!port) return refuse(MethodError{ErrorCode::backend_failed, port.error().message});
   relay::VmPort* port_ptr = port.value().get();
   attachment->set_port(std::move(port.value()));
 
@@ -148,42 +154,68 @@ Outcome AttachmentRegistry::create(proto::StartParams params, core::Fd* passed_f
   context.max_frame = max_frame;
   context.to_vm = port_ptr;
   context.stats = &attachment->stats();
-  auto choice = m_factory.make(params, std::move(context));
-  if (auto* refusal = std::get_if<BackendRefusal>(&choice)) {
-    retire(std::move(attachment));
-    return MethodError{refusal->code, refusal->message};
-  }
-  auto& chosen = std::get<BackendChoice>(choice);
-  // host/shared: the guest's static DHCP address is known, so IPv4/ARP from any other source
-  // is dropped from now on (relay/source_guard.hpp). Set before the backend starts.
-  if (const auto address = chosen.network.find("address");
-      address != chosen.network.end() && address->is_string()) {
-    in_addr ipv4{};
-    if (::inet_pton(AF_INET, address->get_ref<const std::string&>().c_str(), &ipv4) == 1) {
-      attachment->set_guest_ipv4(ntohl(ipv4.s_addr));
+  // Listed (as "starting") and persisted from now on; the factory answers when the network
+  // is ready, possibly before make() returns.
+  const std::string name = params.name;
+  const proto::StartParams for_factory = params;
+  m_starting.emplace(name, Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done)});
+  m_factory.make(for_factory, std::move(context), [this, name](std::variant<BackendChoice, BackendRefusal> choice) {
+    finish_start(name, std::move(choice));
+  });
+}
+
+void AttachmentRegistry::finish_start(const std::string& name, std::variant<BackendChoice, BackendRefusal> choice) {
+  auto node = m_starting.extract(name);
+  if (node.empty()) return;
+  Starting starting = std::move(node.mapped());
+  proto::StartParams& params = starting.entry.params;
+  auto& attachment = starting.entry.attachment;
+  const auto fail = [&](MethodError error, bool network_acquired) {
+    if (network_acquired) {
+      retire(std::move(attachment), [this, params, stopping = m_shutting_down] {
+        m_factory.released(params);
+        if (stopping) one_stopped();
+      });
+    } else {
+      retire(std::move(attachment));
+      if (m_shutting_down) one_stopped();
     }
+    save_state();  // it was listed while starting
+    starting.done(std::move(error), core::Fd());
+  };
+  if (auto* refusal = std::get_if<BackendRefusal>(&choice)) return fail(MethodError{refusal->code, refusal->message}, false);
+  auto& chosen = std::get<BackendChoice>(choice);
+  if (m_shutting_down) {
+    attachment->set_backend(std::move(chosen.backend));
+    return fail(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"}, true);
   }
+  // host/shared: the guest's static DHCP address is known, so IPv4/ARP from any other source
+  // is dropped from now on (relay/source_guard.hpp). Set before the backend starts. Recorded
+  // in the params so that a restart restores exactly this address.
+  if (chosen.guest_ipv4) attachment->set_guest_ipv4(*chosen.guest_ipv4);
+  if (chosen.network.address) params.address = chosen.network.address;
   auto started = chosen.backend->start();
   attachment->set_backend(std::move(chosen.backend));
-  if (!started) {
-    retire(std::move(attachment));
-    m_factory.released(params);
-    if (passed_fd != nullptr) passed_fd->reset();
-    return MethodError{ErrorCode::backend_failed, started.error().message};
-  }
+  if (!started) return fail(MethodError{ErrorCode::backend_failed, started.error().message}, true);
 
-  spdlog::info("{}: started ({} mode, mac {}, mtu {}, socket {})", params.name, proto::to_string(params.mode),
-               *params.mac, params.mtu, socket_path);
-  json result = {{"name", params.name},
+  const bool fd_passing = static_cast<bool>(starting.passed_fd);
+  const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(name);
+  spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
+               params.mtu, fd_passing ? "socket passed over the control connection" : "socket " + socket_path);
+  json result = {{"name", name},
                  {"mode", proto::to_string(params.mode)},
                  {"socket", fd_passing ? json(nullptr) : json(socket_path)},
                  {"mac", *params.mac},
                  {"mtu", params.mtu},
-                 {"network", std::move(chosen.network)}};
-  const std::string name = params.name;
-  m_attachments.emplace(name, Entry{std::move(params), std::move(attachment)});
+                 {"network", proto::to_json(chosen.network)}};
+  m_attachments.emplace(name, std::move(starting.entry));
   save_state();
-  return result;
+  starting.done(std::move(result), std::move(starting.passed_fd));
+}
+
+void AttachmentRegistry::for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const {
+  for (const auto& [name, entry] : m_attachments) visit(name, entry);
+  for (const auto& [name, starting] : m_starting) visit(name, starting.entry);
 }
 
 bool AttachmentRegistry::visible_to(const Entry& entry, const PeerCredentials& caller) {
@@ -192,6 +224,11 @@ bool AttachmentRegistry::visible_to(const Entry& entry, const PeerCredentials& c
 
 std::optional<MethodError> AttachmentRegistry::refuse_access(const std::string& name,
                                                              const PeerCredentials& caller) const {
+  if (const auto starting = m_starting.find(name); starting != m_starting.end()) {
+    const auto& owner = starting->second.entry.params.owner;
+    if (auto refused = refuse_other_owner(caller, name, owner ? owner->uid : 0)) return refused;
+    return MethodError{ErrorCode::busy, "attachment '" + name + "' is still starting; ask again once its start has answered"};
+  }
   const auto it = m_attachments.find(name);
   if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
   const std::uint32_t owner = it->second.params.owner ? it->second.params.owner->uid : 0;
@@ -237,20 +274,24 @@ void AttachmentRegistry::retire(std::unique_ptr<relay::Attachment> attachment, s
 }
 
 void AttachmentRegistry::stop_all(std::function<void()> done) {
-  auto remaining = std::make_shared<std::size_t>(m_attachments.size());
-  if (*remaining == 0) {
-    done();
-    return;
-  }
-  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  m_shutting_down = true;
+  // Every running attachment, and every start still waiting for its network (finish_start
+  // counts those down as they answer).
+  m_outstanding = m_attachments.size() + m_starting.size();
+  m_all_stopped = std::move(done);
   auto attachments = std::move(m_attachments);
   m_attachments.clear();
+  if (m_outstanding == 0) return std::exchange(m_all_stopped, nullptr)();
   for (auto& [name, entry] : attachments) {
-    retire(std::move(entry.attachment), [this, remaining, shared_done, params = std::move(entry.params)] {
+    retire(std::move(entry.attachment), [this, params = std::move(entry.params)] {
       m_factory.released(params);
-      if (--*remaining == 0) (*shared_done)();
+      one_stopped();
     });
   }
+}
+
+void AttachmentRegistry::one_stopped() {
+  if (m_outstanding > 0 && --m_outstanding == 0 && m_all_stopped) std::exchange(m_all_stopped, nullptr)();
 }
 
 void AttachmentRegistry::restore() {
@@ -265,22 +306,23 @@ void AttachmentRegistry::restore() {
     if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
     const std::string name = params.name;
     if (params.fd_passing) continue;  // never persisted; skip hand-edited entries too
-    auto outcome = create(std::move(params), nullptr);
-    if (const auto* error = std::get_if<MethodError>(&outcome)) {
-      spdlog::error("{}: could not restore: {}", name, error->message);
-    } else {
-      spdlog::info("{}: restored from {}", name, m_config.state_path());
-    }
+    create(std::move(params), false, [this, name](std::variant<json, MethodError> outcome, core::Fd) {
+      if (const auto* error = std::get_if<MethodError>(&outcome)) {
+        spdlog::error("{}: could not restore: {}", name, error->message);
+      } else {
+        spdlog::info("{}: restored from {}", name, m_config.state_path());
+      }
+    });
   }
   save_state();
 }
 
 void AttachmentRegistry::save_state() const {
   std::vector<proto::StartParams> all;
-  all.reserve(m_attachments.size());
-  for (const auto& [name, entry] : m_attachments) {
+  all.reserve(m_attachments.size() + m_starting.size());
+  for_each_entry([&](const std::string&, const Entry& entry) {
     if (!entry.params.fd_passing) all.push_back(entry.params);
-  }
+  });
   if (auto saved = service::save_state(m_config.state_path(), all); !saved) {
     // The daemon keeps serving; only crash recovery of this change is at risk.
     spdlog::error("cannot write {}: {}", m_config.state_path(), saved.error().message);
@@ -352,9 +394,9 @@ json AttachmentRegistry::describe(const Entry& entry) const {
 
 json AttachmentRegistry::list(const PeerCredentials& caller) const {
   json out = json::array();
-  for (const auto& [name, entry] : m_attachments) {
+  for_each_entry([&](const std::string&, const Entry& entry) {
     if (visible_to(entry, caller)) out.push_back(describe(entry));
-  }
+  });
   return out;
 }
 

@@ -42,12 +42,15 @@ public:
   AttachmentRegistry(const AttachmentRegistry&) = delete;
   AttachmentRegistry& operator=(const AttachmentRegistry&) = delete;
 
-  // Each returns the method's result object, or a MethodError.
-  // With params.fd_passing, the VM's end of a socketpair is returned in `passed_fd` (for
+  // `start` answers through `done` once the attachment runs or has failed — for host/shared
+  // once its network is ready, which may be after start() returned; meanwhile the loop serves
+  // everyone else, the attachment is listed as "starting", and stop/forward/stats of it are
+  // -32007. With params.fd_passing, the VM's end of a socketpair comes with the result (for
   // SCM_RIGHTS) instead of a socket path; such attachments are not persisted, as no daemon
   // restart could hand the fd back.
-  std::variant<nlohmann::json, MethodError> start(const proto::StartParams& params, const PeerCredentials& caller,
-                                                  core::Fd& passed_fd);
+  using StartDone = std::function<void(std::variant<nlohmann::json, MethodError>, core::Fd passed_fd)>;
+  void start(const proto::StartParams& params, const PeerCredentials& caller, StartDone done);
+  // The others answer at once: the method's result object, or a MethodError.
   std::variant<nlohmann::json, MethodError> stop(const std::string& name, const PeerCredentials& caller);
   // Adds (or replaces, by protocol + host address/port) one port forward; removes one.
   std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward,
@@ -59,7 +62,7 @@ public:
   // One attachment's (name given) or all of the caller's (name empty).
   [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name,
                                                                 const PeerCredentials& caller) const;
-  [[nodiscard]] std::size_t size() const { return m_attachments.size(); }
+  [[nodiscard]] std::size_t size() const { return m_attachments.size() + m_starting.size(); }
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
 
@@ -78,8 +81,17 @@ private:
   // not_found, or the owner rule's -32003, unless `name` is an attachment the caller may act on.
   [[nodiscard]] std::optional<MethodError> refuse_access(const std::string& name, const PeerCredentials& caller) const;
   [[nodiscard]] static bool visible_to(const Entry& entry, const PeerCredentials& caller);
+  struct Starting {
+    Entry entry;
+    core::Fd passed_fd;
+    StartDone done;
+  };
+
   std::variant<nlohmann::json, MethodError> apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards);
-  std::variant<nlohmann::json, MethodError> create(proto::StartParams params, core::Fd* passed_fd);
+  void create(proto::StartParams params, bool fd_passing, StartDone done);
+  void finish_start(const std::string& name, std::variant<BackendChoice, BackendRefusal> choice);
+  void for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const;
+  void one_stopped();
   [[nodiscard]] nlohmann::json describe(const Entry& entry) const;
   [[nodiscard]] nlohmann::json stats_of(const Entry& entry) const;
   void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);
@@ -89,6 +101,10 @@ private:
   const DaemonConfig& m_config;
   BackendFactory& m_factory;
   std::map<std::string, Entry> m_attachments;
+  std::map<std::string, Starting> m_starting;  // waiting for their network
+  bool m_shutting_down = false;
+  std::size_t m_outstanding = 0;  // stop_all: attachments not yet released
+  std::function<void()> m_all_stopped;
   std::vector<std::unique_ptr<relay::Attachment>> m_stopping;   // stop() called, not done yet
   std::vector<std::unique_ptr<relay::Attachment>> m_graveyard;  // done; freed by m_sweep
   std::vector<std::function<void()>> m_after_sweep;

@@ -16,35 +16,42 @@ BackendFactory::BackendFactory(const DaemonConfig& config, [[maybe_unused]] uv_l
 
 BackendFactory::~BackendFactory() = default;
 
-std::variant<BackendChoice, BackendRefusal> BackendFactory::make(const proto::StartParams& params,
-                                                                 backend::BackendContext context) {
+void BackendFactory::make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) {
   if (params.mode != proto::Mode::userspace) {
 #if defined(__linux__)
     if (m_networks) {
       backend::TapConfig tap;
       tap.ifname = backend::tap_name(params.name);
       tap.isolated = params.isolation;
-      BackendChoice choice;
       if (params.mode == proto::Mode::bridged) {
         tap.master = *params.bridge;  // the parser requires it for bridged
-        choice.network = {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}, {"bridge", tap.master}};
-      } else {
-        auto lease = m_networks->acquire(params);
+        BackendChoice choice;
+        choice.network.name = params.network;
+        choice.network.bridge = tap.master;
+        choice.network.tap = tap.ifname;
+        choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
+        return done(std::move(choice));
+      }
+      m_networks->acquire(params, [context = std::move(context), tap = std::move(tap),
+                                   done = std::move(done)](core::Result<NetworkLease> lease) mutable {
         if (!lease) {
-          const auto code = lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
-          return BackendRefusal{code, lease.error().message};
+          const auto code =
+              lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
+          return done(BackendRefusal{code, lease.error().message});
         }
         tap.master = lease->bridge;
+        BackendChoice choice;
         choice.network = std::move(lease->network);
-        choice.network["address"] = lease->address;
-      }
-      choice.network["tap"] = tap.ifname;
-      choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
-      return choice;
+        choice.network.tap = tap.ifname;
+        choice.guest_ipv4 = lease->address;
+        choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
+        done(std::move(choice));
+      });
+      return;
     }
 #endif
-    return BackendRefusal{proto::ErrorCode::backend_failed,
-                          std::string("mode ") + proto::to_string(params.mode) + " is not available in this build"};
+    return done(BackendRefusal{proto::ErrorCode::backend_failed,
+                               std::string("mode ") + proto::to_string(params.mode) + " is not available in this build"});
   }
   backend::UserspaceConfig userspace;
   userspace.kind = params.userspace.kind;
@@ -55,12 +62,12 @@ std::variant<BackendChoice, BackendRefusal> BackendFactory::make(const proto::St
   } else if (params.userspace.kind == "gvproxy") {
     userspace.program = m_config.gvproxy_program;
   } else {
-    return BackendRefusal{proto::ErrorCode::invalid_params, "invalid params: userspace.path: is required for custom"};
+    return done(BackendRefusal{proto::ErrorCode::invalid_params, "invalid params: userspace.path: is required for custom"});
   }
   const auto framing = params.userspace.framing.value_or(proto::Framing::qemu_stream);
   if (params.userspace.kind == "passt" && framing != proto::Framing::qemu_stream) {
-    return BackendRefusal{proto::ErrorCode::invalid_params,
-                          "invalid params: userspace.framing: passt speaks only qemu (stream) framing"};
+    return done(BackendRefusal{proto::ErrorCode::invalid_params,
+                               "invalid params: userspace.framing: passt speaks only qemu (stream) framing"});
   }
   userspace.framing = framing == proto::Framing::vfkit_datagram ? backend::LinkFraming::vfkit_datagram
                                                                  : backend::LinkFraming::qemu_stream;
@@ -69,15 +76,15 @@ std::variant<BackendChoice, BackendRefusal> BackendFactory::make(const proto::St
   userspace.link_dir = m_config.run_dir;
   userspace.forwards = params.forwards;
   if (!params.forwards.empty() && params.userspace.kind != "passt") {
-    return BackendRefusal{proto::ErrorCode::invalid_params,
-                          "invalid params: forwards: port forwarding is supported for passt attachments only"};
+    return done(BackendRefusal{proto::ErrorCode::invalid_params,
+                               "invalid params: forwards: port forwarding is supported for passt attachments only"});
   }
   BackendChoice choice;
   choice.backend = std::make_unique<backend::UserspaceBackend>(std::move(context), std::move(userspace));
   // The userspace stack (passt) assigns addresses itself, mirroring the host's uplink; the
   // daemon does not know them.
-  choice.network = {{"name", params.network}, {"subnet", nullptr}, {"gateway", nullptr}};
-  return choice;
+  choice.network.name = params.network;
+  done(std::move(choice));
 }
 
 void BackendFactory::released([[maybe_unused]] const proto::StartParams& params) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -27,7 +28,9 @@ namespace squib::service {
 
 struct BackendChoice {
   std::unique_ptr<backend::Backend> backend;
-  nlohmann::json network;  // {name, subnet, gateway, dhcp_range?, dns?}
+  proto::NetworkInfo network;  // what `start` reports
+  // host/shared: the guest's address, so the source guard can hold it to it (host order).
+  std::optional<std::uint32_t> guest_ipv4;
 };
 
 struct BackendRefusal {
@@ -43,9 +46,10 @@ public:
   BackendFactory(const BackendFactory&) = delete;
   BackendFactory& operator=(const BackendFactory&) = delete;
 
-  // Builds (does not start) the backend for `params`.
-  virtual std::variant<BackendChoice, BackendRefusal> make(const proto::StartParams& params,
-                                                           backend::BackendContext context);
+  using MakeCallback = std::function<void(std::variant<BackendChoice, BackendRefusal>)>;
+  // Builds (does not start) the backend for `params`. `done` runs once its network is ready
+  // (host/shared: possibly later, from the loop; other modes: before make returns).
+  virtual void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done);
   // Called after an attachment's backend has stopped (networks may be released).
   virtual void released(const proto::StartParams& params);
 

@@ -47,6 +47,8 @@ public:
   ~Connection() {
     for (auto* request : m_writes) request->req.data = nullptr;
   }
+  // Replies that arrive after the connection is gone see this expire.
+  std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 
   uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(m_pipe.get()); }
   // Credentials checked and within the limits: counted against its uid from now on.
@@ -84,6 +86,11 @@ public:
     }
     m_admitted = true;
     restart_idle_timer();
+    start_reading();
+  }
+
+  void start_reading() {
+    m_reading = true;
     uv_read_start(
         stream(),
         [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
@@ -97,6 +104,11 @@ public:
             self->m_server.drop(self);
           } else if (n > 0) {
             self->on_data({buf->base, static_cast<std::size_t>(n)});
+            // Waiting for an answer: read no more until it is sent (see process_lines).
+            if (self->m_waiting && self->m_reading) {
+              uv_read_stop(self->stream());
+              self->m_reading = false;
+            }
           }
         });
   }
@@ -137,45 +149,66 @@ private:
   }
 
   void on_data(std::string_view chunk) {
-    // The idle timer runs from the last complete request, not from the last byte: a client
-    // trickling a byte per interval without a newline (slowloris) is closed like an idle
-    // one instead of holding a connection slot for as long as the line limit allows.
-    std::size_t start = 0;
-    while (!m_closing) {
-      const auto newline = chunk.find('\n', start);
-      if (newline == std::string_view::npos) break;
-      m_line.append(chunk.substr(start, newline - start));
-      start = newline + 1;
-      if (m_line.size() > m_server.m_config.max_line) {
-        too_long();
-        return;
+    m_inbox.append(chunk);
+    process_lines();
+  }
+
+  // Dispatches complete lines from the inbox, one at a time: while a request waits for its
+  // answer (a `start` whose network is being made), the next line waits too — replies keep
+  // request order — and reading stops, so a client pipelining requests cannot grow the
+  // inbox beyond one read. The idle timer runs from the last complete request, not from
+  // the last byte: a client trickling a byte per interval without a newline (slowloris) is
+  // closed like an idle one instead of holding a connection slot for as long as the line
+  // limit allows.
+  void process_lines() {
+    if (m_dispatching) return;  // a reply that came synchronously: the loop below goes on
+    m_dispatching = true;
+    while (!m_closing && !m_waiting) {
+      const auto newline = m_inbox.find('\n');
+      if (newline == std::string::npos) break;
+      if (newline > m_server.m_config.max_line) {
+        m_dispatching = false;
+        return too_long();
       }
-      std::string line = std::move(m_line);
-      m_line.clear();
+      std::string line = m_inbox.substr(0, newline);
+      m_inbox.erase(0, newline + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
       restart_idle_timer();
-      // The dispatcher may stop an attachment, never this connection; `this` stays valid.
-      core::Fd passed_fd;
-      std::string reply = m_server.m_dispatcher.handle(line, m_peer, passed_fd);
-      if (passed_fd) {
-        send_with_fd(reply, passed_fd.get());  // our copy closes when passed_fd goes
-      } else {
-        send(reply);
-      }
+      m_waiting = true;
+      // The dispatcher may stop an attachment, never this connection; the reply may come
+      // later, when this connection may be gone (m_alive says so).
+      m_server.m_dispatcher.handle(line, m_peer, [this, alive = std::weak_ptr<bool>(m_alive)](std::string reply,
+                                                                                             core::Fd passed_fd) {
+        if (alive.expired()) return;  // the client went away first: the fd closes here
+        answered(reply, std::move(passed_fd));
+      });
       if (m_closing_immediately) {
+        m_dispatching = false;
         m_server.drop(this);
         return;
       }
     }
-    if (m_closing) return;
-    m_line.append(chunk.substr(start));
-    if (m_line.size() > m_server.m_config.max_line) too_long();
+    m_dispatching = false;
+    if (!m_closing && !m_waiting && m_inbox.size() > m_server.m_config.max_line) too_long();
+  }
+
+  void answered(const std::string& reply, core::Fd passed_fd) {
+    if (passed_fd) {
+      send_with_fd(reply, passed_fd.get());  // our copy closes when passed_fd goes
+    } else {
+      send(reply);
+    }
+    m_waiting = false;
+    if (m_dispatching) return;  // answered synchronously: process_lines continues
+    if (m_closing_immediately) return m_server.drop(this);
+    if (!m_reading && !m_closing) start_reading();
+    process_lines();
   }
 
   void too_long() {
     spdlog::warn("control: pid {} sent a request line over {} bytes; closing", m_peer.pid, m_server.m_config.max_line);
-    m_line.clear();
+    m_inbox.clear();
     finish_with(proto::encode_error(nullptr, proto::ErrorCode::invalid_request,
                                     "request line exceeds " + std::to_string(m_server.m_config.max_line) + " bytes"));
   }
@@ -250,9 +283,12 @@ private:
   uv::Handle<uv_pipe_t> m_pipe;
   uv::Handle<uv_timer_t> m_idle;
   PeerCredentials m_peer;
-  std::string m_line;
+  std::string m_inbox;  // bytes read, not yet dispatched
   char m_read_buffer[16384];
   bool m_admitted = false;
+  bool m_reading = false;
+  bool m_waiting = false;      // a request is dispatched and not yet answered
+  bool m_dispatching = false;  // inside process_lines
   bool m_closing = false;
   bool m_closing_immediately = false;
   std::vector<WriteRequest*> m_writes;  // uv_write requests whose callback has not run yet

@@ -39,6 +39,7 @@ Daemon::Daemon(DaemonConfig config) : m_config(std::move(config)) { uv_loop_init
 Daemon::~Daemon() {
   m_server.reset();
   m_dispatcher.reset();
+  m_lag.reset();
   m_registry.reset();
   // Networks (bridges, nft tables, dnsmasq children) go after their attachments and before
   // the loop closes: their supervisors own libuv handles.
@@ -70,7 +71,8 @@ int Daemon::run(std::function<void()> on_reload) {
 
   m_factory = std::make_unique<BackendFactory>(m_config, &m_loop);
   m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config, *m_factory);
-  m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config);
+  m_lag = std::make_unique<uv::LoopLagProbe>(&m_loop);
+  m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config, m_lag.get());
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
   // What a dead daemon left (TAPs, bridges, nft tables, dnsmasq) goes before state.json is
   // replayed, so restored attachments start on a clean slate.
@@ -107,6 +109,7 @@ int Daemon::run(std::function<void()> on_reload) {
   m_deadline->data = this;
 
   spdlog::info("squib-netd {} ready (pid {}, run dir {})", SQUIB_VERSION, ::getpid(), m_config.run_dir);
+  m_lag->start();
   uv_run(&m_loop, UV_RUN_DEFAULT);
   spdlog::info("squib-netd stopped");
   return 0;

@@ -21,6 +21,7 @@
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/dispatcher.hpp>
 #include <squib/uv/handle.hpp>
+#include <squib/uv/loop_lag_probe.hpp>
 
 namespace squib::service {
 
@@ -42,6 +43,7 @@ private:
   uv_loop_t m_loop{};
   std::unique_ptr<BackendFactory> m_factory;
   std::unique_ptr<AttachmentRegistry> m_registry;
+  std::unique_ptr<uv::LoopLagProbe> m_lag;
   std::unique_ptr<Dispatcher> m_dispatcher;
   std::unique_ptr<ControlServer> m_server;
   uv::Handle<uv_signal_t> m_sigterm;

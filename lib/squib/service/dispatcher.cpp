@@ -13,15 +13,20 @@ namespace squib::service {
 using nlohmann::json;
 using proto::ErrorCode;
 
-Dispatcher::Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config)
-    : m_registry(registry), m_config(config) {}
+Dispatcher::Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config, const uv::LoopLagProbe* lag)
+    : m_registry(registry), m_config(config), m_lag(lag) {}
 
 json Dispatcher::status() const {
   auto program_or_null = [](const std::string& name) -> json {
     auto resolved = uv::resolve_program(name);
     return resolved ? json(resolved.value()) : json(nullptr);
   };
+  json loop = nullptr;
+  if (m_lag != nullptr) {
+    loop = {{"max_stall_ms", m_lag->max_stall_ms()}, {"stalls_over_10ms", m_lag->stalls_over_threshold()}};
+  }
   return {{"version", SQUIB_VERSION},
+          {"loop", std::move(loop)},
           {"pid", ::getpid()},
           {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count()},
           {"attachments", m_registry.size()},
@@ -36,44 +41,49 @@ json Dispatcher::status() const {
                         {"gvproxy", program_or_null(m_config.gvproxy_program)}}}};
 }
 
-std::string Dispatcher::handle(std::string_view line, const PeerCredentials& caller, core::Fd& passed_fd) {
+void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Reply reply) {
   auto parsed = proto::parse_request(line);
   if (const auto* error = std::get_if<proto::ErrorResponse>(&parsed)) {
-    return proto::encode_error(error->id, error->code, error->message);
+    return reply(proto::encode_error(error->id, error->code, error->message), core::Fd());
   }
   const auto& request = std::get<proto::Request>(parsed);
-  const auto reply = [&](std::variant<json, MethodError> outcome) {
-    if (const auto* error = std::get_if<MethodError>(&outcome)) {
-      return proto::encode_error(request.id, error->code, error->message);
-    }
-    return proto::encode_result(request.id, std::get<json>(outcome));
+  const auto encode = [id = request.id](const std::variant<json, MethodError>& outcome) {
+    if (const auto* error = std::get_if<MethodError>(&outcome)) return proto::encode_error(id, error->code, error->message);
+    return proto::encode_result(id, std::get<json>(outcome));
   };
+  const auto answer = [&](const std::variant<json, MethodError>& outcome) { reply(encode(outcome), core::Fd()); };
   try {
     const std::string& method = request.method;
-    if (method == "status") return reply(status());
-    if (method == "list") return reply(m_registry.list(caller));
-    if (method == "stats") return reply(m_registry.stats(proto::parse_name_param(request.params, false), caller));
-    if (m_shutting_down && method != "status" && method != "list" && method != "stats") {
-      return reply(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
+    if (method == "status") return answer(status());
+    if (method == "list") return answer(m_registry.list(caller));
+    if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
+    if (m_shutting_down && (method == "start" || method == "stop" || method == "forward" || method == "unforward")) {
+      return answer(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
-    if (method == "start") return reply(m_registry.start(proto::parse_start_params(request.params), caller, passed_fd));
-    if (method == "stop") return reply(m_registry.stop(proto::parse_name_param(request.params, true), caller));
+    if (method == "start") {
+      auto params = proto::parse_start_params(request.params);
+      return m_registry.start(params, caller,
+                              [reply, encode](std::variant<json, MethodError> outcome, core::Fd passed_fd) {
+                                reply(encode(outcome), std::move(passed_fd));
+                              });
+    }
+    if (method == "stop") return answer(m_registry.stop(proto::parse_name_param(request.params, true), caller));
     if (method == "forward") {
-      return reply(m_registry.forward(proto::parse_name_param(request.params, true),
-                                      proto::parse_forward_params(request.params, true), caller));
+      return answer(m_registry.forward(proto::parse_name_param(request.params, true),
+                                       proto::parse_forward_params(request.params, true), caller));
     }
     if (method == "unforward") {
-      return reply(m_registry.unforward(proto::parse_name_param(request.params, true),
-                                        proto::parse_forward_params(request.params, false), caller));
+      return answer(m_registry.unforward(proto::parse_name_param(request.params, true),
+                                         proto::parse_forward_params(request.params, false), caller));
     }
-    return proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method);
+    return reply(proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method), core::Fd());
   } catch (const proto::ParamError& e) {
-    return proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what());
+    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()), core::Fd());
   } catch (const json::exception& e) {
-    return proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what());
+    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()), core::Fd());
   } catch (const std::exception& e) {
     spdlog::error("internal error handling {}: {}", request.method, e.what());
-    return proto::encode_error(request.id, ErrorCode::internal_error, std::string("internal error: ") + e.what());
+    reply(proto::encode_error(request.id, ErrorCode::internal_error, std::string("internal error: ") + e.what()), core::Fd());
   }
 }
 

@@ -6,6 +6,7 @@
 // it runs inside a libuv read callback.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -13,22 +14,24 @@
 #include <squib/service/attachment_registry.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/peer_credentials.hpp>
+#include <squib/uv/loop_lag_probe.hpp>
 
 namespace squib::service {
 
 class Dispatcher {
 public:
-  Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config);
+  // `lag`, when given, is reported by `status` as `loop` (the daemon's probe).
+  Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config, const uv::LoopLagProbe* lag = nullptr);
 
-  // Returns the response line without its newline. Every request is answered, a request
-  // without an id (a notification) with id null, so a client can never wait forever.
-  // `passed_fd` receives a file descriptor to send along with the reply (fd_passing).
-  std::string handle(std::string_view line, const PeerCredentials& caller, core::Fd& passed_fd);
-  // For transports that cannot pass fds: a passed fd, if any, is closed.
-  std::string handle(std::string_view line, const PeerCredentials& caller) {
-    core::Fd discarded;
-    return handle(line, caller, discarded);
-  }
+  // `reply` gets the response line (without its newline) and a file descriptor to send
+  // along with it (fd_passing; empty otherwise). Every request is answered exactly once, a
+  // request without an id (a notification) with id null, so a client can never wait
+  // forever. Most methods answer before handle() returns; `start` answers when its
+  // attachment runs or has failed (AttachmentRegistry::start), and the loop keeps serving
+  // everyone meanwhile. A transport keeps a connection's replies in request order by not
+  // dispatching its next line before this one is answered.
+  using Reply = std::function<void(std::string line, core::Fd passed_fd)>;
+  void handle(std::string_view line, const PeerCredentials& caller, Reply reply);
   void set_shutting_down() { m_shutting_down = true; }
 
 private:
@@ -36,6 +39,7 @@ private:
 
   AttachmentRegistry& m_registry;
   const DaemonConfig& m_config;
+  const uv::LoopLagProbe* m_lag;
   std::chrono::steady_clock::time_point m_started_at = std::chrono::steady_clock::now();
   bool m_shutting_down = false;
 };

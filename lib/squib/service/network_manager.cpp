@@ -127,14 +127,20 @@ struct NetworkManager::Network {
   };
   std::map<std::string, Host> hosts;  // by attachment name
   std::unique_ptr<uv::ChildSupervisor> dnsmasq;
+  // Being created: attachments that asked meanwhile wait here for the outcome.
+  bool ready = false;
+  std::vector<std::pair<proto::StartParams, LeaseCallback>> waiting;
+  bool forwarding = false;  // counted in NetworkManager::m_shared_networks
 
-  [[nodiscard]] nlohmann::json description() const {
-    return {{"name", name},
-            {"subnet", subnet.to_string()},
-            {"gateway", ipv4_to_string(subnet.gateway())},
-            {"dhcp_range", ipv4_to_string(subnet.dhcp_first()) + "-" + ipv4_to_string(subnet.dhcp_last())},
-            {"dns", mode == proto::Mode::shared ? nlohmann::json(ipv4_to_string(subnet.gateway())) : nlohmann::json()},
-            {"bridge", bridge}};
+  [[nodiscard]] proto::NetworkInfo info() const {
+    proto::NetworkInfo out;
+    out.name = name;
+    out.subnet = subnet.to_string();
+    out.gateway = ipv4_to_string(subnet.gateway());
+    out.dhcp_range = ipv4_to_string(subnet.dhcp_first()) + "-" + ipv4_to_string(subnet.dhcp_last());
+    if (mode == proto::Mode::shared) out.dns = ipv4_to_string(subnet.gateway());
+    out.bridge = bridge;
+    return out;
   }
 };
 
@@ -145,7 +151,10 @@ NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config) : m_
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
-  // supervisors' destructors SIGKILL and reap any dnsmasq still running.
+  // supervisors' destructors SIGKILL and reap any dnsmasq still running. The loop no longer
+  // serves anyone, so the synchronous nft is fine here; callbacks of nft children still in
+  // flight see m_alive reset and do nothing.
+  *m_alive = nullptr;
   auto networks = std::move(m_networks);
   for (auto& [name, network] : networks) {
     (void)platform::run_nft({"-f", "-"}, platform::delete_table_script(network->table));
@@ -260,10 +269,14 @@ Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& param
                            std::to_string(k_subnet_tries - 1) + " /24s are in use on this host); give one"};
 }
 
-Result<std::unique_ptr<NetworkManager::Network>> NetworkManager::create(const proto::StartParams& params) {
+void NetworkManager::create(const proto::StartParams& params, LeaseCallback done) {
   auto subnet = choose_subnet(params);
-  if (!subnet) return subnet.error();
-  auto network = std::make_unique<Network>();
+  if (!subnet) {
+    done(subnet.error());
+    return;
+  }
+  auto owned = std::make_unique<Network>();
+  Network* network = owned.get();
   const std::string hash = network_hash(params.network);
   network->name = params.network;
   network->mode = params.mode;
@@ -274,105 +287,165 @@ Result<std::unique_ptr<NetworkManager::Network>> NetworkManager::create(const pr
   network->hosts_path = base + ".hosts.d";
   network->lease_path = base + ".leases";
   network->pid_path = base + ".pid";
+  network->waiting.emplace_back(params, std::move(done));
+  m_networks.emplace(params.network, std::move(owned));
 
+  // The bridge: rtnetlink round trips, answered by the kernel at once.
   auto netlink = platform::Netlink::open();
-  if (!netlink) return netlink.error();
-  auto undo = [&] {
-    (void)platform::run_nft({"-f", "-"}, platform::delete_table_script(network->table));
-    (void)netlink->delete_link(network->bridge);
-  };
-  auto fail = [&](const Error& error) -> Result<std::unique_ptr<Network>> {
-    undo();
-    return Error{error.code, "network " + params.network + ": " + error.message};
-  };
+  if (!netlink) return fail(params.network, netlink.error());
   if (auto existing = netlink->find_link(network->bridge); existing && existing.value()) {
     (void)netlink->delete_link(network->bridge);  // left over: ours by name
   }
-  if (auto made = netlink->create_bridge(network->bridge); !made) return fail(made.error());
+  if (auto made = netlink->create_bridge(network->bridge); !made) return fail(params.network, made.error());
   if (auto added = netlink->add_ipv4_address(network->bridge, htonl(network->subnet.gateway()), network->subnet.prefix);
       !added) {
-    return fail(added.error());
+    return fail(params.network, added.error());
   }
   platform::LinkChange up;
   up.up = true;
-  if (auto set = netlink->set_link(network->bridge, up); !set) return fail(set.error());
+  if (auto set = netlink->set_link(network->bridge, up); !set) return fail(params.network, set.error());
 
+  // The nft table: a child, collected on the loop; the rest continues in rules_applied.
   platform::NetworkRules rules{network->table, network->bridge, network->subnet, params.mode == proto::Mode::shared};
-  if (auto applied = platform::run_nft({"-f", "-"}, platform::network_ruleset(rules)); !applied) {
-    return fail(applied.error());
-  }
-  if (params.mode == proto::Mode::shared) {
-    std::ofstream forward("/proc/sys/net/ipv4/ip_forward");
-    if (!(forward << "1\n") || !forward.flush()) return fail(Error{EIO, "cannot enable net.ipv4.ip_forward"});
+  run_nft(platform::network_ruleset(rules),
+          [this, name = params.network, network](Result<std::string> applied) {
+            rules_applied(name, network, std::move(applied));
+          });
+}
+
+void NetworkManager::rules_applied(const std::string& name, const Network* expected, Result<std::string> applied) {
+  const auto it = m_networks.find(name);
+  if (it == m_networks.end() || it->second.get() != expected) return;  // torn down meanwhile
+  Network& network = *it->second;
+  if (!applied) return fail(name, applied.error());
+  if (network.mode == proto::Mode::shared) {
+    set_ip_forward(true);
+    network.forwarding = true;
   }
 
-  std::error_code ec;
   if (struct stat st {}; ::stat(m_config.run_dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
     // dnsmasq reads the hosts directory after dropping root; VMMs need o+x to reach their
     // sockets too. The run dir is made 0755; an operator-made 0700 one breaks both.
     spdlog::warn("run dir {} is not searchable by others: dnsmasq cannot read its static leases", m_config.run_dir);
   }
-  fs::remove_all(network->hosts_path, ec);
-  if (::mkdir(network->hosts_path.c_str(), 0755) != 0) return fail(Error::from_errno("mkdir " + network->hosts_path));
-  ::chmod(network->hosts_path.c_str(), 0755);  // dnsmasq reads it after dropping to its user
+  std::error_code ec;
+  fs::remove_all(network.hosts_path, ec);
+  if (::mkdir(network.hosts_path.c_str(), 0755) != 0) return fail(name, Error::from_errno("mkdir " + network.hosts_path));
+  ::chmod(network.hosts_path.c_str(), 0755);  // dnsmasq reads it after dropping to its user
 
-  DnsmasqPlan plan{network->bridge, network->subnet, params.mode == proto::Mode::shared, network->hosts_path,
-                   network->lease_path, network->pid_path};
+  DnsmasqPlan plan{network.bridge, network.subnet, network.mode == proto::Mode::shared, network.hosts_path,
+                   network.lease_path, network.pid_path};
   const std::string program = dnsmasq_program();
-  network->dnsmasq = std::make_unique<uv::ChildSupervisor>(
-      m_loop, "net/" + params.network + "/dnsmasq", m_config.exec_shim,
+  network.dnsmasq = std::make_unique<uv::ChildSupervisor>(
+      m_loop, "net/" + name + "/dnsmasq", m_config.exec_shim,
       [program, plan]() -> Result<uv::ChildLaunch> {
         uv::ChildLaunch launch;
         launch.program = program;
         launch.args = dnsmasq_arguments(plan);
         return launch;
       },
-      [] {}, [name = params.network](std::int64_t status, int signal) {
+      [] {}, [name](std::int64_t status, int signal) {
         // The supervisor already warned and restarts it unless we are stopping it.
         spdlog::debug("network {}: dnsmasq exited (status {}, signal {})", name, status, signal);
       });
-  if (auto started = network->dnsmasq->start(); !started) return fail(started.error());
-  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}",
-               network->name, proto::to_string(network->mode), network->bridge, network->subnet.to_string(),
-               ipv4_to_string(network->subnet.gateway()), network->table, network->dnsmasq->pid());
-  return network;
+  if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
+  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
+               proto::to_string(network.mode), network.bridge, network.subnet.to_string(),
+               ipv4_to_string(network.subnet.gateway()), network.table, network.dnsmasq->pid());
+  network.ready = true;
+  auto waiting = std::move(network.waiting);
+  network.waiting.clear();
+  for (auto& [params, done] : waiting) {
+    // Each callback may release the network (a failed attachment): look it up again.
+    auto again = m_networks.find(name);
+    if (again == m_networks.end()) {
+      done(Error{ECANCELED, "network " + name + " went away while it was being created"});
+      continue;
+    }
+    lease_to(*again->second, params, std::move(done));
+  }
 }
 
-Result<NetworkLease> NetworkManager::acquire(const proto::StartParams& params) {
+void NetworkManager::lease_to(Network& network, const proto::StartParams& params, LeaseCallback done) {
+  auto lease = allocate(network, params);
+  if (!lease && network.hosts.empty() && network.waiting.empty()) {
+    // Nobody else uses it: a network made for this attachment alone goes with its failure.
+    auto it = m_networks.find(network.name);
+    auto owned = std::move(it->second);
+    m_networks.erase(it);
+    teardown(std::move(owned));
+  }
+  done(std::move(lease));
+}
+
+void NetworkManager::fail(const std::string& name, const Error& error) {
+  auto it = m_networks.find(name);
+  if (it == m_networks.end()) return;
+  auto network = std::move(it->second);
+  m_networks.erase(it);
+  auto waiting = std::move(network->waiting);
+  network->waiting.clear();
+  teardown(std::move(network));  // whatever was made so far
+  for (auto& [params, done] : waiting) done(Error{error.code, "network " + name + ": " + error.message});
+}
+
+void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback done) {
   auto it = m_networks.find(params.network);
-  if (it != m_networks.end()) {
-    const Network& network = *it->second;
-    if (network.mode != params.mode) {
-      return Error{EINVAL, std::string("mode: network '") + params.network + "' is a " + proto::to_string(network.mode) +
-                               " network"};
+  if (it == m_networks.end()) return create(params, std::move(done));
+  Network& network = *it->second;
+  if (network.mode != params.mode) {
+    return done(Error{EINVAL, std::string("mode: network '") + params.network + "' is a " +
+                                  proto::to_string(network.mode) + " network"});
+  }
+  if (params.subnet) {
+    const auto parsed = Ipv4Subnet::parse(*params.subnet);
+    if (!parsed || !(*parsed == network.subnet)) {
+      return done(Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()});
     }
-    if (params.subnet) {
-      const auto parsed = Ipv4Subnet::parse(*params.subnet);
-      if (!parsed || !(*parsed == network.subnet)) {
-        return Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()};
-      }
+  }
+  if (!network.ready) {
+    network.waiting.emplace_back(params, std::move(done));
+    return;
+  }
+  lease_to(network, params, std::move(done));
+}
+
+Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::StartParams& params) {
+  const std::string mac = params.mac.value_or(core::MacAddress::derive_from_name(params.name).to_string());
+  const auto used_by = [&](std::uint32_t candidate) -> const std::string* {
+    for (const auto& [other, host] : network.hosts) {
+      if (host.address == candidate && other != params.name) return &other;
+    }
+    return nullptr;
+  };
+  std::uint32_t address = 0;
+  if (params.address) {
+    // Asked for (or recorded at the first start and restored): exactly this one, or an error.
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, params.address->c_str(), &parsed) != 1) {
+      return Error{EINVAL, "address: must be a literal IPv4 address"};
+    }
+    address = ntohl(parsed.s_addr);
+    const Ipv4Subnet& subnet = network.subnet;
+    if (!subnet.contains(address) || address == subnet.network || address == subnet.broadcast()) {
+      return Error{EINVAL, "address: " + *params.address + " is not a host address of network '" + network.name +
+                               "' (" + subnet.to_string() + ")"};
+    }
+    if (address == subnet.gateway()) {
+      return Error{EINVAL, "address: " + *params.address + " is the gateway of network '" + network.name + "'"};
+    }
+    if (const std::string* other = used_by(address)) {
+      return Error{EINVAL, "address: " + *params.address + " is already attachment '" + *other + "''s"};
     }
   } else {
-    auto created = create(params);
-    if (!created) return created.error();
-    it = m_networks.emplace(params.network, std::move(created.value())).first;
-  }
-  Network& network = *it->second;
-
-  // Static address: FNV-1a of the MAC into the DHCP range, probing past addresses in use.
-  const std::string mac = params.mac.value_or(core::MacAddress::derive_from_name(params.name).to_string());
-  const std::uint32_t first = network.subnet.dhcp_first();
-  const std::uint32_t size = network.subnet.dhcp_last() - first + 1;
-  std::uint32_t address = 0;
-  for (std::uint32_t probe = 0; probe < size && address == 0; ++probe) {
-    const std::uint32_t candidate = first + static_cast<std::uint32_t>((fnv1a(mac) + probe) % size);
-    bool used = false;
-    for (const auto& [other, host] : network.hosts) used = used || (host.address == candidate && other != params.name);
-    if (!used) address = candidate;
-  }
-  if (address == 0) {
-    if (network.hosts.empty()) release(params);
-    return Error{ENOSPC, "network " + params.network + " has no free address"};
+    // Derived: FNV-1a of the MAC into the DHCP range, probing past addresses in use.
+    const std::uint32_t first = network.subnet.dhcp_first();
+    const std::uint32_t size = network.subnet.dhcp_last() - first + 1;
+    for (std::uint32_t probe = 0; probe < size && address == 0; ++probe) {
+      const std::uint32_t candidate = first + static_cast<std::uint32_t>((fnv1a(mac) + probe) % size);
+      if (used_by(candidate) == nullptr) address = candidate;
+    }
+    if (address == 0) return Error{ENOSPC, "network " + params.network + " has no free address"};
   }
   network.hosts[params.name] = Network::Host{mac, address};
   // One file per attachment in --dhcp-hostsdir: dnsmasq picks it up by inotify, no signal.
@@ -382,9 +455,60 @@ Result<NetworkLease> NetworkManager::acquire(const proto::StartParams& params) {
   }
   NetworkLease lease;
   lease.bridge = network.bridge;
-  lease.address = ipv4_to_string(address);
-  lease.network = network.description();
+  lease.address = address;
+  lease.network = network.info();
+  lease.network.address = ipv4_to_string(address);
   return lease;
+}
+
+void NetworkManager::set_ip_forward(bool shared_network_added) {
+  constexpr const char* k_path = "/proc/sys/net/ipv4/ip_forward";
+  if (shared_network_added) {
+    if (m_shared_networks++ > 0) return;
+    std::ifstream in(k_path);
+    std::string before;
+    std::getline(in, before);
+    if (before == "1") return;  // already on: not ours to turn off later
+    std::ofstream out(k_path);
+    if (!(out << "1\n") || !out.flush()) {
+      spdlog::error("cannot enable net.ipv4.ip_forward: shared networks will not reach the uplink");
+      return;
+    }
+    m_ip_forward_before = before;
+    spdlog::info("net.ipv4.ip_forward: {} -> 1 (restored when the last shared network goes)", before);
+    return;
+  }
+  if (m_shared_networks == 0 || --m_shared_networks > 0 || !m_ip_forward_before) return;
+  std::ofstream out(k_path);
+  if (out << *m_ip_forward_before << "\n" && out.flush()) {
+    spdlog::info("net.ipv4.ip_forward: restored to {}", *m_ip_forward_before);
+  } else {
+    spdlog::error("cannot restore net.ipv4.ip_forward to {}", *m_ip_forward_before);
+  }
+  m_ip_forward_before.reset();
+}
+
+void NetworkManager::run_nft(std::string script, std::function<void(Result<std::string>)> done) {
+  m_nft_jobs.push_back(NftJob{std::move(script), std::move(done)});
+  next_nft_job();
+}
+
+void NetworkManager::next_nft_job() {
+  if (m_nft_running || m_nft_jobs.empty()) return;
+  m_nft_running = true;
+  NftJob job = std::move(m_nft_jobs.front());
+  m_nft_jobs.pop_front();
+  platform::run_nft_async(m_loop, {"-f", "-"}, std::move(job.script),
+                          [alive = std::weak_ptr<NetworkManager*>(m_alive), done = std::move(job.done)](
+                              Result<std::string> result) {
+                            const auto self = alive.lock();
+                            if (!self || *self == nullptr) return;
+                            NetworkManager* manager = *self;
+                            manager->m_nft_running = false;
+                            done(std::move(result));
+                            manager->next_nft_job();
+                            manager->maybe_shutdown_done();
+                          });
 }
 
 void NetworkManager::release(const proto::StartParams& params) {
@@ -405,14 +529,16 @@ void NetworkManager::release(const proto::StartParams& params) {
 }
 
 void NetworkManager::teardown(std::unique_ptr<Network> network) {
-  if (auto deleted = platform::run_nft({"-f", "-"}, platform::delete_table_script(network->table)); !deleted) {
-    spdlog::error("network {}: {}", network->name, deleted.error().message);
-  }
+  // Queued after the table's create, if that is still running: never overtakes it.
+  run_nft(platform::delete_table_script(network->table), [name = network->name](Result<std::string> deleted) {
+    if (!deleted) spdlog::error("network {}: {}", name, deleted.error().message);
+  });
   if (auto netlink = platform::Netlink::open()) {
-    if (auto deleted = netlink->delete_link(network->bridge); !deleted) {
+    if (auto deleted = netlink->delete_link(network->bridge); !deleted && deleted.error().code != ENODEV) {
       spdlog::error("network {}: {}", network->name, deleted.error().message);
     }
   }
+  if (network->forwarding) set_ip_forward(false);
   spdlog::info("network {}: removed bridge {} and nft table inet {}", network->name, network->bridge, network->table);
   if (!network->dnsmasq) return;
   uv::ChildSupervisor* raw = network->dnsmasq.get();
@@ -440,24 +566,32 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
 
 void NetworkManager::sweep() {
   m_graveyard.clear();
-  if (m_stopping.empty() && m_shutdown_done) std::exchange(m_shutdown_done, nullptr)();
+  maybe_shutdown_done();
+}
+
+void NetworkManager::maybe_shutdown_done() {
+  if (m_shutdown_done && m_stopping.empty() && !m_nft_running && m_nft_jobs.empty()) {
+    std::exchange(m_shutdown_done, nullptr)();
+  }
 }
 
 void NetworkManager::shutdown(std::function<void()> done) {
   auto networks = std::move(m_networks);
   m_networks.clear();
-  for (auto& [name, network] : networks) teardown(std::move(network));
-  if (m_stopping.empty()) {
-    done();
-    return;
-  }
   m_shutdown_done = std::move(done);
+  for (auto& [name, network] : networks) {
+    auto waiting = std::move(network->waiting);
+    network->waiting.clear();
+    teardown(std::move(network));
+    for (auto& [params, callback] : waiting) callback(Error{ECANCELED, "the daemon is shutting down"});
+  }
+  maybe_shutdown_done();
 }
 
 nlohmann::json NetworkManager::describe() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, network] : m_networks) {
-    auto entry = network->description();
+    auto entry = proto::to_json(network->info());
     entry["mode"] = proto::to_string(network->mode);
     entry["attachments"] = network->hosts.size();
     entry["dnsmasq_pid"] = network->dnsmasq ? network->dnsmasq->pid() : 0;

@@ -24,8 +24,16 @@
 //   subnet overlapping another network's, or a mode different from the network's is an
 //   EINVAL Error whose message starts with the field name (the factory maps it to -32602).
 // - shared mode sets net.ipv4.ip_forward=1 in the daemon's network namespace (as libvirt
-//   does; it is not reset, other software may rely on it); host-mode networks stay closed by
-//   their own nft table.
+//   does) and puts back the value it found when the last shared network goes; host-mode
+//   networks stay closed by their own nft table.
+// - Asynchronous, never waiting on the loop: the bridge is made with rtnetlink (a kernel
+//   round trip), the nft table by an `nft` child collected on the loop, dnsmasq is spawned.
+//   acquire() answers through its callback once the network is ready (or failed); attachments
+//   that ask for a network while it is being created wait for the same outcome. Every nft
+//   job of the manager runs through one queue, in order, so a table's delete can never
+//   overtake its create.
+// - Addresses: a guest's address is the one its `address` parameter names (persisted by the
+//   registry, so a restart restores exactly it), else derived from its MAC as above.
 // - cleanup_stale(): before restoring state, the daemon removes what a dead daemon left in
 //   this network namespace: `sq-*` and `sqbr-*` links, `inet squib_*` nft tables, and any
 //   dnsmasq whose pid file is in the run dir. dnsmasq needs this: it drops privileges, which
@@ -34,6 +42,8 @@
 // Synchronous netlink/nft calls run on the loop thread on the control path only (a few ms).
 
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,10 +66,11 @@ namespace squib::service {
 inline constexpr std::string_view k_default_subnet = "192.168.105.0/24";
 
 struct NetworkLease {
-  std::string bridge;        // the bridge the attachment's TAP joins
-  std::string address;       // the guest's static DHCP address
-  nlohmann::json network;    // {name, subnet, gateway, dhcp_range, dns, bridge}
+  std::string bridge;          // the bridge the attachment's TAP joins
+  std::uint32_t address = 0;   // the guest's static DHCP address, host byte order
+  proto::NetworkInfo network;  // what `start` reports
 };
+using LeaseCallback = std::function<void(core::Result<NetworkLease>)>;
 
 // `sqbr-` + 10 hex digits of FNV-1a-64(network name); the table is `squib_` + the same.
 std::string network_hash(std::string_view network_name);
@@ -85,7 +96,8 @@ public:
   void cleanup_stale();
 
   // Joins (creating if needed) the network `params.network` for a host/shared attachment.
-  core::Result<NetworkLease> acquire(const proto::StartParams& params);
+  // `done` runs once the network is ready or has failed — at once when it already exists.
+  void acquire(const proto::StartParams& params, LeaseCallback done);
   // The attachment `params.name` left its network; the last one out tears it down.
   void release(const proto::StartParams& params);
   // Tears every network down; `done` runs once every dnsmasq is reaped.
@@ -97,11 +109,19 @@ public:
 private:
   struct Network;
 
-  core::Result<std::unique_ptr<Network>> create(const proto::StartParams& params);
+  void create(const proto::StartParams& params, LeaseCallback done);
+  void rules_applied(const std::string& name, const Network* expected, core::Result<std::string> applied);
+  void fail(const std::string& name, const core::Error& error);
+  core::Result<NetworkLease> allocate(Network& network, const proto::StartParams& params);
+  void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
   core::Result<platform::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
-  core::Result<void> write_hosts(const Network& network) const;
   void teardown(std::unique_ptr<Network> network);
+  void set_ip_forward(bool shared_network_added);
+  // nft jobs, one at a time in order (see above).
+  void run_nft(std::string script, std::function<void(core::Result<std::string>)> done);
+  void next_nft_job();
   void sweep();
+  void maybe_shutdown_done();
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
@@ -110,6 +130,17 @@ private:
   std::vector<std::unique_ptr<uv::ChildSupervisor>> m_graveyard;  // reaped, freed next turn
   uv::Handle<uv_timer_t> m_sweep;
   std::function<void()> m_shutdown_done;
+  struct NftJob {
+    std::string script;
+    std::function<void(core::Result<std::string>)> done;
+  };
+  std::deque<NftJob> m_nft_jobs;
+  bool m_nft_running = false;
+  int m_shared_networks = 0;
+  std::optional<std::string> m_ip_forward_before;  // what we found before turning it on
+  // Callbacks of nft children and timers check this before touching the manager, which may
+  // be gone by the time they run (the daemon's last-resort teardown).
+  std::shared_ptr<NetworkManager*> m_alive = std::make_shared<NetworkManager*>(this);
 };
 
 }  // namespace squib::service

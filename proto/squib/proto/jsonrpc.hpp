@@ -30,6 +30,7 @@ enum class ErrorCode : int {
   backend_failed = -32004,    // the backend could not start (missing binary, syscall error)
   limit_reached = -32005,     // max attachments / connections
   shutting_down = -32006,     // the daemon is stopping
+  busy = -32007,              // the attachment is still starting
 };
 
 struct Request {

@@ -1,5 +1,8 @@
 #include <squib/proto/messages.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <squib/core/mac_address.hpp>
 #include <squib/core/names.hpp>
 
@@ -134,6 +137,17 @@ json to_json(const PortForward& forward) {
           {"guest_port", forward.guest_port}};
 }
 
+json to_json(const NetworkInfo& network) {
+  const auto or_null = [](const std::optional<std::string>& value) { return value ? json(*value) : json(nullptr); };
+  json out = {{"name", network.name}, {"subnet", or_null(network.subnet)}, {"gateway", or_null(network.gateway)}};
+  for (const auto& [key, value] : {std::pair{"dhcp_range", &network.dhcp_range}, std::pair{"dns", &network.dns},
+                                   std::pair{"bridge", &network.bridge}, std::pair{"address", &network.address},
+                                   std::pair{"tap", &network.tap}}) {
+    if (*value) out[key] = **value;
+  }
+  return out;
+}
+
 const char* to_string(Mode mode) {
   switch (mode) {
     case Mode::shared: return "shared";
@@ -181,6 +195,13 @@ StartParams parse_start_params(const json& params) {
     out.bridge = *bridge;
   }
   out.subnet = reader.string("subnet");
+  if (auto address = reader.string("address")) {
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, address->c_str(), &parsed) != 1) {
+      throw ParamError("address", "must be a literal IPv4 address, e.g. 192.168.105.20");
+    }
+    out.address = *address;
+  }
   if (auto isolation = reader.boolean("isolation")) out.isolation = *isolation;
   if (const json* userspace = reader.find("userspace")) out.userspace = parse_userspace(*userspace);
   if (const json* owner = reader.find("owner")) {
@@ -216,6 +237,7 @@ json to_json(const StartParams& params) {
   if (params.mac) out["mac"] = *params.mac;
   if (params.bridge) out["bridge"] = *params.bridge;
   if (params.subnet) out["subnet"] = *params.subnet;
+  if (params.address) out["address"] = *params.address;
   if (params.mode == Mode::userspace) {
     json userspace = {{"kind", params.userspace.kind}, {"args", params.userspace.args}};
     if (params.userspace.path) userspace["path"] = *params.userspace.path;

@@ -54,6 +54,21 @@ struct Owner {
 
 using PortForward = core::PortForward;
 
+// The `network` object of a `start` result: where the VM's frames go and the addresses it
+// will get. Absent fields are what the daemon does not know (a userspace stack assigns its
+// own addresses; a bridged VM gets the operator's LAN).
+struct NetworkInfo {
+  std::string name;
+  std::optional<std::string> subnet;      // CIDR
+  std::optional<std::string> gateway;
+  std::optional<std::string> dhcp_range;  // "first-last"
+  std::optional<std::string> dns;
+  std::optional<std::string> bridge;
+  std::optional<std::string> address;     // the guest's IPv4 address
+  std::optional<std::string> tap;
+};
+json to_json(const NetworkInfo& network);
+
 struct StartParams {
   std::string name;
   Mode mode = Mode::shared;
@@ -62,6 +77,9 @@ struct StartParams {
   std::uint32_t mtu = 1500;
   std::optional<std::string> bridge;
   std::optional<std::string> subnet;
+  // The guest's IPv4 address (host/shared): given by the caller, or recorded by the daemon
+  // once assigned, so that a restart restores exactly it.
+  std::optional<std::string> address;
   bool isolation = false;
   UserspaceParams userspace;
   std::optional<Owner> owner;

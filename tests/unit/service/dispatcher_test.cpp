@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <uv.h>
@@ -52,9 +53,19 @@ public:
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
 
+  // The response line to `line` from `caller`, once the dispatcher answers (running the loop
+  // if the answer is not immediate).
+  std::string respond(std::string_view line, const PeerCredentials& caller = k_root) {
+    std::optional<std::string> response;
+    m_dispatcher->handle(line, caller, [&](std::string reply, squib::core::Fd) { response = std::move(reply); });
+    while (!response && uv_run(&m_loop, UV_RUN_ONCE) != 0) {
+    }
+    REQUIRE(response);
+    return *response;
+  }
   // The parsed response to `line` from `caller`.
   json call(std::string_view line, const PeerCredentials& caller = k_root) {
-    const std::string response = m_dispatcher->handle(line, caller);
+    const std::string response = respond(line, caller);
     INFO("response: " << response);
     REQUIRE(response.find('\n') == std::string::npos);
     json doc = json::parse(response, nullptr, false);
@@ -86,7 +97,7 @@ json error_of(const json& response, const json& id) {
 TEST_CASE("Dispatcher answers envelope errors with the parser's code", "[service][dispatcher]") {
   Fixture fixture;
   SECTION("malformed JSON: exact bytes") {
-    CHECK(fixture.dispatcher().handle("{oops", k_root) ==
+    CHECK(fixture.respond("{oops") ==
           R"({"error":{"code":-32700,"message":"parse error: invalid JSON"},"id":null,"jsonrpc":"2.0"})");
   }
   SECTION("not a request") {

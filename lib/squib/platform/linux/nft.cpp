@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include <squib/core/fd.hpp>
+#include <squib/uv/program_run.hpp>
 
 extern char** environ;
 
@@ -163,6 +164,16 @@ Result<std::string> run_nft(const std::vector<std::string>& args, const std::str
     return Error{EIO, "nft " + (args.empty() ? std::string() : args.front()) + " failed: " + err};
   }
   return out;
+}
+
+void run_nft_async(uv_loop_t* loop, std::vector<std::string> args, std::string input,
+                   std::function<void(core::Result<std::string>)> done) {
+  uv::ProgramRun run;
+  run.program = nft_program();
+  run.args = std::move(args);
+  run.input = std::move(input);
+  run.timeout = k_nft_timeout;
+  uv::run_program(loop, std::move(run), std::move(done));
 }
 
 }  // namespace squib::platform

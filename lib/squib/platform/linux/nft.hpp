@@ -4,12 +4,14 @@
 // created and replaced in one transaction and deleted in one, so a rule set is never half
 // there and rules that are not ours are never touched.
 //
-// Why the `nft` program (`nft -f -`) and not libnftables: Debian 12 ships libnftables1 but
-// the -dev package is not installed on our builders, and the library's API is exactly "run
+// Why the `nft` program (`nft -f -`) and not libnftables: the library's API is exactly "run
 // this text" (nft_run_cmd_from_buffer) — the same parser and the same atomic transaction as
-// `nft -f -`. A short child on the control path (create/delete a network, never per frame)
-// costs a fork/exec; in exchange the daemon links no netfilter code and the rule text in
-// logs is what an operator would type.
+// `nft -f -` — but it runs synchronously in the caller's thread, so on the loop a slow commit
+// (another process's big ruleset holding the nfnetlink mutex) would stall every VM. A child
+// started with uv_spawn and collected on the loop never blocks it, can be killed after a
+// timeout, keeps the nft parser out of the root daemon's address space, and the rule text
+// in logs is what an operator would type. The cost, a fork/exec per network change (a few
+// ms, never per frame), is on the control path only.
 //
 // Rule set (see network_ruleset): forward chain — traffic inside the bridge is accepted; in
 // shared mode, the subnet may go out and replies come back (ct established,related) with
@@ -19,8 +21,11 @@
 // in charge.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <uv.h>
 
 #include <squib/core/result.hpp>
 #include <squib/platform/linux/ipv4_subnet.hpp>
@@ -47,7 +52,13 @@ std::string delete_table_script(const std::string& table);
 std::vector<std::string> our_tables(const std::string& list_output);
 
 // Runs `nft ARGS…` with `input` on stdin; returns its stdout, or an Error with its stderr.
-// Bounded by k_nft_timeout (then SIGKILL). Synchronous: control path only.
+// Bounded by k_nft_timeout (then SIGKILL). Synchronous: only where no loop serves anyone yet
+// (start-up cleanup) or any more (the last-resort teardown in a destructor).
 core::Result<std::string> run_nft(const std::vector<std::string>& args, const std::string& input = {});
+
+// The same, asynchronously on `loop` (uv::run_program): `done` runs on the loop with nft's
+// stdout or the error. What the daemon uses while it serves.
+void run_nft_async(uv_loop_t* loop, std::vector<std::string> args, std::string input,
+                   std::function<void(core::Result<std::string>)> done);
 
 }  // namespace squib::platform
