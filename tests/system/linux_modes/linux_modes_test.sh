@@ -180,6 +180,16 @@ two_guests() {  # ISOLATION_FLAG… : the host and isolation scenarios
     fi
 }
 
+# Restored attachments start asynchronously (listed as "starting" until their network is
+# ready): wait, bounded, until both run.
+wait_restored() {
+    for _ in $(seq 200); do
+        ctl list 2>/dev/null | jq -e 'length == 2 and all(.[]; .state == "running")' >/dev/null && return
+        sleep 0.05
+    done
+    fail "restored attachments did not reach running: $(ctl list 2>&1)"
+}
+
 case "$scenario" in
 host) two_guests ;;
 isolation) two_guests --isolation ;;
@@ -203,12 +213,13 @@ teardown)
     expect_clean "after SIGTERM"
     # 3. kill -9, restart: stale state removed, attachments restored, then SIGTERM.
     start_daemon   # state.json brings t1 and t3 back (SIGTERM keeps attachments recorded)
+    wait_restored
     [[ $(ctl list | jq length) -eq 2 && $(our_dnsmasq | wc -l) -eq 2 ]] || fail "restart did not restore t1 and t3"
     old_dns=$(our_dnsmasq | tr '\n' ' ')
     kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=
     [[ $(our_links | grep -c '^sqbr-') -eq 2 && -n "$(our_tables)" ]] || fail "kill -9 should leave bridges and tables (test premise)"
     start_daemon
-    for _ in $(seq 40); do ctl list 2>/dev/null | jq -e 'length == 2' >/dev/null && break; sleep 0.05; done
+    wait_restored
     # A zombie is dead: the dead daemon's children are inherited by PID 1, which may not reap.
     for pid in $old_dns; do
         [[ -r /proc/$pid/stat && $(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1) != Z ]] \
