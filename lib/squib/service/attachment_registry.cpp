@@ -380,6 +380,7 @@ json AttachmentRegistry::describe(const Entry& entry) const {
               {"socket", entry.params.fd_passing ? json(nullptr) : json(m_config.socket_path(entry.params.name))},
               {"mac", *entry.params.mac},
               {"mtu", entry.params.mtu},
+              {"address", entry.params.address ? json(*entry.params.address) : json(nullptr)},
               {"state", backend != nullptr ? std::string(backend::to_string(backend->state())) : "starting"},
               {"peer_connected", attachment->port() != nullptr && attachment->port()->peer_connected()}};
   if (backend != nullptr) {

@@ -435,7 +435,7 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
       return Error{EINVAL, "address: " + *params.address + " is the gateway of network '" + network.name + "'"};
     }
     if (const std::string* other = used_by(address)) {
-      return Error{EINVAL, "address: " + *params.address + " is already attachment '" + *other + "''s"};
+      return Error{EINVAL, "address: " + *params.address + " is already used by attachment '" + *other + "'"};
     }
   } else {
     // Derived: FNV-1a of the MAC into the DHCP range, probing past addresses in use.
