@@ -134,7 +134,7 @@ void StreamChannel::send(const core::FrameBatch& batch) {
     const auto frame = batch.frames[i];
     core::encode_stream_prefix(static_cast<std::uint32_t>(frame.size()), m_prefixes[i]);
     m_iovs[2 * i] = iovec{m_prefixes[i].data(), m_prefixes[i].size()};
-    m_iovs[2 * i + 1] = iovec{const_cast<std::byte*>(frame.data()), frame.size()};  // NOLINT: writev only reads
+    m_iovs[2 * i + 1] = iovec{const_cast<std::byte*>(frame.data()), frame.size()};  // NOLINT: sendmsg only reads
     total += frame.size() + core::k_stream_length_prefix;
   }
   msghdr msg{};

@@ -5,7 +5,8 @@
 // (`-listen-qemu`).
 //
 // Theory of operation:
-// - send(): one writev() per batch of [prefix, frame] pairs, zero-copy. A stream cannot drop
+// - send(): one sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL) per batch of [prefix, frame] iovec pairs,
+//   zero-copy (writev would raise SIGPIPE on a closed peer). A stream cannot drop
 //   half a frame, so when the kernel takes only part of a frame, the rest of that frame is
 //   copied into a preallocated pending buffer (one max frame) and flushed when the socket is
 //   writable; frames not started are dropped and counted (backend_full). While the pending

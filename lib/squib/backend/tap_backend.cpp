@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/core/fnv1a.hpp>
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/tap_device.hpp>
@@ -18,12 +19,8 @@ using core::Error;
 using core::Result;
 
 std::string tap_name(std::string_view attachment_name) {
-  // FNV-1a 64 (as MacAddress::derive_from_name); 48 bits in 12 hex digits.
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : attachment_name) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ULL;
-  }
+  // 48 bits of FNV-1a in 12 hex digits (IFNAMSIZ).
+  const std::uint64_t hash = core::fnv1a64(attachment_name);
   char out[16];
   std::snprintf(out, sizeof out, "sq-%012llx", static_cast<unsigned long long>(hash & 0xffffffffffffULL));
   return out;

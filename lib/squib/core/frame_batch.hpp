@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <span>
 
+#include <squib/core/assert.hpp>
+
 namespace squib::core {
 
 // Frames moved per wakeup and per batched syscall. 32 matches libuv's udp.c per-wakeup bound
@@ -21,7 +23,12 @@ struct FrameBatch {
 
   [[nodiscard]] bool full() const { return count == k_batch_size; }
   [[nodiscard]] bool empty() const { return count == 0; }
-  void push(std::span<const std::byte> frame) { frames[count++] = frame; }
+  // Pushing onto a full batch is a caller's bug (check full() first): it aborts (SQUIB_ASSERT
+  // is always on) rather than write past the array.
+  void push(std::span<const std::byte> frame) {
+    SQUIB_ASSERT(count < k_batch_size);
+    frames[count++] = frame;
+  }
   void clear() { count = 0; }
   [[nodiscard]] std::span<const std::span<const std::byte>> view() const {
     return {frames.data(), count};

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <squib/core/fnv1a.hpp>
+
 namespace squib::core {
 
 namespace {
@@ -31,13 +33,8 @@ std::optional<MacAddress> MacAddress::parse(std::string_view text) {
 }
 
 MacAddress MacAddress::derive_from_name(std::string_view name) {
-  // FNV-1a 64-bit (http://www.isthe.com/chongo/tech/comp/fnv/): tiny, deterministic and
-  // well distributed for short strings; collisions only matter within one host.
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : name) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ULL;
-  }
+  // Collisions only matter within one host (and are refused per segment by the registry).
+  const std::uint64_t hash = fnv1a64(name);
   Bytes bytes{0x02};
   for (std::size_t i = 1; i < k_size; ++i) {
     bytes[i] = static_cast<std::uint8_t>(hash >> (8U * (i - 1)));

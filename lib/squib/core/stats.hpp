@@ -17,7 +17,7 @@ enum class DropReason : std::uint8_t {
   runt,           // shorter than an Ethernet header (14 bytes)
   oversize,       // longer than MTU + header (+ one VLAN tag), or truncated by the kernel
   no_peer,        // a frame for the VM before the VM has sent anything (address unknown)
-  vm_full,        // the VM's socket queue is full (EAGAIN/ENOBUFS after a bounded retry)
+  vm_full,        // the VM's socket queue is full (EAGAIN/ENOBUFS): dropped at once, no retry
   backend_full,   // the backend (TAP, child, vmnet) cannot take more right now
   peer_gone,      // the VM's socket vanished (ECONNREFUSED/ENOENT): peer forgotten
   spoofed_mac,    // source MAC is not the attachment's MAC (anti-spoofing)

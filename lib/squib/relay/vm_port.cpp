@@ -105,10 +105,23 @@ void VmPort::close() {
 
 void VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
   if (len == m_peer_len && std::memcmp(&addr, &m_peer, len) == 0) return;
-  // Not per frame: only when the VMM's address changes (first frame, or a restarted VMM).
-  spdlog::info("{}: VM peer is now {}", m_path, addr.sun_path);
   std::memcpy(&m_peer, &addr, len);
   m_peer_len = len;
+  // Logged when the VMM's address changes (first frame, a restarted VMM) — at most once a
+  // second: two senders taking turns (both the owner's) change it per frame.
+  const auto now = std::chrono::steady_clock::now();
+  if (m_peer_logged_at && now - *m_peer_logged_at < k_peer_log_interval) {
+    ++m_peer_changes_unlogged;
+    return;
+  }
+  if (m_peer_changes_unlogged > 0) {
+    spdlog::info("{}: VM peer is now {} ({} more changes since the last report)", m_path, addr.sun_path,
+                 m_peer_changes_unlogged);
+  } else {
+    spdlog::info("{}: VM peer is now {}", m_path, addr.sun_path);
+  }
+  m_peer_logged_at = now;
+  m_peer_changes_unlogged = 0;
 }
 
 void VmPort::on_readable() {

@@ -21,7 +21,9 @@
 #include <sys/un.h>
 
 #include <array>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <squib/core/fd.hpp>
@@ -82,6 +84,9 @@ private:
 
   sockaddr_un m_peer{};
   socklen_t m_peer_len = 0;
+  static constexpr std::chrono::seconds k_peer_log_interval{1};
+  std::optional<std::chrono::steady_clock::time_point> m_peer_logged_at;
+  std::uint64_t m_peer_changes_unlogged = 0;
 };
 
 }  // namespace squib::relay

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/core/fnv1a.hpp>
 #include <squib/core/mac_address.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
@@ -27,16 +28,6 @@ using platform::ipv4_to_string;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view text) {
-  // FNV-1a 64 (http://www.isthe.com/chongo/tech/comp/fnv/), as MacAddress::derive_from_name.
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : text) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
 
 // dnsmasq lease time: long enough that a guest never renews during a test or a short
 // daemon outage, short enough that a stale lease of a deleted VM expires within a day.
@@ -79,7 +70,7 @@ bool is_our_dnsmasq(pid_t pid, const std::string& pid_path) {
 
 std::string network_hash(std::string_view network_name) {
   char out[16];
-  std::snprintf(out, sizeof out, "%010llx", static_cast<unsigned long long>(fnv1a(network_name) & 0xffffffffffULL));
+  std::snprintf(out, sizeof out, "%010llx", static_cast<unsigned long long>(core::fnv1a64(network_name) & 0xffffffffffULL));
   return out;
 }
 
@@ -442,7 +433,7 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
     const std::uint32_t first = network.subnet.dhcp_first();
     const std::uint32_t size = network.subnet.dhcp_last() - first + 1;
     for (std::uint32_t probe = 0; probe < size && address == 0; ++probe) {
-      const std::uint32_t candidate = first + static_cast<std::uint32_t>((fnv1a(mac) + probe) % size);
+      const std::uint32_t candidate = first + static_cast<std::uint32_t>((core::fnv1a64(mac) + probe) % size);
       if (used_by(candidate) == nullptr) address = candidate;
     }
     if (address == 0) return Error{ENOSPC, "network " + params.network + " has no free address"};

@@ -2,6 +2,7 @@
 
 #include <squib/backend/vmnet/vmnet_network.hpp>
 #include <squib/core/assert.hpp>
+#include <squib/core/fnv1a.hpp>
 #include <squib/core/frame_pool.hpp>
 #include <squib/core/frame_view.hpp>
 
@@ -70,16 +71,6 @@ operating_modes_t operating_mode(VmnetMode mode) {
   return VMNET_SHARED_MODE;
 }
 
-// FNV-1a 64 (Fowler/Noll/Vo, IETF draft-eastlake-fnv §2) from a given basis.
-std::uint64_t fnv1a64(std::string_view text, std::uint64_t basis) {
-  constexpr std::uint64_t k_prime = 0x100000001b3ULL;
-  std::uint64_t hash = basis;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= k_prime;
-  }
-  return hash;
-}
 
 // Shared by the loop thread and vmnet's queue. The blocks own a reference, so it outlives
 // the backend when vmnet calls back late; `async` is null once the loop side is closing.
@@ -183,9 +174,8 @@ std::string_view vmnet_strerror(std::uint32_t status) {
 
 InterfaceId interface_id_for(std::string_view name) {
   // Two FNV bases: the standard offset basis and its bitwise complement.
-  constexpr std::uint64_t k_basis = 0xcbf29ce484222325ULL;
-  const std::uint64_t high = fnv1a64(name, k_basis);
-  const std::uint64_t low = fnv1a64(name, ~k_basis);
+  const std::uint64_t high = core::fnv1a64(name);
+  const std::uint64_t low = core::fnv1a64(name, ~core::k_fnv1a64_basis);
   InterfaceId id{};
   for (std::size_t i = 0; i < 8; ++i) {
     id[i] = static_cast<unsigned char>(high >> (56 - 8 * i));
