@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,8 @@
 #include <uv.h>
 
 #include <squib/service/daemon.hpp>
+
+#include "json_config.hpp"
 
 namespace {
 
@@ -34,6 +37,16 @@ std::string find_exec_shim() {
   if (uv_exepath(path, &size) != 0) return {};
   const auto shim = std::filesystem::path(std::string(path, size)).parent_path() / "squib-child-exec";
   return ::access(shim.c_str(), X_OK) == 0 ? shim.string() : std::string{};
+}
+
+// The "log-level" of a JSON config file, if it has one (SIGHUP re-reads it).
+std::optional<std::string> read_level(const std::string& path) {
+  std::ifstream in(path);
+  const auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  const auto it = doc.find("log-level");
+  if (it == doc.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
 }
 
 // Linux: the sysctl that moves the privileged-port boundary; absent elsewhere.
@@ -53,13 +66,18 @@ int main(int argc, char** argv) {
   std::string control;
   std::string group;
   std::string log_level = "info";
-  std::string config_file;
   bool foreground = true;
   app.add_option("--run-dir", config.run_dir, "Directory for sockets, state and the lock")->capture_default_str();
   app.add_option("--control", control, "Control socket path (default <run-dir>/control.sock)");
   app.add_option("--group", group, "Group whose members may use the control socket");
-  app.add_option("--config", config_file, "Configuration file (JSON: keys as the long flags)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  app.set_config("--config", "", "Configuration file: one JSON object, keys as the long flags (flags win)")
+      ->check(CLI::ExistingFile);
+  app.config_formatter(std::make_shared<squib::daemon::JsonConfig>());
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
+  const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off (SIGHUP re-reads it from --config)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(levels));
   app.add_flag("--foreground", foreground, "Run in the foreground (always; for launchd/systemd clarity)");
   app.add_option("--passt", config.passt_program, "passt binary (name in PATH or absolute path)")->capture_default_str();
   app.add_option("--gvproxy", config.gvproxy_program, "gvproxy binary")->capture_default_str();
@@ -80,7 +98,12 @@ int main(int argc, char** argv) {
                  "An existing bridge members may attach bridged VMs to (repeatable; default none: root only)");
   app.add_flag("--keep-privileges", config.keep_privileges,
                "Linux: keep every capability instead of dropping to the needed set after start-up");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2 (docs/operations.md), --help 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   config.idle_timeout = std::chrono::milliseconds(idle_ms);
   if (!member_modes.empty()) {
@@ -102,13 +125,30 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("squib-netd");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  const auto apply_level = [&log_level] {
-    const auto level = spdlog::level::from_str(log_level);
-    spdlog::set_level(level);
+  // SIGHUP: the log level is what can change without a restart. At start-up the command line
+  // wins over the file; on SIGHUP the file's "log-level", if it has one, is re-read and
+  // applied (the operator edited it and asked for it).
+  const std::string config_path = app.get_config_ptr() != nullptr ? app.get_config_ptr()->as<std::string>() : "";
+  bool starting = true;
+  const auto apply_level = [&log_level, &starting, config_path, levels] {
+    if (!config_path.empty() && !starting) {
+      if (auto level = read_level(config_path); level && std::find(levels.begin(), levels.end(), *level) != levels.end()) {
+        log_level = *level;
+      } else if (level) {
+        spdlog::error("--config {}: log-level '{}' is not one of trace, debug, info, warn, error, critical, off; "
+                      "keeping {}", config_path, *level, log_level);
+      }
+    }
+    spdlog::set_level(spdlog::level::from_str(log_level));
   };
   apply_level();
-  if (!config_file.empty()) spdlog::warn("--config {}: config files are not read by this build yet", config_file);
+  starting = false;
+  const auto reload = [&apply_level, &log_level] {
+    apply_level();
+    spdlog::info("log level {}", log_level);
+  };
+  if (!config_path.empty()) spdlog::info("configuration read from {}", config_path);
 
   squib::service::Daemon daemon(std::move(config));
-  return daemon.run(apply_level);
+  return daemon.run(reload);
 }

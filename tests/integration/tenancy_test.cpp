@@ -218,9 +218,18 @@ namespace {
 
 // A host LAN address, a host route, a subnet in the daemon's default range, and two bridges
 // of the operator's, inside the test's namespace.
+// The tenancy settings come from a --config file (JSON, keys as the long flags).
+std::string config_file(const std::string& text) {
+  static TempDir config_dir;
+  const std::string path = config_dir.file("squib-netd.json");
+  std::ofstream(path) << text;
+  return path;
+}
+
 struct HostWithNetworks : Tenants {
   HostWithNetworks()
-      : Tenants({"--allow-bridge", "sqt-vms", "--member-modes", "host,bridged,userspace"},
+      : Tenants({"--config", config_file(R"({"allow-bridge": ["sqt-vms"], "member-modes": ["host", "bridged",
+                                                                                              "userspace"]})")},
                 "ip link add sqt-lan type veth peer name sqt-lan-peer && ip addr add 10.77.0.5/24 dev sqt-lan && "
                 "ip link set sqt-lan up && ip link set sqt-lan-peer up && ip route add 10.88.0.0/16 dev sqt-lan && "
                 "ip link add sqt-old type veth peer name sqt-old-peer && "

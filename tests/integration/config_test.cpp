@@ -1,0 +1,81 @@
+// `squib-netd --config FILE`: a JSON object whose keys are the long flags. The test proves
+// the file is read (a limit from it holds), that a misspelt key or a bad value is a usage
+// error (exit 2, naming it), and that SIGHUP re-reads its log-level.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <optional>
+
+#include "support/catch.hpp"
+#include "support/daemon_process.hpp"
+
+using namespace squib::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs squib-netd with `args` to completion (it must refuse to start); returns its exit
+// code and output.
+int refused_start(const std::vector<std::string>& args, std::string& output) {
+  std::string command = SQUIB_NETD_PATH;
+  for (const auto& arg : args) command += " '" + arg + "'";
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  output.clear();
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("--config: a JSON file of long flags is read; SIGHUP re-reads its log-level; mistakes are usage errors",
+          "[integration][config]") {
+  TempDir dir;
+  const std::string config = dir.file("squib-netd.json");
+  std::ofstream(config) << R"({"max-connections": 2, "log-level": "debug"})";
+  DaemonProcess daemon(dir.path(), {"--config", config});
+
+  SECTION("a limit from the file holds") {
+    // Hold connections until one is refused (the daemon may still count the probe
+    // connections of start-up for a moment): the refusal names the file's limit.
+    std::vector<squib::proto::ControlClient> held;
+    std::optional<json> refusal;
+    for (int i = 0; i < 10 && !refusal; ++i) {
+      held.push_back(daemon.connect());
+      auto reply = held.back().call("status", json::object());
+      REQUIRE(reply.ok());
+      if (!reply->ok()) refusal = json{{"code", reply->error_code}, {"message", reply->error_message}};
+    }
+    REQUIRE(refusal);
+    CHECK((*refusal)["message"] == "too many control connections (limit 2)");
+    CHECK(held.size() <= 3);
+  }
+  SECTION("SIGHUP applies the file's log-level") {
+    daemon.ok("start", echo_start("before"));
+    CHECK(daemon.log().find("before: started") != std::string::npos);
+    std::ofstream(config) << R"({"max-connections": 2, "log-level": "error"})";
+    REQUIRE(::kill(daemon.pid(), SIGHUP) == 0);
+    REQUIRE(eventually([&] { return daemon.log().find("SIGHUP: reloading") != std::string::npos; }));
+    daemon.ok("status");  // the signal was handled on the loop before this reply
+    daemon.ok("start", echo_start("after"));
+    CHECK(daemon.log().find("after: started") == std::string::npos);  // info is below error now
+  }
+  SECTION("a misspelt key, a bad value, a file that is not an object: exit 2, named") {
+    std::string output;
+    std::ofstream(dir.file("typo.json")) << R"({"max-conections": 2})";
+    CHECK(refused_start({"--run-dir", dir.file("run2"), "--config", dir.file("typo.json")}, output) == 2);
+    CHECK(output.find("max-conections") != std::string::npos);
+    std::ofstream(dir.file("level.json")) << R"({"log-level": "loud"})";
+    CHECK(refused_start({"--run-dir", dir.file("run2"), "--config", dir.file("level.json")}, output) == 2);
+    CHECK(output.find("loud") != std::string::npos);
+    std::ofstream(dir.file("array.json")) << R"([1, 2])";
+    CHECK(refused_start({"--run-dir", dir.file("run2"), "--config", dir.file("array.json")}, output) == 2);
+    CHECK(output.find("--config: the file must hold one JSON object") != std::string::npos);
+    CHECK(refused_start({"--run-dir", dir.file("run2"), "--log-level", "loud"}, output) == 2);
+  }
+}
