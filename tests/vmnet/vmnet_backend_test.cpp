@@ -290,7 +290,8 @@ TEST_CASE_METHOD(Fixture, "start times out and the late interface is stopped", "
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == ETIMEDOUT);
   CHECK_THAT(result.error().message, Catch::StartsWith("StartTimeout"));
-  WARN("start gave up after " << std::chrono::duration<double, std::milli>(waited).count() << " ms (timeout 50 ms)");
+  const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+  WARN("start gave up after " << waited_ms << " ms (timeout 50 ms)");  // reported, not asserted: a shared machine
   CHECK(backend->state() == BackendState::failed);
   backend.reset();  // the completion handler must not need the backend
   REQUIRE(fake_dispatch_wait_idle(2000));
