@@ -98,12 +98,19 @@ std::string human_bytes(double bytes) {
   return text;
 }
 
+// A string field of a daemon reply, or `absent` when it is missing or null (an fd-passing
+// attachment has no socket, a userspace one no address): never an exception.
+std::string text(const json& entry, const char* key, const std::string& absent = "-") {
+  const auto it = entry.find(key);
+  return it != entry.end() && it->is_string() ? it->get<std::string>() : absent;
+}
+
 void print_list(const json& list) {
-  squib::proto::Table table({"NAME", "MODE", "STATE", "PEER", "MAC", "MTU", "SOCKET"});
+  squib::proto::Table table({"NAME", "MODE", "STATE", "PEER", "MAC", "ADDRESS", "MTU", "SOCKET", "DETAIL"});
   for (const auto& entry : list) {
-    table.add({entry.value("name", ""), entry.value("mode", ""), entry.value("state", ""),
-               entry.value("peer_connected", false) ? "yes" : "no", entry.value("mac", ""),
-               std::to_string(entry.value("mtu", 0)), entry.value("socket", "")});
+    table.add({text(entry, "name"), text(entry, "mode"), text(entry, "state"),
+               entry.value("peer_connected", false) ? "yes" : "no", text(entry, "mac"), text(entry, "address"),
+               std::to_string(entry.value("mtu", 0)), text(entry, "socket", "(fd passed)"), text(entry, "detail", "")});
   }
   std::cout << table.render();
 }
