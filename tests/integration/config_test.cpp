@@ -33,7 +33,7 @@ int refused_start(const std::vector<std::string>& args, std::string& output) {
 
 }  // namespace
 
-TEST_CASE("--config: a JSON file of long flags is read; SIGHUP re-reads its log-level; mistakes are usage errors",
+TEST_CASE("config file: a JSON object of long flags is read, SIGHUP re-reads its log-level, mistakes exit 2",
           "[integration][config]") {
   TempDir dir;
   const std::string config = dir.file("squib-netd.json");

@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "support/catch.hpp"
 
 namespace squib::test {
@@ -19,6 +21,17 @@ public:
     m_original = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     REQUIRE(m_original >= 0);
     REQUIRE(::unshare(CLONE_NEWNET) == 0);
+  }
+  // Enters the network namespace of process `pid` instead (one a test made earlier, kept
+  // alive by that process), e.g. to start a second daemon beside the first.
+  explicit InNewNetns(pid_t pid) {
+    m_original = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    REQUIRE(m_original >= 0);
+    const int target = ::open(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(target >= 0);
+    const int rc = ::setns(target, CLONE_NEWNET);
+    ::close(target);
+    REQUIRE(rc == 0);
   }
   ~InNewNetns() { leave(); }
   InNewNetns(const InNewNetns&) = delete;

@@ -18,9 +18,9 @@ using core::DropReason;
 using core::Error;
 using core::Result;
 
-std::string tap_name(std::string_view attachment_name) {
+std::string tap_name(std::string_view scope, std::string_view attachment_name) {
   // 48 bits of FNV-1a in 12 hex digits (IFNAMSIZ).
-  const std::uint64_t hash = core::fnv1a64(attachment_name);
+  const std::uint64_t hash = core::fnv1a64_scoped(scope, attachment_name);
   char out[16];
   std::snprintf(out, sizeof out, "sq-%012llx", static_cast<unsigned long long>(hash & 0xffffffffffffULL));
   return out;

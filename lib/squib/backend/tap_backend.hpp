@@ -18,8 +18,10 @@
 //   queue already absorbed the burst). Other errors (EIO while the link is down) count
 //   backend_down.
 // - stop(): stop polling, close the fd (the kernel deletes the TAP), call done.
-// Names: the TAP is `sq-<12 hex digits of FNV-1a(name)>` (15 characters = IFNAMSIZ-1), see
-// tap_name(); cleanup of stale `sq-*` links after a crash is NetworkManager::cleanup_stale().
+// Names: the TAP is `sq-<12 hex digits of FNV-1a(run dir, name)>` (15 characters =
+// IFNAMSIZ-1), see tap_name(): two daemons with different run dirs in one network namespace
+// never share a name. Cleanup after a crash (NetworkManager::cleanup_stale) removes only the
+// TAPs of the attachments this run dir's state.json records.
 
 #include <optional>
 #include <string>
@@ -32,14 +34,14 @@
 namespace squib::backend {
 
 struct TapConfig {
-  std::string ifname;  // tap_name(attachment name)
+  std::string ifname;  // tap_name(run dir, attachment name)
   std::string master;  // bridge to join; empty: none
   bool isolated = false;
 };
 
-// `sq-` + 12 lowercase hex digits of FNV-1a-64(name): stable, within IFNAMSIZ, and never
-// a prefix match for our bridges (`sqbr-`).
-std::string tap_name(std::string_view attachment_name);
+// `sq-` + 12 lowercase hex digits of FNV-1a-64 of the attachment name within `scope` (the
+// daemon's run dir): stable, within IFNAMSIZ, and never a prefix match for our bridges.
+std::string tap_name(std::string_view scope, std::string_view attachment_name);
 
 class TapBackend final : public Backend {
 public:

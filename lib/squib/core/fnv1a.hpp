@@ -23,6 +23,11 @@ constexpr std::uint64_t fnv1a64(std::string_view text, std::uint64_t basis = k_f
   return hash;
 }
 
+// `text` hashed within `scope` (e.g. a run dir): the same text in two scopes differs.
+constexpr std::uint64_t fnv1a64_scoped(std::string_view scope, std::string_view text) {
+  return fnv1a64(text, fnv1a64(std::string_view("\0", 1), fnv1a64(scope)));
+}
+
 static_assert(fnv1a64("") == k_fnv1a64_basis);
 static_assert(fnv1a64("a") == 0xaf63dc4c8601ec8cULL);  // the reference test vector
 

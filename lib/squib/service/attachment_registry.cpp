@@ -294,6 +294,11 @@ void AttachmentRegistry::one_stopped() {
   if (m_outstanding > 0 && --m_outstanding == 0 && m_all_stopped) std::exchange(m_all_stopped, nullptr)();
 }
 
+std::vector<proto::StartParams> AttachmentRegistry::recorded() const {
+  auto loaded = load_state(m_config.state_path());
+  return loaded ? std::move(loaded->attachments) : std::vector<proto::StartParams>{};
+}
+
 void AttachmentRegistry::restore() {
   auto loaded = load_state(m_config.state_path());
   if (!loaded) {

@@ -66,6 +66,8 @@ public:
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
 
+  // The attachments state.json records (empty when there is none or it cannot be read).
+  [[nodiscard]] std::vector<proto::StartParams> recorded() const;
   // Recreates the attachments recorded in state.json (after a restart or crash).
   void restore();
   // Stops every attachment; `done` runs when all are released. State is kept on disk so a

@@ -21,7 +21,7 @@ void BackendFactory::make(const proto::StartParams& params, backend::BackendCont
 #if defined(__linux__)
     if (m_networks) {
       backend::TapConfig tap;
-      tap.ifname = backend::tap_name(params.name);
+      tap.ifname = backend::tap_name(m_config.run_dir, params.name);
       tap.isolated = params.isolation;
       if (params.mode == proto::Mode::bridged) {
         tap.master = *params.bridge;  // the parser requires it for bridged
@@ -93,9 +93,9 @@ void BackendFactory::released([[maybe_unused]] const proto::StartParams& params)
 #endif
 }
 
-void BackendFactory::cleanup_stale() {
+void BackendFactory::cleanup_stale([[maybe_unused]] const std::vector<proto::StartParams>& recorded) {
 #if defined(__linux__)
-  if (m_networks) m_networks->cleanup_stale();
+  if (m_networks) m_networks->cleanup_stale(recorded);
 #endif
 }
 

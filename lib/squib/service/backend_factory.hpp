@@ -53,9 +53,10 @@ public:
   // Called after an attachment's backend has stopped (networks may be released).
   virtual void released(const proto::StartParams& params);
 
-  // Daemon start, before state is restored: removes TAPs, bridges, nft tables and dnsmasq
-  // children that a dead daemon left (NetworkManager::cleanup_stale). No-op without networks.
-  virtual void cleanup_stale();
+  // Daemon start, before state is restored: removes the TAPs, bridges, nft tables and dnsmasq
+  // children that a dead daemon of this run dir left for the `recorded` attachments
+  // (NetworkManager::cleanup_stale). No-op without networks.
+  virtual void cleanup_stale(const std::vector<proto::StartParams>& recorded);
   // Daemon shutdown, after every attachment stopped: tears down every network; `done` runs
   // once every dnsmasq is reaped.
   virtual void shutdown(std::function<void()> done);

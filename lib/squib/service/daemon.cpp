@@ -76,7 +76,7 @@ int Daemon::run(std::function<void()> on_reload) {
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
   // What a dead daemon left (TAPs, bridges, nft tables, dnsmasq) goes before state.json is
   // replayed, so restored attachments start on a clean slate.
-  m_factory->cleanup_stale();
+  m_factory->cleanup_stale(m_registry->recorded());
   m_registry->restore();
   if (auto listening = m_server->listen(); !listening) {
     spdlog::critical("{}", listening.error().message);

@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include <squib/backend/tap_backend.hpp>
 #include <squib/core/fnv1a.hpp>
 #include <squib/core/mac_address.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
@@ -68,9 +70,9 @@ bool is_our_dnsmasq(pid_t pid, const std::string& pid_path) {
 
 }  // namespace
 
-std::string network_hash(std::string_view network_name) {
+std::string network_hash(std::string_view scope, std::string_view network_name) {
   char out[16];
-  std::snprintf(out, sizeof out, "%010llx", static_cast<unsigned long long>(core::fnv1a64(network_name) & 0xffffffffffULL));
+  std::snprintf(out, sizeof out, "%010llx", static_cast<unsigned long long>(core::fnv1a64_scoped(scope, network_name) & 0xffffffffffULL));
   return out;
 }
 
@@ -153,7 +155,20 @@ NetworkManager::~NetworkManager() {
   }
 }
 
-void NetworkManager::cleanup_stale() {
+void NetworkManager::cleanup_stale(const std::vector<proto::StartParams>& recorded) {
+  // Only what this run dir's daemon made: the TAPs of its recorded attachments and the
+  // bridges and tables of their networks (names are scoped by the run dir). Another daemon's
+  // objects in the same network namespace are never touched.
+  std::set<std::string> links;
+  std::set<std::string> tables;
+  for (const auto& params : recorded) {
+    if (params.mode == proto::Mode::userspace) continue;
+    links.insert(backend::tap_name(m_config.run_dir, params.name));
+    if (params.mode == proto::Mode::bridged) continue;
+    const std::string hash = network_hash(m_config.run_dir, params.network);
+    links.insert("sqbr-" + hash);
+    tables.insert(std::string(platform::k_table_prefix) + hash);
+  }
   std::error_code ec;
   // 1. dnsmasq children of a dead daemon (pid files in our run dir).
   for (const auto& entry : fs::directory_iterator(m_config.run_dir, ec)) {
@@ -186,9 +201,9 @@ void NetworkManager::cleanup_stale() {
   }
   // 2. TAPs and bridges.
   if (auto netlink = platform::Netlink::open()) {
-    if (auto links = netlink->list_links()) {
-      for (const auto& link : links.value()) {
-        if (!link.name.starts_with("sq-") && !link.name.starts_with("sqbr-")) continue;
+    if (auto listed_links = netlink->list_links()) {
+      for (const auto& link : listed_links.value()) {
+        if (!links.contains(link.name)) continue;
         if (auto deleted = netlink->delete_link(link.name); deleted) {
           spdlog::warn("removed stale {} {}", link.kind.empty() ? "link" : link.kind, link.name);
         } else {
@@ -206,6 +221,7 @@ void NetworkManager::cleanup_stale() {
     return;
   }
   for (const auto& table : platform::our_tables(listed.value())) {
+    if (!tables.contains(table)) continue;  // another daemon's
     if (auto deleted = platform::run_nft({"-f", "-"}, platform::delete_table_script(table)); deleted) {
       spdlog::warn("removed stale nft table inet {}", table);
     } else {
@@ -268,7 +284,7 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
   }
   auto owned = std::make_unique<Network>();
   Network* network = owned.get();
-  const std::string hash = network_hash(params.network);
+  const std::string hash = network_hash(m_config.run_dir, params.network);
   network->name = params.network;
   network->mode = params.mode;
   network->subnet = subnet.value();

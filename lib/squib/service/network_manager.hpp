@@ -34,12 +34,14 @@
 //   overtake its create.
 // - Addresses: a guest's address is the one its `address` parameter names (persisted by the
 //   registry, so a restart restores exactly it), else derived from its MAC as above.
-// - cleanup_stale(): before restoring state, the daemon removes what a dead daemon left in
-//   this network namespace: `sq-*` and `sqbr-*` links, `inet squib_*` nft tables, and any
-//   dnsmasq whose pid file is in the run dir. dnsmasq needs this: it drops privileges, which
-//   clears the PR_SET_PDEATHSIG set by squib-child-exec, so it can outlive a kill -9.
-//   The names are ours by convention: run one squib-netd per network namespace.
-// Synchronous netlink/nft calls run on the loop thread on the control path only (a few ms).
+// - Names are scoped by the run dir (network_hash, backend::tap_name), so several daemons
+//   with different run dirs share one network namespace without touching each other.
+// - cleanup_stale(): before restoring state, the daemon removes what a dead daemon of the
+//   same run dir left: the TAPs, bridges and `inet squib_*` tables named after the
+//   attachments and networks its state.json records, and any dnsmasq whose pid file is in
+//   the run dir. dnsmasq needs this: it drops privileges, which clears the PR_SET_PDEATHSIG
+//   set by squib-child-exec, so it can outlive a kill -9. It runs before the loop serves
+//   anyone, so its calls are synchronous; everything after is not (see above).
 
 #include <cstdint>
 #include <deque>
@@ -73,7 +75,9 @@ struct NetworkLease {
 using LeaseCallback = std::function<void(core::Result<NetworkLease>)>;
 
 // `sqbr-` + 10 hex digits of FNV-1a-64(network name); the table is `squib_` + the same.
-std::string network_hash(std::string_view network_name);
+// 10 hex digits of FNV-1a of the network name within `scope` (the daemon's run dir): the
+// bridge is sqbr-<hash>, the nft table squib_<hash>, the files net-<hash>.*.
+std::string network_hash(std::string_view scope, std::string_view network_name);
 
 struct DnsmasqPlan {
   std::string bridge;
@@ -93,7 +97,8 @@ public:
   NetworkManager& operator=(const NetworkManager&) = delete;
 
   // Removes what a dead daemon left behind (see above). Call once, before restoring state.
-  void cleanup_stale();
+  // `recorded`: the attachments of this run dir's state.json.
+  void cleanup_stale(const std::vector<proto::StartParams>& recorded);
 
   // Joins (creating if needed) the network `params.network` for a host/shared attachment.
   // `done` runs once the network is ready or has failed — at once when it already exists.

@@ -23,12 +23,16 @@ bool has(const std::vector<std::string>& args, const std::string& arg) {
 }  // namespace
 
 TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]") {
-  const auto tap = squib::backend::tap_name("a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx");
+  const std::string run = "/run/squib-net";
+  const auto tap = squib::backend::tap_name(run, "a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx");
   CHECK(tap.size() == squib::platform::k_max_ifname);
   CHECK(tap.starts_with("sq-"));
-  CHECK(tap == squib::backend::tap_name("a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx"));
-  CHECK(squib::backend::tap_name("vm1") != squib::backend::tap_name("vm2"));
-  const auto bridge = "sqbr-" + squib::service::network_hash("default");
+  CHECK(tap == squib::backend::tap_name(run, "a-very-long-attachment-name-that-is-64-characters-long-xxxxxxxxx"));
+  CHECK(squib::backend::tap_name(run, "vm1") != squib::backend::tap_name(run, "vm2"));
+  // Two daemons (run dirs) in one network namespace never share a name.
+  CHECK(squib::backend::tap_name(run, "vm1") != squib::backend::tap_name("/tmp/other-run", "vm1"));
+  CHECK(squib::service::network_hash(run, "default") != squib::service::network_hash("/tmp/other-run", "default"));
+  const auto bridge = "sqbr-" + squib::service::network_hash(run, "default");
   CHECK(bridge.size() == squib::platform::k_max_ifname);
   CHECK_FALSE(bridge.starts_with("sq-"));  // cleanup of TAPs never matches bridges by prefix
 }
