@@ -2,8 +2,10 @@
 // daemon reported an error (printed), 2 usage, 3 the daemon cannot be reached.
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 #include <chrono>
@@ -62,13 +64,42 @@ int call(const Options& options, const std::string& method, const json& params, 
   return k_exit_ok;
 }
 
+pid_t g_command_pid = 0;  // forwarded SIGINT/SIGTERM go here
+
+int exec_with_fd(int fd, std::vector<std::string> command);
+
 // Runs `command` with the passed datagram socket open at its own number: '{fd}' in the
-// arguments and $SQUIB_NET_FD name it (e.g. QEMU: -netdev dgram,id=n0,local.type=fd,local.str={fd}).
-int exec_with_fd(int fd, std::vector<std::string> command) {
+// arguments and $SQUIB_NET_FD name it (e.g. QEMU: -netdev dgram,id=n0,local.type=fd,local.str={fd}),
+// waits for it, then stops the attachment: it lives exactly as long as the command (a
+// passed fd cannot be handed to anyone else). Returns the command's exit status.
+int run_with_fd(const Options& options, const std::string& name, int fd, std::vector<std::string> command) {
   if (fd < 0) {
     std::cerr << "squib-netctl: the daemon sent no file descriptor\n";
     return k_exit_daemon_error;
   }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    std::cerr << "squib-netctl: fork: " << std::strerror(errno) << "\n";
+    return k_exit_daemon_error;
+  }
+  if (child == 0) ::_exit(exec_with_fd(fd, std::move(command)));
+  ::close(fd);  // the command holds the only copy now
+  g_command_pid = child;
+  for (const int signum : {SIGINT, SIGTERM, SIGHUP}) {
+    std::signal(signum, [](int sig) { ::kill(g_command_pid, sig); });
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  json ignored;
+  if (const int rc = call(options, "stop", {{"name", name}}, ignored); rc != k_exit_ok) {
+    std::cerr << "squib-netctl: could not stop " << name << " after its command ended\n";
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int exec_with_fd(int fd, std::vector<std::string> command) {
   const int flags = ::fcntl(fd, F_GETFD);
   ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
   const std::string number = std::to_string(fd);
@@ -278,7 +309,7 @@ int main(int argc, char** argv) {
     }
     int passed_fd = -1;
     if (const int rc = call(options, "start", params, result, &passed_fd); rc != k_exit_ok) return rc;
-    if (fd_passing) return exec_with_fd(passed_fd, exec_command);
+    if (fd_passing) return run_with_fd(options, start.name, passed_fd, exec_command);
     if (options.json_output) {
       std::cout << result.dump(2) << "\n";
     } else {

@@ -340,7 +340,7 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
     const std::string text((std::istreambuf_iterator<char>(state)), std::istreambuf_iterator<char>());
     CHECK(text.find("vz1") == std::string::npos);
   }
-  SECTION("squib-netctl --fd-passing --exec runs a command holding the fd") {
+  SECTION("squib-netctl --fd-passing --exec runs a command holding the fd; the attachment ends with it") {
     const std::string out = dir.path() + "/exec.out";
     const std::string command = std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() +
                                 " start vz2 --mode userspace --userspace custom --userspace-path " + SQUIB_ECHO_PEER_PATH +
@@ -353,5 +353,16 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
     CHECK(fd_word.rfind("fd=", 0) == 0);
     CHECK(arg_word == "arg=" + fd_word.substr(3));
     CHECK(target.rfind("socket:[", 0) == 0);
+    // The attachment lived as long as the command: stopped, its child gone.
+    CHECK(daemon.ok("list").empty());
+    CHECK(eventually([&] { return daemon.log().find("vz2: stopped") != std::string::npos; }));
+  }
+  SECTION("--exec passes the command's exit status through") {
+    const std::string command = std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() +
+                                " start vz3 --mode userspace --userspace custom --userspace-path " + SQUIB_ECHO_PEER_PATH +
+                                " --userspace-arg {fd} --userspace-arg echo --fd-passing --exec -- sh -c 'exit 7'";
+    const int status = std::system(command.c_str());
+    CHECK(WEXITSTATUS(status) == 7);
+    CHECK(daemon.ok("list").empty());
   }
 }
