@@ -258,7 +258,8 @@ int main(int argc, char** argv) {
   auto* stats_cmd = app.add_subcommand("stats", "Counters per attachment");
   stats_cmd->add_option("name", stats_name, "Only this attachment");
   stats_cmd->add_flag("--watch", watch, "Refresh every second with per-second rates");
-  stats_cmd->add_option("--count", watch_count, "With --watch: stop after this many refreshes");
+  auto* count_option = stats_cmd->add_option("--count", watch_count, "With --watch: stop after this many refreshes");
+  count_option->needs(stats_cmd->get_option("--watch"));
 
   app.add_subcommand("status", "Daemon version, uptime and backends");
 
@@ -314,8 +315,10 @@ int main(int argc, char** argv) {
       std::cout << result.dump(2) << "\n";
     } else {
       std::cout << result.value("socket", "") << "\n";
+      const std::string address = result.contains("network") ? text(result["network"], "address", "") : "";
       std::cerr << "started " << result.value("name", "") << " (" << result.value("mode", "") << ", mac "
-                << result.value("mac", "") << ", mtu " << result.value("mtu", 0) << ")\n";
+                << result.value("mac", "") << (address.empty() ? "" : ", address " + address) << ", mtu "
+                << result.value("mtu", 0) << ")\n";
     }
     return k_exit_ok;
   }

@@ -402,7 +402,8 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
   Network& network = *it->second;
   if (network.mode != params.mode) {
     return done(Error{EINVAL, std::string("mode: network '") + params.network + "' is a " +
-                                  proto::to_string(network.mode) + " network"});
+                                  proto::to_string(network.mode) + " network; name another with `network` (" +
+                                  "squib-netctl --network NAME) for a " + proto::to_string(params.mode) + " one"});
   }
   if (params.subnet) {
     const auto parsed = Ipv4Subnet::parse(*params.subnet);

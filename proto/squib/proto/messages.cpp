@@ -225,6 +225,20 @@ StartParams parse_start_params(const json& params) {
   }
   if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
   if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
+  // Parameters of the daemon's own networks mean nothing to a userspace stack (it has its
+  // own addressing) or an operator's bridge: refused, never silently ignored.
+  const bool own_network = out.mode == Mode::host || out.mode == Mode::shared;
+  for (const char* field : {"subnet", "address"}) {
+    if (!own_network && reader.find(field) != nullptr) throw ParamError(field, "applies only to modes host and shared");
+  }
+  // (Their default values are accepted: state files and scripts written before this rule
+  // carry them.)
+  if (out.mode == Mode::userspace && out.network != "default") {
+    throw ParamError("network", "does not apply to mode userspace (its stack is its own)");
+  }
+  if (out.mode == Mode::userspace && out.isolation) {
+    throw ParamError("isolation", "does not apply to mode userspace (its stack is its own)");
+  }
   return out;
 }
 

@@ -97,13 +97,38 @@ TEST_CASE("parse_start_params fills in the defaults", "[proto][messages]") {
   }
 }
 
+TEST_CASE("parse_start_params refuses parameters that do not apply to the mode, naming the field",
+          "[proto][messages]") {
+  const auto refusal = [](const json& params) {
+    try {
+      parse_start_params(params);
+    } catch (const squib::proto::ParamError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  CHECK(refusal({{"name", "u"}, {"mode", "userspace"}, {"subnet", "10.0.0.0/24"}}) ==
+        "subnet: applies only to modes host and shared");
+  CHECK(refusal({{"name", "u"}, {"mode", "bridged"}, {"bridge", "br0"}, {"address", "10.0.0.5"}}) ==
+        "address: applies only to modes host and shared");
+  CHECK(refusal({{"name", "u"}, {"mode", "userspace"}, {"network", "lab"}}) ==
+        "network: does not apply to mode userspace (its stack is its own)");
+  CHECK(refusal({{"name", "u"}, {"mode", "userspace"}, {"isolation", true}}) ==
+        "isolation: does not apply to mode userspace (its stack is its own)");
+  CHECK(refusal({{"name", "u"}, {"mode", "host"}, {"address", "10.0.0"}}) ==
+        "address: must be a literal IPv4 address, e.g. 192.168.105.20");
+  // The defaults, as older state files and scripts carry them, are accepted.
+  CHECK(refusal({{"name", "u"}, {"mode", "userspace"}, {"network", "default"}, {"isolation", false}}) == "(accepted)");
+}
+
 TEST_CASE("parse_start_params reads every field", "[proto][messages]") {
   const auto params = parse_start_params(json{{"name", "build-1"},
-                                              {"mode", "userspace"},
+                                              {"mode", "host"},
                                               {"network", "lab.net"},
                                               {"mac", "52:54:00:AB:CD:EF"},
                                               {"mtu", 9000},
                                               {"subnet", "192.168.105.0/24"},
+                                              {"address", "192.168.105.7"},
                                               {"isolation", true},
                                               {"userspace",
                                                {{"kind", "custom"},
@@ -113,7 +138,8 @@ TEST_CASE("parse_start_params reads every field", "[proto][messages]") {
                                               {"owner", {{"uid", 1000}, {"gid", 100}}},
                                               {"fd_passing", true}});
   CHECK(params.name == "build-1");
-  CHECK(params.mode == Mode::userspace);
+  CHECK(params.mode == Mode::host);
+  CHECK(params.address == "192.168.105.7");
   CHECK(params.network == "lab.net");
   CHECK(params.mac == "52:54:00:ab:cd:ef");  // normalised to lower case
   CHECK(params.mtu == 9000);
