@@ -19,7 +19,7 @@
 namespace squib::daemon {
 
 class JsonConfig : public CLI::Config {
-public:
+ public:
   std::string to_config(const CLI::App*, bool, bool, std::string) const override {
     throw CLI::ConfigError("writing a configuration file is not supported");
   }
@@ -43,7 +43,7 @@ public:
     return parsed;
   }
 
-private:
+ private:
   static std::string scalar(const std::string& key, const nlohmann::json& value) {
     if (value.is_string()) return value.get<std::string>();
     if (value.is_boolean()) return value.get<bool>() ? "true" : "false";

@@ -47,7 +47,8 @@ TEST_CASE("host mode: requested addresses are exact, conflicts are named, a rest
   for (const auto& [address, message] : std::vector<std::pair<std::string, std::string>>{
            {"192.168.105.50", "address: 192.168.105.50 is already used by attachment 'fixed'"},
            {"192.168.105.1", "address: 192.168.105.1 is the gateway of network 'default'"},
-           {"192.168.105.255", "address: 192.168.105.255 is not a host address of network 'default' (192.168.105.0/24)"},
+           {"192.168.105.255",
+            "address: 192.168.105.255 is not a host address of network 'default' (192.168.105.0/24)"},
            {"10.1.2.3", "address: 10.1.2.3 is not a host address of network 'default' (192.168.105.0/24)"}}) {
     const auto refused = daemon->call("start", {{"name", "other"}, {"mode", "host"}, {"address", address}});
     CHECK(refused.error_code == -32602);

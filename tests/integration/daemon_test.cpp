@@ -25,11 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("control socket answers protocol errors and keeps serving", "[integration]") {
@@ -153,7 +148,7 @@ TEST_CASE("stop and SIGTERM leave no socket and no child", "[integration]") {
 
   SECTION("stop") {
     CHECK(daemon.ok("stop", {{"name", "a"}})["name"] == "a");
-    CHECK_FALSE(exists(daemon.run_dir() + "/a.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/a.sock"));
     CHECK(eventually([&] { return !process_alive(pid_a); }));
     CHECK(process_alive(pid_b));
     CHECK(daemon.ok("list").size() == 1);
@@ -162,9 +157,9 @@ TEST_CASE("stop and SIGTERM leave no socket and no child", "[integration]") {
     const auto begin = std::chrono::steady_clock::now();
     CHECK(daemon.stop(SIGTERM) == 0);
     CHECK(std::chrono::steady_clock::now() - begin < 2s);
-    CHECK_FALSE(exists(daemon.run_dir() + "/a.sock"));
-    CHECK_FALSE(exists(daemon.run_dir() + "/b.sock"));
-    CHECK_FALSE(exists(daemon.run_dir() + "/control.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/a.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/b.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/control.sock"));
     CHECK_FALSE(process_alive(pid_a));
     CHECK_FALSE(process_alive(pid_b));
   }
@@ -236,7 +231,7 @@ TEST_CASE("children are supervised: restarted when killed, failed when they cann
                                        {"userspace", {{"kind", "passt"}, {"path", "/nonexistent/passt"}}}});
     CHECK(reply.error_code == -32004);
     CHECK(reply.error_message == "userspace passt: program not found or not executable: /nonexistent/passt");
-    CHECK_FALSE(exists(daemon.run_dir() + "/x.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/x.sock"));
   }
 }
 
@@ -313,7 +308,7 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
     CHECK((*reply->result)["socket"].is_null());
     const int fd = client.take_received_fd();
     REQUIRE(fd >= 0);
-    CHECK_FALSE(exists(daemon.run_dir() + "/vz1.sock"));
+    CHECK_FALSE(path_exists(daemon.run_dir() + "/vz1.sock"));
     REQUIRE(eventually([&] { return daemon.ok("list")[0]["state"] == "running"; }));
     const auto frame = make_frame((*reply->result)["mac"], 600, 4);
     REQUIRE(::send(fd, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size()));

@@ -25,11 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 // Opens the FIFO the wrapper waits on and writes one line: the held nft goes on.
 void open_gate(const std::string& fifo) {
   const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
@@ -96,7 +91,7 @@ TEST_CASE("a start held by a slow nft holds nobody else: status, list, frames an
       thread.join();
     }
   } join{starter, gate};
-  REQUIRE(eventually([&] { return exists(waiting); }, 30s));
+  REQUIRE(eventually([&] { return path_exists(waiting); }, 30s));
 
   // nft is held now. Everything else is served:
   const auto status = daemon->ok("status");

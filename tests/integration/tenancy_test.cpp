@@ -65,11 +65,6 @@ void shell(const std::string& command) {
   REQUIRE(std::system(command.c_str()) == 0);
 }
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 std::string state_file(const DaemonProcess& daemon) {
   std::ifstream in(daemon.run_dir() + "/state.json");
   std::stringstream text;
@@ -93,9 +88,10 @@ struct Tenants {
     REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // members reach the run dir, as /run/squib-net
     daemon_args.insert(daemon_args.begin(), {"--group", group.name()});
     InNewNetns netns;
-    shell("ip link add sqt-up type veth peer name sqt-up-peer && ip addr add 10.66.0.2/24 dev sqt-up && "
-          "ip link set sqt-up up && ip link set sqt-up-peer up && ip route add default via 10.66.0.1 dev sqt-up && "
-          "ip link set lo up");
+    shell(
+        "ip link add sqt-up type veth peer name sqt-up-peer && ip addr add 10.66.0.2/24 dev sqt-up && "
+        "ip link set sqt-up up && ip link set sqt-up-peer up && ip route add default via 10.66.0.1 dev sqt-up && "
+        "ip link set lo up");
     if (!namespace_setup.empty()) shell(namespace_setup);
     daemon.emplace(dir.path(), daemon_args);
     REQUIRE(netns.leave());
@@ -138,7 +134,8 @@ TEST_CASE("members act on their own attachments only, root on all, across a rest
 
   SECTION("the human CLI, run as the member, lists only the member's attachment") {
     std::string output;
-    CHECK(run_as_account(tenants.alice, std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() + " list",
+    CHECK(run_as_account(tenants.alice,
+                         std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() + " list",
                          output) == 0);
     INFO(output);
     CHECK(output.find("a1") != std::string::npos);
@@ -161,9 +158,11 @@ TEST_CASE("members act on their own attachments only, root on all, across a rest
     CHECK(refused.error_code == k_permission_denied);
     CHECK(refused.error_message ==
           "host: host port 80 is below 1024, the unprivileged-port boundary: only root may forward it");
-    const auto at_start = call(as_alice, "start", {{"name", "a2"}, {"mode", "userspace"},
-                                                   {"forwards", {{{"host", "2222"}, {"guest_port", 22}},
-                                                                 {{"host", "443"}, {"guest_port", 443}}}}});
+    const auto at_start =
+        call(as_alice, "start",
+             {{"name", "a2"},
+              {"mode", "userspace"},
+              {"forwards", {{{"host", "2222"}, {"guest_port", 22}}, {{"host", "443"}, {"guest_port", 443}}}}});
     CHECK(at_start.error_code == k_permission_denied);
     CHECK(at_start.error_message ==
           "forwards[1].host: host port 443 is below 1024, the unprivileged-port boundary: only root may forward it");
@@ -183,22 +182,21 @@ TEST_CASE("a member's userspace.args cannot make a child create a file as root",
   auto as_alice = connect_as(alice, daemon);
   const std::string target = tenants.dir.file("made-by-root");
 
-  for (const auto& userspace : std::vector<json>{
-           {{"kind", "passt"}, {"args", {"--log-file", target}}},
-           {{"kind", "passt"}, {"args", {"-l", target}}},
-           {{"kind", "passt"}, {"args", {"--quiet", "--pcap", target}}},
-           {{"kind", "passt"}, {"args", {"--pid", target}}},
-           {{"kind", "passt"}, {"args", {"--address=" + target}}},
-           {{"kind", "passt"}, {"args", {"--runas", "0"}}},
-           {{"kind", "gvproxy"}, {"args", {"-log-file", target}}},
-           {{"kind", "gvproxy"}, {"args", {"-pcap", target}}}}) {
+  for (const auto& userspace : std::vector<json>{{{"kind", "passt"}, {"args", {"--log-file", target}}},
+                                                 {{"kind", "passt"}, {"args", {"-l", target}}},
+                                                 {{"kind", "passt"}, {"args", {"--quiet", "--pcap", target}}},
+                                                 {{"kind", "passt"}, {"args", {"--pid", target}}},
+                                                 {{"kind", "passt"}, {"args", {"--address=" + target}}},
+                                                 {{"kind", "passt"}, {"args", {"--runas", "0"}}},
+                                                 {{"kind", "gvproxy"}, {"args", {"-log-file", target}}},
+                                                 {{"kind", "gvproxy"}, {"args", {"-pcap", target}}}}) {
     INFO(userspace.dump());
     const auto refused = call(as_alice, "start", {{"name", "x"}, {"mode", "userspace"}, {"userspace", userspace}});
     CHECK(refused.error_code == k_permission_denied);
     CHECK(refused.error_message.starts_with("userspace.args: '"));
   }
   CHECK(daemon.ok("list").empty());
-  CHECK_FALSE(exists(target));
+  CHECK_FALSE(path_exists(target));
 
   // Allowed arguments start passt.
   ok(as_alice, "start",
@@ -207,11 +205,11 @@ TEST_CASE("a member's userspace.args cannot make a child create a file as root",
 
   // The refusals matter: the same arguments from root do make passt create the file, as root.
   daemon.ok("start", {{"name", "root"}, {"mode", "userspace"}, {"userspace", {{"args", {"--log-file", target}}}}});
-  REQUIRE(eventually([&] { return exists(target); }));
+  REQUIRE(eventually([&] { return path_exists(target); }));
   struct stat st {};
   REQUIRE(::lstat(target.c_str(), &st) == 0);
   CHECK(st.st_uid == 0);
-  CHECK_FALSE(exists(tenants.dir.file("never")));
+  CHECK_FALSE(path_exists(tenants.dir.file("never")));
 }
 
 namespace {
@@ -250,13 +248,14 @@ TEST_CASE("networks cannot shadow the host: overlapping subnets refused, bridges
 
   SECTION("a subnet over a host address or route is refused for everyone, naming the interface") {
     for (auto* client : {&as_alice, &as_root}) {
-      const auto address = call(*client, "start", {{"name", "n1"}, {"mode", "host"}, {"network", "lan"},
-                                                   {"subnet", "10.77.0.0/16"}});
+      const auto address =
+          call(*client, "start", {{"name", "n1"}, {"mode", "host"}, {"network", "lan"}, {"subnet", "10.77.0.0/16"}});
       CHECK(address.error_code == k_invalid_params);
-      CHECK(address.error_message == "subnet: 10.77.0.0/16 overlaps 10.77.0.5/24 on sqt-lan (a host address); choose "
-                                     "a subnet the host does not use");
-      const auto route = call(*client, "start", {{"name", "n1"}, {"mode", "host"}, {"network", "vpn"},
-                                                 {"subnet", "10.88.3.0/24"}});
+      CHECK(address.error_message ==
+            "subnet: 10.77.0.0/16 overlaps 10.77.0.5/24 on sqt-lan (a host address); choose "
+            "a subnet the host does not use");
+      const auto route =
+          call(*client, "start", {{"name", "n1"}, {"mode", "host"}, {"network", "vpn"}, {"subnet", "10.88.3.0/24"}});
       CHECK(route.error_code == k_invalid_params);
       CHECK(route.error_message ==
             "subnet: 10.88.3.0/24 overlaps the route 10.88.0.0/16 via sqt-lan; choose a subnet the host does not use");
@@ -295,8 +294,9 @@ TEST_CASE("networks cannot shadow the host: overlapping subnets refused, bridges
   SECTION("--member-modes keeps shared for root") {
     const auto refused = call(as_alice, "start", {{"name", "s1"}, {"mode", "shared"}});
     CHECK(refused.error_code == k_permission_denied);
-    CHECK(refused.error_message == "mode: shared is reserved to root on this daemon (members may use: host, bridged, "
-                                   "userspace)");
+    CHECK(refused.error_message ==
+          "mode: shared is reserved to root on this daemon (members may use: host, bridged, "
+          "userspace)");
   }
 }
 
@@ -332,8 +332,8 @@ TEST_CASE("per-uid limits: one member cannot take every attachment or connection
     const json refusal = json::parse(line.value());
     CHECK(refusal["error"]["code"] == k_limit_reached);
     CHECK(refusal["error"]["message"] == "uid " + std::to_string(tenants.alice.uid()) +
-                                           " already has 3 control connections (the per-uid limit, "
-                                           "--max-connections-per-uid)");
+                                             " already has 3 control connections (the per-uid limit, "
+                                             "--max-connections-per-uid)");
     auto as_bob = connect_as(bob, daemon);
     ok(as_bob, "status");  // another member still gets in
     held.pop_back();       // a slot freed: the member gets in again once the daemon saw the close

@@ -163,6 +163,11 @@ bool eventually(const std::function<bool()>& predicate, std::chrono::millisecond
   }
 }
 
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 bool process_alive(pid_t pid) {
   if (pid <= 0) return false;
   // A zombie still answers kill(0): read its state instead.

@@ -86,6 +86,9 @@ bool eventually(const std::function<bool()>& predicate, std::chrono::millisecond
 
 bool process_alive(pid_t pid);
 
+// Whether anything (a file, a socket, a dangling symlink) is at `path`; links not followed.
+bool path_exists(const std::string& path);
+
 // Start params for an attachment whose userspace child is tests/support/echo_peer.cpp in
 // `mode` (echo, badlen, fail), linked by a socketpair in QEMU stream framing.
 json echo_start(const std::string& name, const std::string& mode = "echo");

@@ -139,8 +139,9 @@ core::Result<proto::ControlClient> MemberProcess::connect(const std::string& con
 }
 
 int run_as_account(const TestAccount& account, const std::string& command, std::string& output) {
-  const std::string line = "setpriv --reuid=" + std::to_string(account.uid()) + " --regid=" +
-                           std::to_string(account.gid()) + " --init-groups /bin/sh -c '" + command + "' 2>&1";
+  const std::string line = "setpriv --reuid=" + std::to_string(account.uid()) +
+                           " --regid=" + std::to_string(account.gid()) + " --init-groups /bin/sh -c '" + command +
+                           "' 2>&1";
   FILE* pipe = ::popen(line.c_str(), "r");
   if (pipe == nullptr) return -1;
   std::array<char, 4096> buffer{};

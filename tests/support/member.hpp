@@ -22,7 +22,7 @@
 namespace squib::test {
 
 class TestGroup {
-public:
+ public:
   explicit TestGroup(const std::string& stem);
   ~TestGroup();
   TestGroup(const TestGroup&) = delete;
@@ -30,13 +30,13 @@ public:
   [[nodiscard]] const std::string& name() const { return m_name; }
   [[nodiscard]] gid_t gid() const { return m_gid; }
 
-private:
+ private:
   std::string m_name;
   gid_t m_gid = 0;
 };
 
 class TestAccount {
-public:
+ public:
   // A user with a group of its own, and `supplementary` (may be empty) as an extra group.
   TestAccount(const std::string& stem, const std::string& supplementary);
   ~TestAccount();
@@ -46,14 +46,14 @@ public:
   [[nodiscard]] uid_t uid() const { return m_uid; }
   [[nodiscard]] gid_t gid() const { return m_gid; }
 
-private:
+ private:
   std::string m_name;
   uid_t m_uid = 0;
   gid_t m_gid = 0;
 };
 
 class MemberProcess {
-public:
+ public:
   explicit MemberProcess(const TestAccount& account);
   ~MemberProcess();
   MemberProcess(const MemberProcess&) = delete;
@@ -63,7 +63,7 @@ public:
   core::Result<proto::ControlClient> connect(const std::string& control_path);
   [[nodiscard]] pid_t pid() const { return m_pid; }
 
-private:
+ private:
   pid_t m_pid = -1;
   int m_channel = -1;  // our end of the socketpair to the member process
 };

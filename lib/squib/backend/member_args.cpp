@@ -24,18 +24,18 @@ struct AllowedOption {
 // (forwards go through `forward`, where host ports are checked), -d/--trace (a member could
 // flood the daemon's log), --mtu (the daemon sets it from `mtu`).
 constexpr std::array k_passt_allowed = {
-    AllowedOption{"--quiet", Value::none},        AllowedOption{"-q", Value::none},
-    AllowedOption{"--no-tcp", Value::none},       AllowedOption{"--no-udp", Value::none},
-    AllowedOption{"--no-icmp", Value::none},      AllowedOption{"--no-dhcp", Value::none},
-    AllowedOption{"--no-ndp", Value::none},       AllowedOption{"--no-dhcpv6", Value::none},
-    AllowedOption{"--no-ra", Value::none},        AllowedOption{"--no-dhcp-dns", Value::none},
-    AllowedOption{"--no-dhcp-search", Value::none}, AllowedOption{"--no-map-gw", Value::none},
-    AllowedOption{"--ipv4-only", Value::none},    AllowedOption{"-4", Value::none},
-    AllowedOption{"--ipv6-only", Value::none},    AllowedOption{"-6", Value::none},
-    AllowedOption{"--address", Value::ip_address}, AllowedOption{"-a", Value::ip_address},
+    AllowedOption{"--quiet", Value::none},           AllowedOption{"-q", Value::none},
+    AllowedOption{"--no-tcp", Value::none},          AllowedOption{"--no-udp", Value::none},
+    AllowedOption{"--no-icmp", Value::none},         AllowedOption{"--no-dhcp", Value::none},
+    AllowedOption{"--no-ndp", Value::none},          AllowedOption{"--no-dhcpv6", Value::none},
+    AllowedOption{"--no-ra", Value::none},           AllowedOption{"--no-dhcp-dns", Value::none},
+    AllowedOption{"--no-dhcp-search", Value::none},  AllowedOption{"--no-map-gw", Value::none},
+    AllowedOption{"--ipv4-only", Value::none},       AllowedOption{"-4", Value::none},
+    AllowedOption{"--ipv6-only", Value::none},       AllowedOption{"-6", Value::none},
+    AllowedOption{"--address", Value::ip_address},   AllowedOption{"-a", Value::ip_address},
     AllowedOption{"--netmask", Value::ipv4_netmask}, AllowedOption{"-n", Value::ipv4_netmask},
-    AllowedOption{"--gateway", Value::ip_address}, AllowedOption{"-g", Value::ip_address},
-    AllowedOption{"--dns", Value::ip_address},    AllowedOption{"-D", Value::ip_address},
+    AllowedOption{"--gateway", Value::ip_address},   AllowedOption{"-g", Value::ip_address},
+    AllowedOption{"--dns", Value::ip_address},       AllowedOption{"-D", Value::ip_address},
 };
 
 bool is_ip_address(const std::string& text) {

@@ -25,7 +25,10 @@ void LoopLagProbe::start() {
   m_due_ns = uv_hrtime() + k_interval_ns;
   const auto interval = static_cast<std::uint64_t>(k_interval.count());
   if (const int rc = uv_timer_start(
-          m_timer.get(), [](uv_timer_t* timer) { if (auto* self = owner_of<LoopLagProbe>(timer)) self->on_tick(); },
+          m_timer.get(),
+          [](uv_timer_t* timer) {
+            if (auto* self = owner_of<LoopLagProbe>(timer)) self->on_tick();
+          },
           interval, interval);
       rc != 0) {
     spdlog::error("loop lag probe: uv_timer_start: {}", uv_strerror(rc));

@@ -16,7 +16,7 @@
 namespace squib::uv {
 
 class LoopLagProbe {
-public:
+ public:
   static constexpr std::chrono::milliseconds k_interval{10};
   static constexpr std::chrono::milliseconds k_stall_threshold{10};
 
@@ -29,7 +29,7 @@ public:
   [[nodiscard]] double max_stall_ms() const { return static_cast<double>(m_max_stall_ns) / 1e6; }
   [[nodiscard]] std::uint64_t stalls_over_threshold() const { return m_stalls; }
 
-private:
+ private:
   void on_tick();
 
   Handle<uv_timer_t> m_timer;

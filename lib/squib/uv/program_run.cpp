@@ -10,7 +10,7 @@ namespace squib::uv {
 namespace {
 
 class Run {
-public:
+ public:
   Run(uv_loop_t* loop, ProgramRun run, std::function<void(core::Result<std::string>)> done)
       : m_loop(loop), m_run(std::move(run)), m_done(std::move(done)) {}
 
@@ -64,7 +64,8 @@ public:
           [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
             auto* self = owner_of<Run>(stream);
             if (self == nullptr) return;
-            std::string& text = stream == reinterpret_cast<uv_stream_t*>(self->m_stdout.get()) ? self->m_out : self->m_err;
+            std::string& text =
+                stream == reinterpret_cast<uv_stream_t*>(self->m_stdout.get()) ? self->m_out : self->m_err;
             if (n > 0) {
               text.append(buf->base, static_cast<std::size_t>(n));
             } else if (n < 0) {  // EOF or an error: this stream is done
@@ -86,14 +87,15 @@ public:
     write->owner = this;
     write->req.data = write.get();
     const uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
-    const int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(m_stdin.get()), &buf, 1, [](uv_write_t* req, int) {
-      std::unique_ptr<StdinWrite> done_write(static_cast<StdinWrite*>(req->data));
-      // The child may have exited without reading (EPIPE): its stderr says why.
-      if (Run* self = done_write->owner) {
-        self->m_write = nullptr;
-        self->m_stdin.close();
-      }
-    });
+    const int rc =
+        uv_write(&write->req, reinterpret_cast<uv_stream_t*>(m_stdin.get()), &buf, 1, [](uv_write_t* req, int) {
+          std::unique_ptr<StdinWrite> done_write(static_cast<StdinWrite*>(req->data));
+          // The child may have exited without reading (EPIPE): its stderr says why.
+          if (Run* self = done_write->owner) {
+            self->m_write = nullptr;
+            self->m_stdin.close();
+          }
+        });
     if (rc != 0) {
       m_stdin.close();
       return true;
@@ -106,7 +108,7 @@ public:
     if (m_write != nullptr) m_write->owner = nullptr;
   }
 
-private:
+ private:
   bool fail(const std::string& what, int rc) {
     auto done = std::move(m_done);
     delete this;
@@ -127,7 +129,8 @@ private:
     auto done = std::move(m_done);
     core::Result<std::string> result = std::move(m_out);
     if (m_timed_out) {
-      result = core::Error{ETIMEDOUT, m_run.program + " timed out after " + std::to_string(m_run.timeout.count()) + " ms"};
+      result =
+          core::Error{ETIMEDOUT, m_run.program + " timed out after " + std::to_string(m_run.timeout.count()) + " ms"};
     } else if (m_signal != 0) {
       result = core::Error{EINTR, m_run.program + " killed by signal " + std::to_string(m_signal)};
     } else if (m_status != 0) {

@@ -21,9 +21,9 @@
 namespace squib::uv {
 
 struct ProgramRun {
-  std::string program;  // absolute path
+  std::string program;            // absolute path
   std::vector<std::string> args;  // argv[1..]
-  std::string input;  // written to its stdin, which is then closed
+  std::string input;              // written to its stdin, which is then closed
   std::chrono::milliseconds timeout{5'000};
 };
 

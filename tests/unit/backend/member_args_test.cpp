@@ -12,8 +12,7 @@
 using squib::backend::member_args_problem;
 using Args = std::vector<std::string>;
 
-TEST_CASE("member_args_problem: passt's allow-list admits only flags that narrow the member's own guest",
-          "[backend]") {
+TEST_CASE("member_args_problem: passt's allow-list admits only flags that narrow the member's own guest", "[backend]") {
   CHECK_FALSE(member_args_problem("passt", {}));
   CHECK_FALSE(member_args_problem("gvproxy", {}));
   CHECK_FALSE(member_args_problem("passt", Args{"--quiet", "--no-dhcpv6", "--no-ra", "-4", "--no-map-gw"}));
@@ -26,9 +25,10 @@ TEST_CASE("member_args_problem: paths, users, listeners, interfaces and other sp
   const auto refused = [](const Args& args) { return member_args_problem("passt", args).value_or("(allowed)"); };
   CHECK(refused({"--log-file", "/root/x.log"}) ==
         "'--log-file' is not on the members' allow-list for passt (root may pass it); see docs/security.md");
-  for (const char* option : {"-l", "--pcap", "-p", "--pid", "-P", "--socket", "-s", "--fd", "-F", "--runas",
-                             "--interface", "-i", "--outbound", "-o", "--outbound-if4", "--tcp-ports", "-t",
-                             "--udp-ports", "-u", "-T", "-U", "--debug", "-d", "--trace", "--mtu", "-m"}) {
+  for (const char* option :
+       {"-l",      "--pcap",      "-p", "--pid",      "-P", "--socket",       "-s",          "--fd", "-F",
+        "--runas", "--interface", "-i", "--outbound", "-o", "--outbound-if4", "--tcp-ports", "-t",   "--udp-ports",
+        "-u",      "-T",          "-U", "--debug",    "-d", "--trace",        "--mtu",       "-m"}) {
     INFO(option);
     CHECK(refused({option, "x"}).starts_with(std::string("'") + option + "' is not on the members' allow-list"));
   }

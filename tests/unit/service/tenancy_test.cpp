@@ -37,7 +37,8 @@ std::string refusal(const DaemonConfig& config, const PeerCredentials& caller, c
 TEST_CASE("refuse_start: root-only fields, modes, bridges, args and forwards", "[service]") {
   DaemonConfig config;
   SECTION("a plain start of every mode is allowed by default") {
-    for (const Mode mode : {Mode::shared, Mode::host, Mode::userspace}) CHECK(refusal(config, k_member, start(mode)) == "(allowed)");
+    for (const Mode mode : {Mode::shared, Mode::host, Mode::userspace})
+      CHECK(refusal(config, k_member, start(mode)) == "(allowed)");
   }
   SECTION("owner, custom programs, program paths") {
     auto params = start(Mode::userspace);
@@ -98,6 +99,7 @@ TEST_CASE("refuse_other_owner: members act on their own attachments only, root o
   const auto refused = squib::service::refuse_other_owner(k_member, "theirs", 1002);
   REQUIRE(refused);
   CHECK(refused->code == ErrorCode::permission_denied);
-  CHECK(refused->message == "attachment 'theirs' belongs to uid 1002: members may act only on their own attachments "
-                            "(root on all)");
+  CHECK(refused->message ==
+        "attachment 'theirs' belongs to uid 1002: members may act only on their own attachments "
+        "(root on all)");
 }
