@@ -2,6 +2,9 @@
 // sent into the VM socket must come back as a DHCPOFFER for our MAC. DHCP is answered by
 // passt itself; nothing leaves the machine. Needs root and the passt package.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -109,4 +112,38 @@ TEST_CASE("passt answers a DHCPDISCOVER sent through squib-netd with an offer", 
   const auto stats = daemon.ok("stats", {{"name", "vm1"}})[0];
   CHECK(stats["from_vm"]["frames"].get<std::uint64_t>() >= 1);
   CHECK(stats["to_vm"]["frames"].get<std::uint64_t>() >= 1);
+}
+
+TEST_CASE("a forward onto a host port that is in use is refused up front; the attachment keeps running",
+          "[integration][passt]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  // A port held by this test (any free one the kernel picks), on loopback.
+  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(holder >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(holder, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string held = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  const auto at_start = daemon.call("start", {{"name", "p0"}, {"mode", "userspace"},
+                                              {"forwards", {{{"host", held}, {"guest_port", 22}}}}});
+  CHECK(at_start.error_code == -32602);
+  CHECK(at_start.error_message == "forwards[0].host: " + held + " (tcp) is in use by another process or attachment");
+
+  daemon.ok("start", {{"name", "p1"}, {"mode", "userspace"}});
+  REQUIRE(eventually([&] { return daemon.ok("list")[0]["state"] == "running"; }));
+  const int passt = child_pid(daemon, "p1");
+  const auto refused = daemon.call("forward", {{"name", "p1"}, {"host", held}, {"guest_port", 22}});
+  CHECK(refused.error_code == -32602);
+  CHECK(refused.error_message == "host: " + held + " (tcp) is in use by another process or attachment");
+  const auto listed = daemon.ok("list")[0];
+  CHECK(listed["state"] == "running");
+  CHECK_FALSE(listed.contains("forwards"));
+  CHECK(child_pid(daemon, "p1") == passt);  // not restarted
+  ::close(holder);
 }

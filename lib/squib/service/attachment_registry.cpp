@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
 #include <squib/service/tenancy.hpp>
 
@@ -103,6 +104,11 @@ void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCr
       }
     });
     if (taken) return refuse(*taken);
+  }
+  for (std::size_t i = 0; i < params.forwards.size(); ++i) {
+    if (auto problem = host_port_problem(params.forwards[i])) {
+      return refuse(MethodError{ErrorCode::invalid_params, "forwards[" + std::to_string(i) + "].host: " + *problem});
+    }
   }
   const bool fd_passing = params.fd_passing;
   create(std::move(params), fd_passing, std::move(done));
@@ -353,9 +359,14 @@ Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortFo
   if (auto refused = refuse_forward(m_config, caller, forward, "host")) return *refused;
   Entry& entry = m_attachments.at(name);
   auto forwards = entry.params.forwards;
-  std::erase_if(forwards, [&](const auto& f) {
+  const auto replaced = std::erase_if(forwards, [&](const auto& f) {
     return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
   });
+  // A new host port must be free now: passt failing to bind it later would take this working
+  // attachment down. (A replaced forward's port is this attachment's own.)
+  if (replaced == 0) {
+    if (auto problem = host_port_problem(forward)) return MethodError{ErrorCode::invalid_params, "host: " + *problem};
+  }
   forwards.push_back(forward);
   return apply_forwards(entry, std::move(forwards));
 }
