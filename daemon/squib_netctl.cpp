@@ -39,20 +39,28 @@ struct Options {
 // descriptor sent with the reply (fd_passing) is stored in *passed_fd when asked for.
 int call(const Options& options, const std::string& method, const json& params, json& result,
          int* passed_fd = nullptr) {
+  // With --json, every failure is also one JSON object on stdout, so scripts parse one stream.
+  const auto unreachable = [&](const std::string& message) {
+    if (options.json_output) {
+      std::cout << json{{"error", {{"code", nullptr}, {"message", message}, {"exit", k_exit_unreachable}}}}.dump(2)
+                << "\n";
+    }
+    std::cerr << "squib-netctl: " << message << "\n";
+    return k_exit_unreachable;
+  };
   auto client = squib::proto::ControlClient::connect(options.control);
   if (!client) {
-    std::cerr << "squib-netctl: cannot reach squib-netd at " << options.control << ": " << client.error().message
-              << "\n";
-    return k_exit_unreachable;
+    return unreachable("cannot reach squib-netd at " + options.control + ": " + client.error().message);
   }
   auto response = client->call(method, params);
-  if (!response) {
-    std::cerr << "squib-netctl: " << response.error().message << "\n";
-    return k_exit_unreachable;
-  }
+  if (!response) return unreachable(response.error().message);
   if (!response->ok()) {
     if (options.json_output) {
-      std::cout << json{{"error", {{"code", response->error_code}, {"message", response->error_message}}}}.dump(2)
+      std::cout << json{{"error",
+                         {{"code", response->error_code},
+                          {"message", response->error_message},
+                          {"exit", k_exit_daemon_error}}}}
+                       .dump(2)
                 << "\n";
     }
     std::cerr << "squib-netctl: " << method << ": " << response->error_message << " (code " << response->error_code
