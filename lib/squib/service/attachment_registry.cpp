@@ -57,10 +57,7 @@ json direction_json(const core::DirectionStats& stats) {
 }  // namespace
 
 AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory)
-    : m_loop(loop), m_config(config), m_factory(factory) {
-  uv_timer_init(m_loop, m_sweep.get());
-  m_sweep->data = this;
-}
+    : m_loop(loop), m_config(config), m_factory(factory), m_retiring(loop) {}
 
 AttachmentRegistry::~AttachmentRegistry() = default;
 
@@ -254,29 +251,9 @@ Outcome AttachmentRegistry::stop(const std::string& name, const PeerCredentials&
 }
 
 void AttachmentRegistry::retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done) {
-  relay::Attachment* raw = attachment.get();
-  m_stopping.push_back(std::move(attachment));
-  raw->stop([this, raw, done = std::move(done)]() mutable {
-    // The backend that calls this is still on the stack: move the attachment to the
-    // graveyard and destroy it on the next loop turn, never from inside its own callback.
-    auto it = std::find_if(m_stopping.begin(), m_stopping.end(), [raw](const auto& p) { return p.get() == raw; });
-    if (it != m_stopping.end()) {
-      m_graveyard.push_back(std::move(*it));
-      m_stopping.erase(it);
-    }
-    if (done) m_after_sweep.push_back(std::move(done));
-    uv_timer_start(
-        m_sweep.get(),
-        [](uv_timer_t* timer) {
-          auto* self = uv::owner_of<AttachmentRegistry>(timer);
-          if (self == nullptr) return;
-          self->m_graveyard.clear();
-          auto callbacks = std::move(self->m_after_sweep);
-          self->m_after_sweep.clear();
-          for (auto& callback : callbacks) callback();
-        },
-        0, 0);
-  });
+  m_retiring.retire(
+      std::move(attachment), [](relay::Attachment& stopping, std::function<void()> stopped) { stopping.stop(std::move(stopped)); },
+      std::move(done));
 }
 
 void AttachmentRegistry::stop_all(std::function<void()> done) {

@@ -7,7 +7,7 @@
 //
 // Stopping is asynchronous (a child must be reaped): a stopped attachment leaves the name
 // table at once (its socket is unlinked synchronously, so the name can be reused) and waits
-// in m_stopping until its backend reports done.
+// in m_retiring (uv/retirement.hpp) until its backend reports done.
 //
 // Every attachment has an owner uid (persisted). A caller other than root acts on (stop,
 // forward, unforward, stats) and sees (list, stats) only its own attachments; what a member
@@ -32,6 +32,7 @@
 #include <squib/service/method_error.hpp>
 #include <squib/service/peer_credentials.hpp>
 #include <squib/uv/handle.hpp>
+#include <squib/uv/retirement.hpp>
 
 namespace squib::service {
 
@@ -107,10 +108,7 @@ private:
   bool m_shutting_down = false;
   std::size_t m_outstanding = 0;  // stop_all: attachments not yet released
   std::function<void()> m_all_stopped;
-  std::vector<std::unique_ptr<relay::Attachment>> m_stopping;   // stop() called, not done yet
-  std::vector<std::unique_ptr<relay::Attachment>> m_graveyard;  // done; freed by m_sweep
-  std::vector<std::function<void()>> m_after_sweep;
-  uv::Handle<uv_timer_t> m_sweep;
+  uv::Retirement<relay::Attachment> m_retiring;  // stopped ones, until their backend is done
 };
 
 }  // namespace squib::service

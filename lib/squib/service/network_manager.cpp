@@ -137,10 +137,8 @@ struct NetworkManager::Network {
   }
 };
 
-NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config) : m_loop(loop), m_config(config) {
-  uv_timer_init(m_loop, m_sweep.get());
-  m_sweep->data = this;
-}
+NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config)
+    : m_loop(loop), m_config(config), m_retiring(loop) {}
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
@@ -549,36 +547,19 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
   if (network->forwarding) set_ip_forward(false);
   spdlog::info("network {}: removed bridge {} and nft table inet {}", network->name, network->bridge, network->table);
   if (!network->dnsmasq) return;
-  uv::ChildSupervisor* raw = network->dnsmasq.get();
-  m_stopping.push_back(std::move(network->dnsmasq));
   std::vector<std::string> files = {network->hosts_path, network->lease_path, network->pid_path};
-  raw->stop([this, raw, files = std::move(files)] {
-    std::error_code ec;
-    for (const auto& file : files) fs::remove_all(file, ec);
-    // The supervisor is still on the stack: free it on the next loop turn.
-    for (auto it = m_stopping.begin(); it != m_stopping.end(); ++it) {
-      if (it->get() == raw) {
-        m_graveyard.push_back(std::move(*it));
-        m_stopping.erase(it);
-        break;
-      }
-    }
-    uv_timer_start(
-        m_sweep.get(),
-        [](uv_timer_t* timer) {
-          if (auto* self = uv::owner_of<NetworkManager>(timer)) self->sweep();
-        },
-        0, 0);
-  });
-}
-
-void NetworkManager::sweep() {
-  m_graveyard.clear();
-  maybe_shutdown_done();
+  m_retiring.retire(
+      std::move(network->dnsmasq),
+      [](uv::ChildSupervisor& dnsmasq, std::function<void()> stopped) { dnsmasq.stop(std::move(stopped)); },
+      [this, files = std::move(files)] {
+        std::error_code ec;
+        for (const auto& file : files) fs::remove_all(file, ec);
+        maybe_shutdown_done();
+      });
 }
 
 void NetworkManager::maybe_shutdown_done() {
-  if (m_shutdown_done && m_stopping.empty() && !m_nft_running && m_nft_jobs.empty()) {
+  if (m_shutdown_done && m_retiring.idle() && !m_nft_running && m_nft_jobs.empty()) {
     std::exchange(m_shutdown_done, nullptr)();
   }
 }

@@ -61,6 +61,7 @@
 #include <squib/service/daemon_config.hpp>
 #include <squib/uv/child_supervisor.hpp>
 #include <squib/uv/handle.hpp>
+#include <squib/uv/retirement.hpp>
 
 namespace squib::service {
 
@@ -125,15 +126,12 @@ private:
   // nft jobs, one at a time in order (see above).
   void run_nft(std::string script, std::function<void(core::Result<std::string>)> done);
   void next_nft_job();
-  void sweep();
   void maybe_shutdown_done();
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
   std::map<std::string, std::unique_ptr<Network>> m_networks;
-  std::vector<std::unique_ptr<uv::ChildSupervisor>> m_stopping;   // dnsmasq being stopped
-  std::vector<std::unique_ptr<uv::ChildSupervisor>> m_graveyard;  // reaped, freed next turn
-  uv::Handle<uv_timer_t> m_sweep;
+  uv::Retirement<uv::ChildSupervisor> m_retiring;  // dnsmasq children being stopped
   std::function<void()> m_shutdown_done;
   struct NftJob {
     std::string script;

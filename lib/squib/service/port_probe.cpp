@@ -27,6 +27,9 @@ std::optional<std::string> host_port_problem(const core::PortForward& forward) {
   if (::bind(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return std::nullopt;
   if (errno == EADDRINUSE) return where + " is in use by another process or attachment";
   if (errno == EADDRNOTAVAIL) return where + ": " + forward.host_address + " is not an address of this host";
+  // A privileged port: the daemon dropped CAP_NET_BIND_SERVICE from its effective set (its
+  // children keep it), so it cannot ask; passt will.
+  if (errno == EACCES) return std::nullopt;
   return where + ": " + std::strerror(errno);
 }
 

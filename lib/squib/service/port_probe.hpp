@@ -6,6 +6,8 @@
 // same protocol on the same address, with SO_REUSEADDR as passt uses it, so a port another
 // process (or another attachment) holds is refused with a clear error up front. A small race
 // remains (the port may be taken between the probe and passt's bind); passt then reports it.
+// Ports below 1024 (root's forwards only) cannot be probed by the daemon, which keeps
+// CAP_NET_BIND_SERVICE for its children alone: those are left to passt.
 
 #include <optional>
 #include <string>
