@@ -1,6 +1,7 @@
 #include <squib/backend/stream_channel.hpp>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/uv/check.hpp>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,9 +37,10 @@ core::Result<void> StreamChannel::start() {
 void StreamChannel::update_poll() {
   if (m_broken) return;
   const int events = UV_READABLE | (m_pending_size > m_pending_offset ? UV_WRITABLE : 0);
-  uv_poll_start(m_poll.get(), events, [](uv_poll_t* handle, int status, int ready) {
+  const int polling = uv_poll_start(m_poll.get(), events, [](uv_poll_t* handle, int status, int ready) {
     if (auto* self = uv::owner_of<StreamChannel>(handle)) self->on_poll(status, ready);
   });
+  uv::ok(polling, "uv_poll_start");
 }
 
 void StreamChannel::broken(const std::string& why) {

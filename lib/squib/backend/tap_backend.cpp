@@ -69,7 +69,7 @@ Result<void> TapBackend::start() {
     return fail(Error{-rc, std::string("uv_poll_init: ") + uv_strerror(rc)});
   }
   m_poll->data = this;
-  uv_poll_start(m_poll.get(), UV_READABLE, [](uv_poll_t* handle, int status, int) {
+  const int polling = uv_poll_start(m_poll.get(), UV_READABLE, [](uv_poll_t* handle, int status, int) {
     auto* self = uv::owner_of<TapBackend>(handle);
     if (self == nullptr) return;
     if (status < 0) {
@@ -78,6 +78,7 @@ Result<void> TapBackend::start() {
     }
     self->on_readable();
   });
+  if (polling != 0) return fail(Error{-polling, std::string("uv_poll_start: ") + uv_strerror(polling)});
   m_state = BackendState::running;
   spdlog::info("{}: TAP {} up (mtu {}{}{})", m_context.name, m_config.ifname, m_context.mtu,
                m_config.master.empty() ? "" : ", bridge " + m_config.master, m_config.isolated ? ", isolated" : "");

@@ -13,6 +13,7 @@
 
 #include <squib/backend/datagram_channel.hpp>
 #include <squib/backend/stream_channel.hpp>
+#include <squib/uv/check.hpp>
 
 namespace squib::backend {
 
@@ -65,7 +66,7 @@ Result<void> UserspaceBackend::start() {
   if (!m_plan.listen_path.empty()) {
     if (auto addr = unix_address(m_plan.listen_path + ".client"); !addr) return addr.error();
   }
-  uv_timer_init(m_context.loop, m_connect_timer.get());
+  uv::ok(uv_timer_init(m_context.loop, m_connect_timer.get()), "uv_timer_init");
   m_connect_timer->data = this;
   m_child = std::make_unique<uv::ChildSupervisor>(
       m_context.loop, m_context.name + "/" + m_config.kind, m_config.exec_shim, [this] { return prepare_launch(); },
@@ -147,12 +148,13 @@ void UserspaceBackend::try_connect() {
     on_link_broken("no socket at " + m_plan.listen_path + " after " + std::to_string(k_connect_timeout.count()) + " ms");
     return;
   }
-  uv_timer_start(
+  const int timer_started = uv_timer_start(
       m_connect_timer.get(),
       [](uv_timer_t* timer) {
         if (auto* self = uv::owner_of<UserspaceBackend>(timer)) self->try_connect();
       },
       static_cast<std::uint64_t>(k_connect_interval.count()), 0);
+  uv::ok(timer_started, "uv_timer_start");
 }
 
 void UserspaceBackend::adopt_link(core::Fd fd) {

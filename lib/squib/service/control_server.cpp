@@ -12,6 +12,7 @@
 
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/service/peer_credentials.hpp>
+#include <squib/uv/check.hpp>
 
 namespace squib::service {
 
@@ -32,9 +33,9 @@ struct WriteRequest {
 class ControlServer::Connection {
 public:
   Connection(ControlServer& server) : m_server(server) {
-    uv_pipe_init(server.m_loop, m_pipe.get(), 0);
+    uv::ok(uv_pipe_init(server.m_loop, m_pipe.get(), 0), "control: uv_pipe_init");
     m_pipe->data = this;
-    uv_timer_init(server.m_loop, m_idle.get());
+    uv::ok(uv_timer_init(server.m_loop, m_idle.get()), "control: uv_timer_init");
     m_idle->data = this;
   }
   Connection(const Connection&) = delete;
@@ -91,7 +92,7 @@ public:
 
   void start_reading() {
     m_reading = true;
-    uv_read_start(
+    const int reading = uv_read_start(
         stream(),
         [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
           auto* self = uv::owner_of<Connection>(handle);
@@ -111,6 +112,7 @@ public:
             }
           }
         });
+    uv::ok(reading, "uv_read_start");
   }
 
   // For a connection over the limit, before begin(): one best-effort, non-blocking write
@@ -136,7 +138,7 @@ public:
 
 private:
   void restart_idle_timer() {
-    uv_timer_start(
+    const int timer_started = uv_timer_start(
         m_idle.get(),
         [](uv_timer_t* timer) {
           auto* self = uv::owner_of<Connection>(timer);
@@ -146,6 +148,7 @@ private:
           self->m_server.drop(self);
         },
         static_cast<std::uint64_t>(m_server.m_config.idle_timeout.count()), 0);
+    uv::ok(timer_started, "uv_timer_start");
   }
 
   void on_data(std::string_view chunk) {

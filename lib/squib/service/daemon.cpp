@@ -7,6 +7,7 @@
 #include <squib/service/run_dir.hpp>
 #if defined(__linux__)
 #include <squib/platform/linux/privileges.hpp>
+#include <squib/uv/check.hpp>
 #endif
 
 namespace squib::service {
@@ -101,11 +102,11 @@ int Daemon::run(std::function<void()> on_reload) {
     self->begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   };
   for (auto [handle, signum] : {std::pair{&m_sigterm, SIGTERM}, std::pair{&m_sigint, SIGINT}, std::pair{&m_sighup, SIGHUP}}) {
-    uv_signal_init(&m_loop, handle->get());
+    uv::ok(uv_signal_init(&m_loop, handle->get()), "uv_signal_init");
     (*handle)->data = this;
-    uv_signal_start(handle->get(), on_signal, signum);
+    uv::ok(uv_signal_start(handle->get(), on_signal, signum), "uv_signal_start");
   }
-  uv_timer_init(&m_loop, m_deadline.get());
+  uv::ok(uv_timer_init(&m_loop, m_deadline.get()), "uv_timer_init");
   m_deadline->data = this;
 
   spdlog::info("squib-netd {} ready (pid {}, run dir {})", SQUIB_VERSION, ::getpid(), m_config.run_dir);
@@ -121,7 +122,7 @@ void Daemon::begin_shutdown(const char* why) {
   spdlog::info("{}: shutting down {} attachment(s)", why, m_registry->size());
   m_dispatcher->set_shutting_down();
   m_server->close();
-  uv_timer_start(
+  const int timer_started = uv_timer_start(
       m_deadline.get(),
       [](uv_timer_t* timer) {
         auto* self = uv::owner_of<Daemon>(timer);
@@ -130,6 +131,7 @@ void Daemon::begin_shutdown(const char* why) {
         self->finish();
       },
       static_cast<std::uint64_t>(m_config.shutdown_deadline.count()), 0);
+  uv::ok(timer_started, "uv_timer_start");
   m_registry->stop_all([this] { m_factory->shutdown([this] { finish(); }); });
 }
 

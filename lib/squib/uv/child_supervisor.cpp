@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/uv/check.hpp>
+
 namespace squib::uv {
 
 using core::Error;
@@ -51,7 +53,7 @@ ChildSupervisor::ChildSupervisor(uv_loop_t* loop, std::string log_name, std::str
       m_prepare(std::move(prepare)),
       m_started(std::move(started)),
       m_exited(std::move(exited)) {
-  uv_timer_init(m_loop, m_timer.get());
+  uv::ok(uv_timer_init(m_loop, m_timer.get()), "uv_timer_init");
   m_timer->data = this;
 }
 
@@ -125,11 +127,11 @@ Result<void> ChildSupervisor::spawn() {
   // Read the child's output; our copy of the write end closes now so EOF follows its exit.
   output_write.reset();
   m_output = Handle<uv_pipe_t>();
-  uv_pipe_init(m_loop, m_output.get(), 0);
+  uv::ok(uv_pipe_init(m_loop, m_output.get(), 0), "uv_pipe_init");
   m_output->data = this;
   if (uv_pipe_open(m_output.get(), output_read.get()) == 0) {
     output_read.release();
-    uv_read_start(
+    const int reading = uv_read_start(
         reinterpret_cast<uv_stream_t*>(m_output.get()),
         [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
           static thread_local char buffer[4096];  // output is consumed synchronously below
@@ -144,6 +146,7 @@ Result<void> ChildSupervisor::spawn() {
             self->m_output.close();
           }
         });
+    uv::ok(reading, "uv_read_start");
   }
   if (m_started) m_started();
   return {};
@@ -227,7 +230,7 @@ void ChildSupervisor::schedule_restart() {
   const auto delay = m_backoff;
   m_backoff = std::min(m_backoff * 2, k_max_backoff);
   spdlog::info("{}: restarting child in {} ms", m_log_name, delay.count());
-  uv_timer_start(
+  const int timer_started = uv_timer_start(
       m_timer.get(),
       [](uv_timer_t* timer) {
         auto* self = owner_of<ChildSupervisor>(timer);
@@ -246,6 +249,7 @@ void ChildSupervisor::schedule_restart() {
         }
       },
       static_cast<std::uint64_t>(delay.count()), 0);
+  uv::ok(timer_started, "uv_timer_start");
 }
 
 void ChildSupervisor::stop(std::function<void()> done) {
@@ -258,7 +262,7 @@ void ChildSupervisor::stop(std::function<void()> done) {
   }
   m_state = ChildState::stopping;
   uv_process_kill(m_process.get(), SIGTERM);
-  uv_timer_start(
+  const int timer_started = uv_timer_start(
       m_timer.get(),
       [](uv_timer_t* timer) {
         auto* self = owner_of<ChildSupervisor>(timer);
@@ -267,6 +271,7 @@ void ChildSupervisor::stop(std::function<void()> done) {
         uv_process_kill(self->m_process.get(), SIGKILL);
       },
       static_cast<std::uint64_t>(k_kill_grace.count()), 0);
+  uv::ok(timer_started, "uv_timer_start");
 }
 
 void ChildSupervisor::restart_now() {
