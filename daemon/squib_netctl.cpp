@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
   std::optional<std::uint32_t> mtu;
   std::optional<std::string> bridge;
   std::optional<std::string> subnet;
+  std::optional<std::string> address;
   std::optional<std::string> network;
   std::optional<std::string> userspace_kind;
   std::optional<std::string> userspace_path;
@@ -222,17 +223,21 @@ int main(int argc, char** argv) {
   std::vector<std::string> start_forwards;
   auto* start_cmd = app.add_subcommand("start", "Create an attachment and print its socket path");
   start_cmd->add_option("name", start.name, "Attachment name [A-Za-z0-9_.-]{1,64}")->required();
-  start_cmd->add_option("--mode", mode, "shared, host, bridged or userspace")->capture_default_str();
+  start_cmd->add_option("--mode", mode, "shared, host, bridged or userspace")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"shared", "host", "bridged", "userspace"}));
   start_cmd->add_option("--mac", mac, "MAC address (default: derived from the name)");
   start_cmd->add_option("--mtu", mtu, "MTU (default 1500)");
   start_cmd->add_option("--network", network, "Network to join (default 'default')");
   start_cmd->add_option("--bridge", bridge, "Existing bridge for mode bridged");
-  start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created");
+  start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created (host, shared)");
+  start_cmd->add_option("--address", address, "The guest's IPv4 address in the subnet (host, shared)");
   start_cmd->add_flag("--isolation", isolation, "VMs on the network cannot reach each other");
   start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
   start_cmd->add_option("--userspace-arg", userspace_args, "Extra argument for the userspace program (repeatable)");
-  start_cmd->add_option("--framing", framing, "Userspace link framing: qemu or vfkit");
+  start_cmd->add_option("--framing", framing, "Userspace link framing: qemu or vfkit")
+      ->check(CLI::IsMember({"qemu", "vfkit"}));
   start_cmd->add_option("--forward", start_forwards,
                         "Port forward PROTO:[IPV4:]HOSTPORT:GUESTPORT, e.g. tcp:127.0.0.1:2222:22 (repeatable)");
   start_cmd->add_flag("--fd-passing", fd_passing,
@@ -280,42 +285,52 @@ int main(int argc, char** argv) {
 
   json result;
   if (start_cmd->parsed()) {
-    json params = {{"name", start.name}, {"mode", mode}};
-    if (mac) params["mac"] = *mac;
-    if (mtu) params["mtu"] = *mtu;
-    if (network) params["network"] = *network;
-    if (bridge) params["bridge"] = *bridge;
-    if (subnet) params["subnet"] = *subnet;
-    if (isolation) params["isolation"] = true;
-    if (fd_passing) params["fd_passing"] = true;
+    // The request is the protocol's own encoding of StartParams (proto/messages.hpp); the
+    // daemon validates every value and names the field it refuses.
+    start.mode = *squib::proto::mode_from_string(mode);
+    start.mac = mac;
+    if (mtu) start.mtu = *mtu;
+    if (network) start.network = *network;
+    start.bridge = bridge;
+    start.subnet = subnet;
+    start.address = address;
+    start.isolation = isolation;
+    start.fd_passing = fd_passing;
+    if (userspace_kind) start.userspace.kind = *userspace_kind;
+    start.userspace.path = userspace_path;
+    start.userspace.args = userspace_args;
+    if (framing) start.userspace.framing = *framing == "vfkit" ? squib::proto::Framing::vfkit_datagram
+                                                               : squib::proto::Framing::qemu_stream;
     for (const auto& spec : start_forwards) {
-      // PROTO:HOST:GUEST where HOST may itself be ADDR:PORT; the daemon validates the parts.
+      // PROTO:HOST:GUEST where HOST may itself be ADDR:PORT; the protocol's parser checks it.
       const auto first = spec.find(':');
       const auto last = spec.rfind(':');
-      if (first == std::string::npos || last == first) {
-        std::cerr << "squib-netctl: --forward " << spec << ": expected PROTO:[IPV4:]HOSTPORT:GUESTPORT\n";
+      try {
+        if (first == std::string::npos || last == first) throw squib::proto::ParamError("forward", "missing parts");
+        const std::string guest = spec.substr(last + 1);
+        if (guest.empty() || guest.size() > 5 || guest.find_first_not_of("0123456789") != std::string::npos) {
+          throw squib::proto::ParamError("guest_port", "must be a number");
+        }
+        start.forwards.push_back(squib::proto::parse_forward_params(
+            {{"protocol", spec.substr(0, first)}, {"host", spec.substr(first + 1, last - first - 1)},
+             {"guest_port", std::stoi(guest)}},
+            true));
+      } catch (const squib::proto::ParamError& e) {
+        std::cerr << "squib-netctl: --forward " << spec << ": " << e.what()
+                  << " (expected PROTO:[IPV4:]HOSTPORT:GUESTPORT)\n";
         return k_exit_usage;
       }
-      const std::string guest = spec.substr(last + 1);
-      if (guest.empty() || guest.find_first_not_of("0123456789") != std::string::npos || guest.size() > 5) {
-        std::cerr << "squib-netctl: --forward " << spec << ": the guest port must be a number\n";
-        return k_exit_usage;
-      }
-      params["forwards"].push_back(
-          {{"protocol", spec.substr(0, first)}, {"host", spec.substr(first + 1, last - first - 1)}, {"guest_port", std::stoi(guest)}});
     }
     if (fd_passing != exec || exec == exec_command.empty()) {
       std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
       return k_exit_usage;
     }
-    if (userspace_kind || userspace_path || !userspace_args.empty() || framing) {
-      json userspace = json::object();
-      if (userspace_kind) userspace["kind"] = *userspace_kind;
-      if (userspace_path) userspace["path"] = *userspace_path;
-      if (!userspace_args.empty()) userspace["args"] = userspace_args;
-      if (framing) userspace["framing"] = *framing;
-      params["userspace"] = userspace;
-    }
+    json params = squib::proto::to_json(start);
+    // Only what the user gave: the daemon's defaults stay the daemon's.
+    if (!mtu) params.erase("mtu");
+    if (!network) params.erase("network");
+    if (!isolation) params.erase("isolation");
+    if (!userspace_kind && !userspace_path && userspace_args.empty() && !framing) params.erase("userspace");
     int passed_fd = -1;
     if (const int rc = call(options, "start", params, result, &passed_fd); rc != k_exit_ok) return rc;
     if (fd_passing) return run_with_fd(options, start.name, passed_fd, exec_command);
@@ -323,9 +338,9 @@ int main(int argc, char** argv) {
       std::cout << result.dump(2) << "\n";
     } else {
       std::cout << result.value("socket", "") << "\n";
-      const std::string address = result.contains("network") ? text(result["network"], "address", "") : "";
+      const std::string guest_address = result.contains("network") ? text(result["network"], "address", "") : "";
       std::cerr << "started " << result.value("name", "") << " (" << result.value("mode", "") << ", mac "
-                << result.value("mac", "") << (address.empty() ? "" : ", address " + address) << ", mtu "
+                << result.value("mac", "") << (guest_address.empty() ? "" : ", address " + guest_address) << ", mtu "
                 << result.value("mtu", 0) << ")\n";
     }
     return k_exit_ok;
