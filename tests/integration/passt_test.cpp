@@ -147,3 +147,45 @@ TEST_CASE("a forward onto a host port that is in use is refused up front; the at
   CHECK(child_pid(daemon, "p1") == passt);  // not restarted
   ::close(holder);
 }
+
+namespace {
+
+// A TCP port on loopback that was free a moment ago (the kernel's pick).
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as asked, never a warning",
+          "[integration][passt]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  daemon.ok("start", {{"name", "p1"}, {"mode", "userspace"}});
+  REQUIRE(eventually([&] { return daemon.ok("list")[0]["state"] == "running"; }));
+  const int first = child_pid(daemon, "p1");
+  for (int i = 0; i < 2; ++i) {
+    daemon.ok("forward", {{"name", "p1"}, {"host", "127.0.0.1:" + std::to_string(free_loopback_port())},
+                          {"guest_port", 22 + i}});
+  }
+  REQUIRE(eventually([&] {
+    const int now = child_pid(daemon, "p1");
+    return now > 0 && now != first && daemon.ok("list")[0]["state"] == "running" &&
+           stats_of(daemon, "p1")["child_reconfigurations"].get<std::uint64_t>() >= 1;
+  }));
+  const auto stats = stats_of(daemon, "p1");
+  CHECK(stats["child_restarts"] == 0);
+  CHECK(stats["child_reconfigurations"].get<std::uint64_t>() <= 2);  // changes that come together share one
+  CHECK(stats["forwards"].size() == 2);
+  CHECK(daemon.log().find("restarting the child with its new arguments") != std::string::npos);
+  CHECK(daemon.log().find("warn") == std::string::npos);
+}

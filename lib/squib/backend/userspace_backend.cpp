@@ -112,7 +112,9 @@ Result<uv::ChildLaunch> UserspaceBackend::prepare_launch() {
 }
 
 void UserspaceBackend::on_spawned() {
+  m_reconfiguring = false;
   m_context.stats->child_restarts = m_child->restarts();
+  m_context.stats->child_reconfigurations = m_child->reconfigurations();
   if (m_plan.inherits_fd) {
     adopt_link(std::move(m_next_parent_end));
     return;
@@ -170,6 +172,11 @@ void UserspaceBackend::adopt_link(core::Fd fd) {
 }
 
 void UserspaceBackend::on_link_broken(const std::string& why) {
+  if (m_reconfiguring) {
+    // The supervisor is replacing the child with new arguments: its link closing is expected.
+    spdlog::debug("{}: link to {} closed for its reconfiguration ({})", m_context.name, m_config.kind, why);
+    return;
+  }
   spdlog::warn("{}: link to {} broken: {}; restarting it", m_context.name, m_config.kind, why);
   // Kill the child; its exit (reaped by the supervisor) drops the channel and restarts it.
   if (m_child && m_child->pid() > 0) ::kill(m_child->pid(), SIGKILL);
@@ -181,7 +188,12 @@ Result<void> UserspaceBackend::set_forwards(const std::vector<core::PortForward>
   }
   m_config.forwards = forwards;
   m_plan = plan_userspace_launch(m_config, m_context.name, m_context.mtu);
-  if (m_child) m_child->restart_now();
+  if (m_child) {
+    // passt reads its forwards only at start: a restart, which resets the guest's
+    // connections through it (docs/operations.md). Counted as a reconfiguration.
+    m_reconfiguring = m_child->state() == uv::ChildState::running;
+    m_child->restart_now();
+  }
   return {};
 }
 

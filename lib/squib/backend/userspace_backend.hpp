@@ -57,6 +57,7 @@ private:
   core::Fd m_next_parent_end;  // made by prepare_launch, adopted once the spawn succeeds
   uv::Handle<uv_timer_t> m_connect_timer;
   std::chrono::steady_clock::time_point m_connect_deadline{};
+  bool m_reconfiguring = false;  // set_forwards asked the supervisor for a restart
 };
 
 }  // namespace squib::backend

@@ -50,7 +50,8 @@ struct AttachmentStats {
   std::array<std::uint64_t, k_drop_reason_count> drops{};
   std::uint64_t errors = 0;          // unexpected syscall failures on the data path
   std::uint64_t handshakes = 0;      // vfkit "VFKT" datagrams absorbed
-  std::uint64_t child_restarts = 0;  // userspace/dnsmasq children restarted
+  std::uint64_t child_restarts = 0;  // userspace/dnsmasq children restarted after dying
+  std::uint64_t child_reconfigurations = 0;  // restarted on purpose with new arguments (forwards)
 
   void drop(DropReason reason, std::uint64_t n = 1) { drops[static_cast<std::size_t>(reason)] += n; }
   [[nodiscard]] std::uint64_t dropped(DropReason reason) const {

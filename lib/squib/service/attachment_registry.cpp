@@ -408,6 +408,7 @@ json AttachmentRegistry::stats_of(const Entry& entry) const {
   out["errors"] = stats.errors;
   out["handshakes"] = stats.handshakes;
   out["child_restarts"] = stats.child_restarts;
+  out["child_reconfigurations"] = stats.child_reconfigurations;
   out["uptime_s"] = std::chrono::duration<double>(entry.attachment->uptime()).count();
   return out;
 }

@@ -191,7 +191,11 @@ void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
   drain_output();
   m_process.close();
   const int pid = std::exchange(m_pid, 0);
-  if (term_signal != 0) {
+  if (m_restart_requested || m_state == ChildState::stopping) {
+    // Asked for (a reconfiguration, a stop): not a failure, so not a warning.
+    spdlog::info("{}: child {} ended as asked ({} {})", m_log_name, pid, term_signal != 0 ? "signal" : "status",
+                 term_signal != 0 ? term_signal : exit_status);
+  } else if (term_signal != 0) {
     spdlog::warn("{}: child {} killed by signal {}", m_log_name, pid, term_signal);
   } else {
     spdlog::warn("{}: child {} exited with status {}", m_log_name, pid, exit_status);
@@ -203,7 +207,9 @@ void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
     return;
   }
   if (std::exchange(m_restart_requested, false)) {
-    ++m_restarts;
+    ++m_reconfigurations;
+    spdlog::info("{}: restarting the child with its new arguments (reconfiguration {})", m_log_name,
+                 m_reconfigurations);
     if (auto spawned = spawn(); spawned) return;
     ++m_fast_failures;
     schedule_restart();
@@ -276,6 +282,7 @@ void ChildSupervisor::stop(std::function<void()> done) {
 
 void ChildSupervisor::restart_now() {
   if (m_state == ChildState::running && m_pid > 0) {
+    if (m_restart_requested) return;  // one restart takes every change made meanwhile
     m_restart_requested = true;
     uv_process_kill(m_process.get(), SIGTERM);
   } else if (m_state == ChildState::backoff || m_state == ChildState::failed) {
@@ -283,7 +290,7 @@ void ChildSupervisor::restart_now() {
     uv_timer_stop(m_timer.get());
     m_fast_failures = 0;
     m_state = ChildState::backoff;
-    ++m_restarts;
+    ++m_reconfigurations;
     if (auto spawned = spawn(); !spawned) schedule_restart();
   }
 }

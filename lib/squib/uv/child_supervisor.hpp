@@ -73,7 +73,10 @@ public:
 
   [[nodiscard]] ChildState state() const { return m_state; }
   [[nodiscard]] int pid() const { return m_pid; }
+  // Restarts after the child died on its own (crashes, failures to start).
   [[nodiscard]] std::uint64_t restarts() const { return m_restarts; }
+  // Restarts the owner asked for with restart_now() (new arguments), counted apart.
+  [[nodiscard]] std::uint64_t reconfigurations() const { return m_reconfigurations; }
   [[nodiscard]] std::string last_lines() const;
 
 private:
@@ -97,6 +100,7 @@ private:
   ChildState m_state = ChildState::idle;
   int m_pid = 0;
   std::uint64_t m_restarts = 0;
+  std::uint64_t m_reconfigurations = 0;
   int m_fast_failures = 0;
   bool m_restart_requested = false;
   std::chrono::milliseconds m_backoff = k_first_backoff;
