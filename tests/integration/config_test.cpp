@@ -3,6 +3,7 @@
 // error (exit 2, naming it), and that SIGHUP re-reads its log-level.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,4 +79,17 @@ TEST_CASE("config file: a JSON object of long flags is read, SIGHUP re-reads its
     CHECK(output.find("--config: the file must hold one JSON object") != std::string::npos);
     CHECK(refused_start({"--run-dir", dir.file("run2"), "--log-level", "loud"}, output) == 2);
   }
+}
+
+TEST_CASE("a run dir others cannot reach is reported at start-up with the fix", "[integration][config]") {
+  TempDir dir;  // mkdtemp: 0700, as `mktemp -d` makes it
+  DaemonProcess daemon(dir.path());
+  const std::string expected = dir.path() + " is not searchable by others (no o+x)";
+  CHECK(daemon.log().find(expected) != std::string::npos);
+  CHECK(daemon.log().find("Fix: chmod o+x " + dir.path()) != std::string::npos);
+
+  TempDir open_dir;
+  REQUIRE(::chmod(open_dir.path().c_str(), 0755) == 0);
+  DaemonProcess fine(open_dir.path());
+  CHECK(fine.log().find("is not searchable by others") == std::string::npos);
 }

@@ -187,5 +187,5 @@ TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as ask
   CHECK(stats["child_reconfigurations"].get<std::uint64_t>() <= 2);  // changes that come together share one
   CHECK(stats["forwards"].size() == 2);
   CHECK(daemon.log().find("restarting the child with its new arguments") != std::string::npos);
-  CHECK(daemon.log().find("warn") == std::string::npos);
+  CHECK(daemon.log().find("warning p1") == std::string::npos);  // nothing about p1 at warning level
 }

@@ -60,6 +60,12 @@ int Daemon::run(std::function<void()> on_reload) {
     spdlog::critical("{}", prepared.error().message);
     return 1;
   }
+  if (auto closed = unsearchable_directory(m_config.run_dir)) {
+    spdlog::warn("{} is not searchable by others (no o+x): dnsmasq, which reads its static leases as nobody, "
+                 "would hand out wrong addresses in host/shared mode, and other users' VMMs cannot reach their "
+                 "sockets. Fix: chmod o+x {} (or use a run dir under /run)",
+                 *closed, *closed);
+  }
   auto lock = lock_run_dir(m_config.lock_path());
   if (!lock) {
     spdlog::critical("{}", lock.error().message);

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 namespace squib::service {
 
 using core::Error;
@@ -34,6 +36,16 @@ Result<core::Fd> lock_run_dir(const std::string& lock_path) {
     [[maybe_unused]] const auto n = ::write(fd.get(), pid.data(), pid.size());
   }
   return fd;
+}
+
+std::optional<std::string> unsearchable_directory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::absolute(path).lexically_normal();
+  for (;;) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) return dir.string();
+    if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
+    dir = dir.parent_path();
+  }
 }
 
 }  // namespace squib::service
