@@ -253,6 +253,10 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("list", "List attachments");
 
+  std::string restart_name;
+  auto* restart_cmd = app.add_subcommand("restart", "Start a userspace attachment's child again (e.g. after it failed)");
+  restart_cmd->add_option("name", restart_name)->required();
+
   std::string forward_name, forward_protocol, forward_host;
   std::uint32_t forward_guest_port = 0;
   auto* forward_cmd = app.add_subcommand("forward", "Forward a host port into a userspace (passt) guest");
@@ -349,6 +353,12 @@ int main(int argc, char** argv) {
     if (const int rc = call(options, "stop", {{"name", stop_name}}, result); rc != k_exit_ok) return rc;
     if (options.json_output) std::cout << result.dump(2) << "\n";
     else std::cout << "stopped " << stop_name << "\n";
+    return k_exit_ok;
+  }
+  if (restart_cmd->parsed()) {
+    if (const int rc = call(options, "restart", {{"name", restart_name}}, result); rc != k_exit_ok) return rc;
+    if (options.json_output) std::cout << result.dump(2) << "\n";
+    else std::cout << "restarting " << restart_name << " (see squib-netctl list)\n";
     return k_exit_ok;
   }
   if (forward_cmd->parsed() || unforward_cmd->parsed()) {

@@ -7,12 +7,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
+#include "support/netns.hpp"
 
 using namespace squib::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -188,4 +192,33 @@ TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as ask
   CHECK(stats["forwards"].size() == 2);
   CHECK(daemon.log().find("restarting the child with its new arguments") != std::string::npos);
   CHECK(daemon.log().find("warning p1") == std::string::npos);  // nothing about p1 at warning level
+}
+
+TEST_CASE("restart: a failed passt attachment runs again once the cause is fixed", "[integration][passt]") {
+  TempDir dir;
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;  // no route at all: passt cannot pick an interface and exits
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  daemon->ok("start", {{"name", "p1"}, {"mode", "userspace"}});
+  REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "failed"; }, 60s));
+  const auto failed = daemon->ok("list")[0];
+  INFO(failed.dump());
+  CHECK(failed["detail"].get<std::string>().find("External interface not usable") != std::string::npos);
+
+  // The operator gives the namespace an uplink (a veth pair inside it) and a default route.
+  const std::string in_ns = "nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net ";
+  REQUIRE(std::system((in_ns + "ip link add sqt-up type veth peer name sqt-up-peer").c_str()) == 0);
+  REQUIRE(std::system((in_ns + "ip addr add 10.66.0.2/24 dev sqt-up").c_str()) == 0);
+  REQUIRE(std::system((in_ns + "ip link set sqt-up up").c_str()) == 0);
+  REQUIRE(std::system((in_ns + "ip link set sqt-up-peer up").c_str()) == 0);
+  REQUIRE(std::system((in_ns + "ip route add default via 10.66.0.1 dev sqt-up").c_str()) == 0);
+
+  const std::string restart =
+      std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " restart p1 > /dev/null";
+  REQUIRE(std::system(restart.c_str()) == 0);
+  REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "running" && child_pid(*daemon, "p1") > 0; }));
+  CHECK(daemon->call("restart", {{"name", "nosuch"}}).error_code == -32001);
 }

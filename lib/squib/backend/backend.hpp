@@ -61,6 +61,12 @@ public:
     return core::Error{ENOTSUP, "port forwarding is not supported by this backend"};
   }
 
+  // Starts the backend's child again now (after it `failed`, e.g. once the operator fixed
+  // what stopped it). Backends without a child refuse.
+  virtual core::Result<void> restart() {
+    return core::Error{ENOTSUP, "this attachment has no child to restart (only userspace attachments do)"};
+  }
+
   [[nodiscard]] virtual BackendState state() const = 0;
   // Human-readable detail for list/stats: e.g. the last lines a failed child printed.
   [[nodiscard]] virtual std::string detail() const { return {}; }

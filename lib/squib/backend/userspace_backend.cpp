@@ -197,6 +197,14 @@ Result<void> UserspaceBackend::set_forwards(const std::vector<core::PortForward>
   return {};
 }
 
+Result<void> UserspaceBackend::restart() {
+  if (!m_child) return Error{EAGAIN, "the child has not been started yet"};
+  spdlog::info("{}: restarting {} on request", m_context.name, m_config.kind);
+  m_reconfiguring = m_child->state() == uv::ChildState::running;
+  m_child->restart_now();
+  return {};
+}
+
 void UserspaceBackend::send(const core::FrameBatch& from_vm) {
   if (!m_channel) {
     m_context.stats->drop(core::DropReason::backend_down, from_vm.count);

@@ -38,6 +38,7 @@ public:
   // passt: restarts the child with the new -t/-u options (a pause of the link; passt learns
   // the guest's MAC again from its next frame). gvproxy: not yet (its HTTP services API).
   core::Result<void> set_forwards(const std::vector<core::PortForward>& forwards) override;
+  core::Result<void> restart() override;
   [[nodiscard]] BackendState state() const override;
   [[nodiscard]] std::string detail() const override;
 

@@ -348,6 +348,16 @@ Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortFo
   return apply_forwards(entry, std::move(forwards));
 }
 
+Outcome AttachmentRegistry::restart(const std::string& name, const PeerCredentials& caller) {
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  auto* backend = m_attachments.at(name).attachment->backend();
+  if (backend == nullptr) return MethodError{ErrorCode::backend_failed, "the attachment has no backend"};
+  if (auto restarted = backend->restart(); !restarted) {
+    return MethodError{ErrorCode::backend_failed, restarted.error().message};
+  }
+  return json{{"name", name}};
+}
+
 Outcome AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward,
                                       const PeerCredentials& caller) {
   if (auto refused = refuse_access(name, caller)) return *refused;

@@ -56,6 +56,9 @@ public:
   // Adds (or replaces, by protocol + host address/port) one port forward; removes one.
   std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward,
                                                     const PeerCredentials& caller);
+  // Starts a userspace attachment's child again now (e.g. after it failed); its state and
+  // detail in `list` tell how it goes.
+  std::variant<nlohmann::json, MethodError> restart(const std::string& name, const PeerCredentials& caller);
   std::variant<nlohmann::json, MethodError> unforward(const std::string& name, const proto::PortForward& forward,
                                                       const PeerCredentials& caller);
   // The caller's attachments (root: all).

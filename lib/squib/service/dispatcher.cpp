@@ -57,7 +57,8 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     if (method == "status") return answer(status());
     if (method == "list") return answer(m_registry.list(caller));
     if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
-    if (m_shutting_down && (method == "start" || method == "stop" || method == "forward" || method == "unforward")) {
+    if (m_shutting_down &&
+        (method == "start" || method == "stop" || method == "restart" || method == "forward" || method == "unforward")) {
       return answer(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
     if (method == "start") {
@@ -68,6 +69,7 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
                               });
     }
     if (method == "stop") return answer(m_registry.stop(proto::parse_name_param(request.params, true), caller));
+    if (method == "restart") return answer(m_registry.restart(proto::parse_name_param(request.params, true), caller));
     if (method == "forward") {
       return answer(m_registry.forward(proto::parse_name_param(request.params, true),
                                        proto::parse_forward_params(request.params, true), caller));
