@@ -104,12 +104,7 @@ public:
           if (n < 0) {
             self->m_server.drop(self);
           } else if (n > 0) {
-            self->on_data({buf->base, static_cast<std::size_t>(n)});
-            // Waiting for an answer: read no more until it is sent (see process_lines).
-            if (self->m_waiting && self->m_reading) {
-              uv_read_stop(self->stream());
-              self->m_reading = false;
-            }
+            self->on_data({buf->base, static_cast<std::size_t>(n)});  // may destroy self
           }
         });
     uv::ok(reading, "uv_read_start");
@@ -188,11 +183,16 @@ private:
       });
       if (m_closing_immediately) {
         m_dispatching = false;
-        m_server.drop(this);
+        m_server.drop(this);  // destroys this: nothing of it may be touched after
         return;
       }
     }
     m_dispatching = false;
+    if (m_waiting && m_reading) {
+      // Waiting for an answer: read no more until it is sent (answered() resumes).
+      uv_read_stop(stream());
+      m_reading = false;
+    }
     if (!m_closing && !m_waiting && m_inbox.size() > m_server.m_config.max_line) too_long();
   }
 
