@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <utility>
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
@@ -118,21 +119,38 @@ TEST_CASE("passt answers a DHCPDISCOVER sent through squib-netd with an offer", 
   CHECK(stats["to_vm"]["frames"].get<std::uint64_t>() >= 1);
 }
 
+namespace {
+
+// A TCP socket bound to a port of the kernel's choice on loopback; returns the fd and port.
+std::pair<int, int> bind_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  return {fd, ntohs(address.sin_port)};
+}
+
+// A TCP port on loopback that was free a moment ago.
+int free_loopback_port() {
+  const auto [fd, port] = bind_loopback_port();
+  ::close(fd);
+  return port;
+}
+
+}  // namespace
+
 TEST_CASE("a forward onto a host port that is in use is refused up front; the attachment keeps running",
           "[integration][passt]") {
   TempDir dir;
   DaemonProcess daemon(dir.path());
-  // A port held by this test (any free one the kernel picks), on loopback.
-  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(holder >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  // A port held by this test, on loopback.
+  const auto [holder, port] = bind_loopback_port();
   REQUIRE(::listen(holder, 1) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string held = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  const std::string held = "127.0.0.1:" + std::to_string(port);
 
   const auto at_start = daemon.call("start", {{"name", "p0"}, {"mode", "userspace"},
                                               {"forwards", {{{"host", held}, {"guest_port", 22}}}}});
@@ -152,23 +170,6 @@ TEST_CASE("a forward onto a host port that is in use is refused up front; the at
   ::close(holder);
 }
 
-namespace {
-
-// A TCP port on loopback that was free a moment ago (the kernel's pick).
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-}  // namespace
 
 TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as asked, never a warning",
           "[integration][passt]") {
