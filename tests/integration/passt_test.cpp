@@ -143,7 +143,7 @@ int free_loopback_port() {
 
 }  // namespace
 
-TEST_CASE("a forward onto a host port that is in use is refused up front; the attachment keeps running",
+TEST_CASE("a forward onto a host port that is in use is refused up front, the attachment keeps running",
           "[integration][passt]") {
   TempDir dir;
   DaemonProcess daemon(dir.path());

@@ -151,7 +151,7 @@ TEST_CASE("StreamChannel: a bad length prefix or a closed peer breaks the link, 
   }
 }
 
-TEST_CASE("StreamChannel: a peer that stops reading gets whole frames only; the rest is counted", "[backend]") {
+TEST_CASE("StreamChannel: a peer that stops reading gets whole frames only, the rest is counted", "[backend]") {
   Link link;
   // The peer's receive buffer as small as the kernel allows, so the condition comes soon;
   // the test then drives it — sends until the first backend_full, bounded — rather than
