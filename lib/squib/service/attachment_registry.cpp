@@ -277,13 +277,7 @@ void AttachmentRegistry::one_stopped() {
   if (m_outstanding > 0 && --m_outstanding == 0 && m_all_stopped) std::exchange(m_all_stopped, nullptr)();
 }
 
-std::vector<proto::StartParams> AttachmentRegistry::recorded() const {
-  auto loaded = load_state(m_config.state_path());
-  return loaded ? std::move(loaded->attachments) : std::vector<proto::StartParams>{};
-}
-
-void AttachmentRegistry::restore() {
-  auto loaded = load_state(m_config.state_path());
+void AttachmentRegistry::restore(core::Result<LoadedState> loaded) {
   if (!loaded) {
     spdlog::error("cannot read {}: {}; starting with no attachments", m_config.state_path(), loaded.error().message);
     return;

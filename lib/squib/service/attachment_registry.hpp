@@ -31,6 +31,7 @@
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/method_error.hpp>
 #include <squib/service/peer_credentials.hpp>
+#include <squib/service/state_store.hpp>
 #include <squib/uv/handle.hpp>
 #include <squib/uv/retirement.hpp>
 
@@ -70,10 +71,9 @@ public:
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
 
-  // The attachments state.json records (empty when there is none or it cannot be read).
-  [[nodiscard]] std::vector<proto::StartParams> recorded() const;
-  // Recreates the attachments recorded in state.json (after a restart or crash).
-  void restore();
+  // Recreates the attachments `loaded` from state.json (after a restart or crash); a file
+  // that could not be read is logged and nothing is restored.
+  void restore(core::Result<LoadedState> loaded);
   // Stops every attachment; `done` runs when all are released. State is kept on disk so a
   // restart brings them back; a clean `stop` removes an entry, a shutdown does not.
   void stop_all(std::function<void()> done);

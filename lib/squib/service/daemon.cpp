@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/service/run_dir.hpp>
+#include <squib/service/state_store.hpp>
 #if defined(__linux__)
 #include <squib/platform/linux/privileges.hpp>
 #include <squib/uv/check.hpp>
@@ -83,8 +84,10 @@ int Daemon::run(std::function<void()> on_reload) {
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
   // What a dead daemon left (TAPs, bridges, nft tables, dnsmasq) goes before state.json is
   // replayed, so restored attachments start on a clean slate.
-  m_factory->cleanup_stale(m_registry->recorded());
-  m_registry->restore();
+  // state.json is read once: its attachments name the leftovers to remove, then come back.
+  auto recorded = load_state(m_config.state_path());
+  m_factory->cleanup_stale(recorded ? recorded->attachments : std::vector<proto::StartParams>{});
+  m_registry->restore(std::move(recorded));
   if (auto listening = m_server->listen(); !listening) {
     spdlog::critical("{}", listening.error().message);
     m_registry->stop_all([] {});
