@@ -188,21 +188,23 @@ Result<void> UserspaceBackend::set_forwards(const std::vector<core::PortForward>
   }
   m_config.forwards = forwards;
   m_plan = plan_userspace_launch(m_config, m_context.name, m_context.mtu);
-  if (m_child) {
-    // passt reads its forwards only at start: a restart, which resets the guest's
-    // connections through it (docs/operations.md). Counted as a reconfiguration.
-    m_reconfiguring = m_child->state() == uv::ChildState::running;
-    m_child->restart_now();
-  }
+  // passt reads its forwards only at start: a restart, which resets the guest's connections
+  // through it (docs/operations.md). Counted as a reconfiguration.
+  if (m_child) restart_child();
   return {};
 }
 
 Result<void> UserspaceBackend::restart() {
   if (!m_child) return Error{EAGAIN, "the child has not been started yet"};
   spdlog::info("{}: restarting {} on request", m_context.name, m_config.kind);
+  restart_child();
+  return {};
+}
+
+void UserspaceBackend::restart_child() {
+  // A running child's link closes as it goes: expected, not a broken link (on_link_broken).
   m_reconfiguring = m_child->state() == uv::ChildState::running;
   m_child->restart_now();
-  return {};
 }
 
 void UserspaceBackend::send(const core::FrameBatch& from_vm) {

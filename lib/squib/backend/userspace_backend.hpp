@@ -47,6 +47,7 @@ private:
   void on_spawned();
   void try_connect();
   void adopt_link(core::Fd fd);
+  void restart_child();
   void on_link_broken(const std::string& why);
 
   BackendContext m_context;

@@ -63,7 +63,7 @@ AttachmentRegistry::~AttachmentRegistry() = default;
 
 void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller, StartDone done) {
   const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };
-  if (m_shutting_down) return refuse(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
+  // (While shutting down the dispatcher answers -32006 before anything reaches here.)
   if (m_starting.contains(requested.name)) {
     return refuse(MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' is already starting"});
   }
