@@ -33,48 +33,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A raw, blocking control connection: the tests need to misbehave in ways ControlClient
-// (a well-behaved client) cannot.
-int connect_raw(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// What the peer did within `timeout`: a line (without the newline), "<eof>" when it closed
-// the connection first, "<timeout>".
-std::string read_line_or_eof(int fd, std::chrono::milliseconds timeout) {
-  std::string line;
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return "<timeout>";
-    pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
-    char c = 0;
-    const ssize_t n = ::recv(fd, &c, 1, 0);
-    if (n <= 0) return "<eof>";
-    if (c == '\n') return line;
-    line.push_back(c);
-  }
-}
+// (connect_raw, send_all and read_line_or_eof, in tests/support, give the raw connections
+// these tests need to misbehave in ways ControlClient cannot.)
 
 // Waits until the daemon closes `fd` (unread replies are skipped); returns how long it took,
 // or nullopt after `timeout`.
@@ -352,6 +312,8 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
     const json started = parse(client.exchange_raw(start_line + "\n").value());
     REQUIRE(started.contains("result"));
     FakeVmm vm(dir.path() + "/big.local", started["result"]["socket"]);
+    // The child must be up before the frame, or the frame is (rightly) a backend_down drop.
+    REQUIRE(eventually([&] { return child_pid(daemon, "big") > 0; }));
     const auto frame = make_frame(started["result"]["mac"], 100, 1);
     vm.send(frame);
     CHECK(vm.receive() == frame);

@@ -321,11 +321,9 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
     CHECK(echoed == frame);
     CHECK(daemon.ok("list")[0]["peer_connected"] == true);
     // The human list shows it (it has no socket path: once a crash, rc 134).
-    const std::string listed = dir.path() + "/list.out";
-    REQUIRE(std::system((std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() + " list > " + listed)
-                            .c_str()) == 0);
-    std::ifstream list_text(listed);
-    const std::string table((std::istreambuf_iterator<char>(list_text)), std::istreambuf_iterator<char>());
+    const auto listed = run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() + " list");
+    REQUIRE(listed.exit_code == 0);
+    const std::string& table = listed.output;
     CHECK(table.find("vz1") != std::string::npos);
     CHECK(table.find("(fd passed)") != std::string::npos);
     ::close(fd);

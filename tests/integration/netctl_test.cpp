@@ -13,20 +13,9 @@ using namespace squib::test;
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout only
-};
-
-Run netctl(const std::string& arguments) {
-  FILE* pipe = ::popen((std::string(SQUIB_NETCTL_PATH) + " " + arguments + " 2>/dev/null").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Run run;
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) run.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+// squib-netctl ARGUMENTS; `output` is its stdout only.
+CommandRun netctl(const std::string& arguments) {
+  return run_command(std::string(SQUIB_NETCTL_PATH) + " " + arguments + " 2>/dev/null");
 }
 
 }  // namespace
@@ -38,13 +27,13 @@ TEST_CASE("squib-netctl: exit codes, and --json errors on stdout", "[integration
 
   const auto unreachable = netctl("--json --control " + dir.file("nothing.sock") + " list");
   CHECK(unreachable.exit_code == 3);
-  const json unreachable_json = json::parse(unreachable.out);
+  const json unreachable_json = json::parse(unreachable.output);
   CHECK(unreachable_json["error"]["exit"] == 3);
   CHECK(unreachable_json["error"]["message"].get<std::string>().starts_with("cannot reach squib-netd at "));
 
   const auto missing = netctl("--json " + control + " stop nosuch");
   CHECK(missing.exit_code == 1);
-  CHECK(json::parse(missing.out)["error"] ==
+  CHECK(json::parse(missing.output)["error"] ==
         json{{"code", -32001}, {"message", "no attachment named 'nosuch'"}, {"exit", 1}});
 
   CHECK(netctl(control + " stats --count 2").exit_code == 2);  // --count needs --watch
@@ -52,5 +41,5 @@ TEST_CASE("squib-netctl: exit codes, and --json errors on stdout", "[integration
 
   const auto listed = netctl("--json " + control + " list");
   CHECK(listed.exit_code == 0);
-  CHECK(json::parse(listed.out) == json::array());
+  CHECK(json::parse(listed.output) == json::array());
 }

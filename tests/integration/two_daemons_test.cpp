@@ -22,14 +22,7 @@ namespace {
 
 // stdout of `command` run inside the network namespace of process `pid`.
 std::string in_netns_of(pid_t pid, const std::string& command) {
-  const std::string line = "nsenter --net=/proc/" + std::to_string(pid) + "/ns/net " + command + " 2>&1";
-  FILE* pipe = ::popen(line.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  ::pclose(pipe);
-  return out;
+  return run_command("nsenter --net=/proc/" + std::to_string(pid) + "/ns/net " + command + " 2>&1").output;
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

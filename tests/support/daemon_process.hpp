@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -85,6 +86,22 @@ std::vector<std::uint8_t> make_frame(const std::string& src_mac, std::size_t siz
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 bool process_alive(pid_t pid);
+
+// A shell command line run to completion: its exit code (-1 if it did not exit) and what
+// it wrote to stdout (redirect stderr in the line to capture or drop it).
+struct CommandRun {
+  int exit_code = -1;
+  std::string output;
+};
+CommandRun run_command(const std::string& line);
+
+// Raw control-socket access, for what ControlClient will not do (malformed bytes, a
+// connection the daemon may refuse and close at once): a connected fd or -1; every byte
+// sent, or false (no SIGPIPE); what the peer sent within `timeout`: a line (without the
+// newline), "<eof>" when it closed the connection first, or "<timeout>".
+int connect_raw(const std::string& path);
+bool send_all(int fd, std::string_view bytes);
+std::string read_line_or_eof(int fd, std::chrono::milliseconds timeout);
 
 // Whether anything (a file, a socket, a dangling symlink) is at `path`; links not followed.
 bool path_exists(const std::string& path);

@@ -1,5 +1,7 @@
 #include "support/member.hpp"
 
+#include "support/daemon_process.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -142,13 +144,9 @@ int run_as_account(const TestAccount& account, const std::string& command, std::
   const std::string line = "setpriv --reuid=" + std::to_string(account.uid()) +
                            " --regid=" + std::to_string(account.gid()) + " --init-groups /bin/sh -c '" + command +
                            "' 2>&1";
-  FILE* pipe = ::popen(line.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  std::array<char, 4096> buffer{};
-  output.clear();
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto run = run_command(line);
+  output = std::move(run.output);
+  return run.exit_code;
 }
 
 }  // namespace squib::test
