@@ -85,14 +85,14 @@ TEST_CASE("config file: a JSON object of long flags is read, SIGHUP re-reads its
 }
 
 TEST_CASE("a run dir others cannot reach is reported at start-up with the fix", "[integration][config]") {
-  TempDir dir;  // mkdtemp: 0700, as `mktemp -d` makes it
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);  // as `mktemp -d` makes it
   DaemonProcess daemon(dir.path());
   const std::string expected = dir.path() + " is not searchable by others (no o+x)";
   CHECK(daemon.log().find(expected) != std::string::npos);
   CHECK(daemon.log().find("Fix: chmod o+x " + dir.path()) != std::string::npos);
 
-  TempDir open_dir;
-  REQUIRE(::chmod(open_dir.path().c_str(), 0755) == 0);
+  TempDir open_dir;  // 0755
   DaemonProcess fine(open_dir.path());
   CHECK(fine.log().find("is not searchable by others") == std::string::npos);
 }

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <utility>
 
@@ -152,8 +154,8 @@ TEST_CASE("a forward onto a host port that is in use is refused up front, the at
   REQUIRE(::listen(holder, 1) == 0);
   const std::string held = "127.0.0.1:" + std::to_string(port);
 
-  const auto at_start = daemon.call("start", {{"name", "p0"}, {"mode", "userspace"},
-                                              {"forwards", {{{"host", held}, {"guest_port", 22}}}}});
+  const auto at_start = daemon.call(
+      "start", {{"name", "p0"}, {"mode", "userspace"}, {"forwards", {{{"host", held}, {"guest_port", 22}}}}});
   CHECK(at_start.error_code == -32602);
   CHECK(at_start.error_message == "forwards[0].host: " + held + " (tcp) is in use by another process or attachment");
 
@@ -170,7 +172,6 @@ TEST_CASE("a forward onto a host port that is in use is refused up front, the at
   ::close(holder);
 }
 
-
 TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as asked, never a warning",
           "[integration][passt]") {
   TempDir dir;
@@ -179,8 +180,8 @@ TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as ask
   REQUIRE(eventually([&] { return daemon.ok("list")[0]["state"] == "running"; }));
   const int first = child_pid(daemon, "p1");
   for (int i = 0; i < 2; ++i) {
-    daemon.ok("forward", {{"name", "p1"}, {"host", "127.0.0.1:" + std::to_string(free_loopback_port())},
-                          {"guest_port", 22 + i}});
+    daemon.ok("forward",
+              {{"name", "p1"}, {"host", "127.0.0.1:" + std::to_string(free_loopback_port())}, {"guest_port", 22 + i}});
   }
   REQUIRE(eventually([&] {
     const int now = child_pid(daemon, "p1");
@@ -195,7 +196,37 @@ TEST_CASE("forwards reconfigure passt: counted apart from crashes, logged as ask
   CHECK(daemon.log().find("warning p1") == std::string::npos);  // nothing about p1 at warning level
 }
 
-TEST_CASE("restart: a failed passt attachment runs again once the cause is fixed", "[integration][passt]") {
+namespace {
+
+// Runs `command` inside the network namespace of process `pid`.
+void in_netns_of(pid_t pid, const std::string& command) {
+  const std::string full = "nsenter --net=/proc/" + std::to_string(pid) + "/ns/net " + command;
+  INFO(full);
+  REQUIRE(std::system(full.c_str()) == 0);
+}
+
+// Gives the namespace of `pid` what passt needs to run: an uplink (one end of a veth pair
+// inside it, the other end too: nothing leaves the namespace) with a default route.
+void give_uplink(pid_t pid) {
+  in_netns_of(pid, "ip link add sqt-up type veth peer name sqt-up-peer");
+  in_netns_of(pid, "ip addr add 10.66.0.2/24 dev sqt-up");
+  in_netns_of(pid, "ip link set sqt-up up");
+  in_netns_of(pid, "ip link set sqt-up-peer up");
+  in_netns_of(pid, "ip route add default via 10.66.0.1 dev sqt-up");
+}
+
+// The daemon's direct children (its passt and dnsmasq processes).
+std::string children_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::string children;
+  std::getline(in, children);
+  return children;
+}
+
+}  // namespace
+
+TEST_CASE("start of a passt that cannot run answers with passt's own words and leaves nothing running",
+          "[integration][passt]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
   {
@@ -203,23 +234,89 @@ TEST_CASE("restart: a failed passt attachment runs again once the cause is fixed
     daemon.emplace(dir.path());
     REQUIRE(netns.leave());
   }
-  daemon->ok("start", {{"name", "p1"}, {"mode", "userspace"}});
+  const auto refused = daemon->call("start", {{"name", "p1"}, {"mode", "userspace"}});
+  INFO(daemon->log());
+  CHECK(refused.error_code == -32004);
+  CHECK_THAT(refused.error_message, Catch::StartsWith("passt did not start: exited with status 1; its output: ") &&
+                                        Catch::Contains("External interface not usable"));
+  CHECK(daemon->ok("list").empty());
+  CHECK(eventually([&] { return children_of(daemon->pid()).empty(); }));  // passt is not restarted
+  CHECK(daemon->log().find("p1/passt: restarting child") == std::string::npos);
+  const std::string state = daemon->run_dir() + "/state.json";
+  std::ifstream saved(state);
+  CHECK(json::parse(saved)["attachments"].empty());  // not restored by the next daemon either
+}
+
+TEST_CASE("restart: a failed passt attachment runs again once the cause is fixed", "[integration][passt]") {
+  TempDir dir;
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  give_uplink(daemon->pid());
+  daemon->ok("start", {{"name", "p1"}, {"mode", "userspace"}});  // answers once passt serves
+  CHECK(daemon->ok("list")[0]["state"] == "running");
+
+  // The uplink goes away under a running attachment: passt, restarted, cannot run any more.
+  in_netns_of(daemon->pid(), "ip link del sqt-up");
+  ::kill(child_pid(*daemon, "p1"), SIGKILL);
   REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "failed"; }, 60s));
   const auto failed = daemon->ok("list")[0];
   INFO(failed.dump());
   CHECK(failed["detail"].get<std::string>().find("External interface not usable") != std::string::npos);
 
-  // The operator gives the namespace an uplink (a veth pair inside it) and a default route.
-  const std::string in_ns = "nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net ";
-  REQUIRE(std::system((in_ns + "ip link add sqt-up type veth peer name sqt-up-peer").c_str()) == 0);
-  REQUIRE(std::system((in_ns + "ip addr add 10.66.0.2/24 dev sqt-up").c_str()) == 0);
-  REQUIRE(std::system((in_ns + "ip link set sqt-up up").c_str()) == 0);
-  REQUIRE(std::system((in_ns + "ip link set sqt-up-peer up").c_str()) == 0);
-  REQUIRE(std::system((in_ns + "ip route add default via 10.66.0.1 dev sqt-up").c_str()) == 0);
-
+  // The operator gives the namespace its uplink back and restarts the attachment.
+  give_uplink(daemon->pid());
   const std::string restart =
       std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " restart p1 > /dev/null";
   REQUIRE(std::system(restart.c_str()) == 0);
   REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "running" && child_pid(*daemon, "p1") > 0; }));
   CHECK(daemon->call("restart", {{"name", "nosuch"}}).error_code == -32001);
+}
+
+TEST_CASE("a forward passt cannot bind is refused with passt's words and the previous forwards keep serving",
+          "[integration][passt]") {
+  TempDir dir;
+  std::optional<DaemonProcess> daemon;
+  int holder = -1;
+  {
+    InNewNetns netns;
+    // Set here, not assumed: ports below 1024 need CAP_NET_BIND_SERVICE in this namespace.
+    REQUIRE(std::system("sysctl -qw net.ipv4.ip_unprivileged_port_start=1024") == 0);
+    REQUIRE(std::system("ip link set lo up") == 0);
+    // This test (root) holds a privileged port. The daemon's probe cannot tell it is taken
+    // (EACCES comes first: the daemon has no effective CAP_NET_BIND_SERVICE), so passt finds
+    // out, by failing to bind it.
+    holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(80);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(holder, 1) == 0);
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  give_uplink(daemon->pid());
+  const std::string first = "127.0.0.1:2222";
+  daemon->ok("start", {{"name", "p1"}, {"mode", "userspace"}, {"forwards", {{{"host", first}, {"guest_port", 22}}}}});
+  const int before = child_pid(*daemon, "p1");
+
+  const auto refused = daemon->call("forward", {{"name", "p1"}, {"host", "127.0.0.1:80"}, {"guest_port", 80}});
+  INFO(daemon->log());
+  CHECK(refused.error_code == -32004);
+  CHECK_THAT(refused.error_message, Catch::StartsWith("the forwards of 'p1' are unchanged: passt did not start: ") &&
+                                        Catch::Contains("Failed to bind any port for '-t 127.0.0.1/80:80'"));
+  // The attachment keeps running with exactly its previous forward, served by a new passt.
+  REQUIRE(eventually([&] {
+    const int now = child_pid(*daemon, "p1");
+    return now > 0 && now != before && daemon->ok("list")[0]["state"] == "running";
+  }));
+  const auto listed = daemon->ok("list")[0];
+  REQUIRE(listed["forwards"].size() == 1);
+  CHECK(listed["forwards"][0]["host"] == first);
+  CHECK(daemon->log().find("restoring the previous forwards") != std::string::npos);
+  ::close(holder);
 }

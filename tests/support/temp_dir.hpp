@@ -2,8 +2,12 @@
 
 // TempDir: a fresh directory under /tmp (short, so socket paths fit sun_path), removed with
 // its contents when the test ends. Shared by unit, platform and integration tests.
+//
+// Mode 0755, as a daemon's run dir under /run is reachable: passt and dnsmasq run as nobody
+// and must reach their files in it (a test of the unreachable case chmods it back to 0700).
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -18,6 +22,7 @@ public:
     char pattern[] = "/tmp/squib-test-XXXXXX";
     if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     m_path = pattern;
+    if (::chmod(m_path.c_str(), 0755) != 0) throw std::runtime_error("chmod " + m_path + " failed");
   }
   ~TempDir() {
     std::error_code ec;

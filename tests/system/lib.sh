@@ -74,6 +74,9 @@ squib_system_test() {
     [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespace)"; exit 77; }
     build=$(cd "$2" && pwd)
     work=$(mktemp -d /tmp/squib-system-XXXXXX)
+    # Reachable as a run dir under /run is: dnsmasq and passt run as nobody and use their
+    # files in it (mktemp makes 0700).
+    chmod 0755 "$work"
     trap 'squib_cleanup; rm -rf "$work"' EXIT
     fail() {
         echo "FAIL: $*"

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -89,6 +90,13 @@ struct Fixture {
   VmnetBackend& make() {
     backend = std::make_unique<VmnetBackend>(context, options);
     return *backend;
+  }
+  // Starts `b` and runs the loop until its `ready` has answered.
+  squib::core::Result<void> start(VmnetBackend& b) {
+    std::optional<squib::core::Result<void>> outcome;
+    b.start([&](squib::core::Result<void> ready) { outcome = std::move(ready); });
+    REQUIRE(run_until([&] { return outcome.has_value(); }, 10'000ms));
+    return std::move(*outcome);
   }
   // Runs the loop without blocking until `done` holds or `timeout` passes.
   template <typename Pred>
@@ -173,7 +181,7 @@ TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmne
     options.end_address = "192.168.105.254";
     options.subnet_mask = "255.255.255.0";
     context.mtu = 4000;
-    REQUIRE(make().start().ok());
+    REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_uint64(vmnet_operation_mode_key) == VMNET_SHARED_MODE);
     CHECK(std::string(fake_vmnet_desc_string(vmnet_start_address_key)) == "192.168.105.2");
     CHECK(std::string(fake_vmnet_desc_string(vmnet_end_address_key)) == "192.168.105.254");
@@ -190,7 +198,7 @@ TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmne
   SECTION("host with isolation, no range") {
     options.mode = VmnetMode::host;
     options.isolation = true;
-    REQUIRE(make().start().ok());
+    REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_uint64(vmnet_operation_mode_key) == VMNET_HOST_MODE);
     CHECK(fake_vmnet_desc_bool(vmnet_enable_isolation_key));
     CHECK_FALSE(fake_vmnet_desc_has(vmnet_start_address_key));
@@ -198,14 +206,14 @@ TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmne
   SECTION("bridged names the host interface") {
     options.mode = VmnetMode::bridged;
     options.bridge = "en0";
-    REQUIRE(make().start().ok());
+    REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_uint64(vmnet_operation_mode_key) == VMNET_BRIDGED_MODE);
     CHECK(std::string(fake_vmnet_desc_string(vmnet_shared_interface_name_key)) == "en0");
   }
   SECTION("offloads are passed when asked for") {
     options.offloads.tso = true;
     options.offloads.virtio_header = true;
-    REQUIRE(make().start().ok());
+    REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_bool(vmnet_enable_tso_key));
     CHECK(fake_vmnet_desc_bool(vmnet_enable_virtio_header_key));
     CHECK_FALSE(fake_vmnet_desc_has(vmnet_enable_checksum_offload_key));
@@ -229,7 +237,7 @@ TEST_CASE_METHOD(Fixture, "bad options fail before vmnet is called", "[vmnet][st
     CHECK_FALSE(squib::backend::VmnetNetwork::available());
   }
   if (!builds_backend) return;
-  auto result = make().start();
+  auto result = start(make());
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == EINVAL);
   CHECK(fake_vmnet_start_calls() == 0);
@@ -239,7 +247,7 @@ TEST_CASE_METHOD(Fixture, "bad options fail before vmnet is called", "[vmnet][st
 TEST_CASE_METHOD(Fixture, "start reads back MAC, MTU and max packet size", "[vmnet][start]") {
   fake_vmnet_set_reported_mtu(1400);
   fake_vmnet_set_reported_max_packet_size(1414);
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   CHECK(backend->state() == BackendState::running);
   CHECK(backend->interface_info().mac == context.mac.to_string());
   CHECK(backend->interface_info().mtu == 1400);
@@ -262,7 +270,7 @@ TEST_CASE_METHOD(Fixture, "start failures map vmnet statuses to named errors", "
                           Case{VMNET_SHARING_SERVICE_BUSY, EBUSY, "VMNET_SHARING_SERVICE_BUSY"},
                           Case{VMNET_NOT_AUTHORIZED, EPERM, "VMNET_NOT_AUTHORIZED"});
   fake_vmnet_set_start_status(c.status);
-  auto result = make().start();
+  auto result = start(make());
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == c.code);
   CHECK_THAT(result.error().message, Catch::Contains(c.name) && Catch::Contains("vmnet_start_interface"));
@@ -276,7 +284,7 @@ TEST_CASE_METHOD(Fixture, "start failures map vmnet statuses to named errors", "
 
 TEST_CASE_METHOD(Fixture, "a NULL interface from vmnet_start_interface is an error", "[vmnet][start]") {
   fake_vmnet_set_start_returns_null(true);
-  auto result = make().start();
+  auto result = start(make());
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == EINVAL);
 }
@@ -285,7 +293,7 @@ TEST_CASE_METHOD(Fixture, "start times out and the late interface is stopped", "
   fake_vmnet_set_start_delay_ms(300);
   options.start_timeout = 50ms;
   const auto before = std::chrono::steady_clock::now();
-  auto result = make().start();
+  auto result = start(make());
   const auto waited = std::chrono::steady_clock::now() - before;
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == ETIMEDOUT);
@@ -300,7 +308,7 @@ TEST_CASE_METHOD(Fixture, "start times out and the late interface is stopped", "
 }
 
 TEST_CASE_METHOD(Fixture, "stop waits for vmnet and closes its handles before done", "[vmnet][stop]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   bool done = false;
   backend->stop([&] { done = true; });
   CHECK_FALSE(done);  // asynchronous: vmnet confirms on its queue
@@ -316,7 +324,7 @@ TEST_CASE_METHOD(Fixture, "stop waits for vmnet and closes its handles before do
 TEST_CASE_METHOD(Fixture, "stop gives up after stop_timeout", "[vmnet][stop]") {
   fake_vmnet_set_stop_delay_ms(400);
   options.stop_timeout = 50ms;
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   bool done = false;
   const auto before = std::chrono::steady_clock::now();
   backend->stop([&] { done = true; });
@@ -328,7 +336,7 @@ TEST_CASE_METHOD(Fixture, "stop gives up after stop_timeout", "[vmnet][stop]") {
 }
 
 TEST_CASE_METHOD(Fixture, "network frames arrive in batches of at most 32, in order", "[vmnet][rx]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   SECTION("exactly one full batch") {
     inject_sequence(0, 32);
     REQUIRE(run_until([&] { return sink.frames.size() == 32; }));
@@ -379,7 +387,7 @@ TEST_CASE_METHOD(Fixture, "network frames arrive in batches of at most 32, in or
 }
 
 TEST_CASE_METHOD(Fixture, "read failures and runts are counted, not fatal", "[vmnet][rx]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   fake_vmnet_fail_reads(VMNET_FAILURE, 1);
   inject_sequence(0, 3);
   REQUIRE(run_until([&] { return fake_vmnet_read_calls() >= 1; }));
@@ -398,7 +406,7 @@ TEST_CASE_METHOD(Fixture, "read failures and runts are counted, not fatal", "[vm
 }
 
 TEST_CASE_METHOD(Fixture, "VM frames go to vmnet_write in one call per batch", "[vmnet][tx]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   std::vector<std::vector<std::byte>> frames;
   for (std::uint32_t i = 0; i < k_batch; ++i) frames.push_back(make_frame(i, 60 + i));
   FrameBatch batch;
@@ -464,7 +472,7 @@ TEST_CASE_METHOD(Fixture, "VM frames go to vmnet_write in one call per batch", "
 }
 
 TEST_CASE_METHOD(Fixture, "no frame is delivered after stop()", "[vmnet][stop]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   inject_sequence(0, 10);
   REQUIRE(run_until([&] { return sink.frames.size() == 10; }));
   bool done = false;
@@ -476,7 +484,7 @@ TEST_CASE_METHOD(Fixture, "no frame is delivered after stop()", "[vmnet][stop]")
 }
 
 TEST_CASE_METHOD(Fixture, "teardown while packets are arriving", "[vmnet][stop]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   std::atomic<bool> keep_going{true};
   std::atomic<std::uint32_t> injected{0};
   std::thread injector([&] {
@@ -503,7 +511,7 @@ TEST_CASE_METHOD(Fixture, "teardown while packets are arriving", "[vmnet][stop]"
 }
 
 TEST_CASE_METHOD(Fixture, "a backend destroyed without stop() cleans up", "[vmnet][stop]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   inject_sequence(0, 40);
   backend.reset();  // events may still be queued for the dead backend
   run_for(30ms);
@@ -513,7 +521,7 @@ TEST_CASE_METHOD(Fixture, "a backend destroyed without stop() cleans up", "[vmne
 }
 
 TEST_CASE_METHOD(Fixture, "stop from inside consume() ends the drain", "[vmnet][stop]") {
-  REQUIRE(make().start().ok());
+  REQUIRE(start(make()).ok());
   bool done = false;
   sink.on_consume = [&] {
     if (backend->state() == BackendState::running) backend->stop([&] { done = true; });

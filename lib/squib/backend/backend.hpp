@@ -8,13 +8,19 @@
 //   VM socket ◀──VmPort── FrameSink::consume() ◀───────── Backend ◀── network
 //
 // Contract (all calls on the loop thread):
-// - start() acquires the resources and begins delivering frames to context.to_vm in batches
-//   of at most core::k_batch_size, with spans into the backend's own preallocated buffers.
+// - start(ready) acquires the resources and begins delivering frames to context.to_vm in
+//   batches of at most core::k_batch_size, with spans into the backend's own preallocated
+//   buffers. `ready` tells when the backend carries frames, or why it cannot: only then does
+//   the daemon answer `start` (a passt that exits at once is the start's error, not a
+//   `failed` state seen seconds after an "ok").
 // - send() takes one batch from the VM; it never blocks: what cannot be written now is
 //   dropped and counted in context.stats (backend_full / backend_down).
 // - stop() begins an orderly teardown; `done` runs on the loop once every handle is closed
 //   and every child has been reaped. After stop() no frame is delivered.
-// - A backend never throws; errors at start come back as Result, later ones are logged,
+// - Done callbacks (start's `ready`, set_forwards' `applied`) run exactly once, on the loop,
+//   possibly before the call that took them returns; stop() answers a pending one with
+//   ECANCELED before it returns, so no request waits forever.
+// - A backend never throws; errors at start come through `ready`, later ones are logged,
 //   counted and reflected in state().
 
 #include <functional>
@@ -38,27 +44,31 @@ std::string_view to_string(BackendState state);
 
 struct BackendContext {
   uv_loop_t* loop = nullptr;
-  std::string name;                      // attachment name, for logs
-  core::MacAddress mac;                  // the VM's assigned MAC
+  std::string name;      // attachment name, for logs
+  core::MacAddress mac;  // the VM's assigned MAC
   std::size_t mtu = 1500;
-  std::size_t max_frame = 1518;          // mtu + Ethernet header + one VLAN tag
-  core::FrameSink* to_vm = nullptr;      // where network frames go
+  std::size_t max_frame = 1518;      // mtu + Ethernet header + one VLAN tag
+  core::FrameSink* to_vm = nullptr;  // where network frames go
   core::AttachmentStats* stats = nullptr;
 };
 
 class Backend {
-public:
+ public:
   virtual ~Backend() = default;
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
-  virtual core::Result<void> start() = 0;
+  // The outcome of an asynchronous step (see the contract above).
+  using Done = std::function<void(core::Result<void>)>;
+
+  virtual void start(Done ready) = 0;
   virtual void send(const core::FrameBatch& from_vm) = 0;
   virtual void stop(std::function<void()> done) = 0;
 
-  // Replaces the set of host→guest port forwards. Backends without forwarding refuse.
-  virtual core::Result<void> set_forwards(const std::vector<core::PortForward>& /*forwards*/) {
-    return core::Error{ENOTSUP, "port forwarding is not supported by this backend"};
+  // Replaces the set of host→guest port forwards; `applied` tells once they are in effect,
+  // or why not (the previous set is then still in effect). Backends without forwarding refuse.
+  virtual void set_forwards(const std::vector<core::PortForward>& /*forwards*/, Done applied) {
+    applied(core::Error{ENOTSUP, "port forwarding is not supported by this backend"});
   }
 
   // Starts the backend's child again now (after it `failed`, e.g. once the operator fixed
@@ -71,7 +81,7 @@ public:
   // Human-readable detail for list/stats: e.g. the last lines a failed child printed.
   [[nodiscard]] virtual std::string detail() const { return {}; }
 
-protected:
+ protected:
   Backend() = default;
 };
 

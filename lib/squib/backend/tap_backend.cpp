@@ -34,7 +34,9 @@ TapBackend::TapBackend(BackendContext context, TapConfig config)
 
 TapBackend::~TapBackend() { m_poll.close(); }
 
-Result<void> TapBackend::start() {
+void TapBackend::start(Done ready) { ready(open_and_configure()); }
+
+Result<void> TapBackend::open_and_configure() {
   auto fd = platform::open_tap(m_config.ifname);
   if (!fd) return fd.error();
   auto netlink = platform::Netlink::open();

@@ -44,17 +44,19 @@ struct TapConfig {
 std::string tap_name(std::string_view scope, std::string_view attachment_name);
 
 class TapBackend final : public Backend {
-public:
+ public:
   TapBackend(BackendContext context, TapConfig config);
   ~TapBackend() override;
 
-  core::Result<void> start() override;
+  // Synchronous: `ready` runs before start() returns.
+  void start(Done ready) override;
   void send(const core::FrameBatch& from_vm) override;
   void stop(std::function<void()> done) override;
   [[nodiscard]] BackendState state() const override { return m_state; }
   [[nodiscard]] std::string detail() const override;
 
-private:
+ private:
+  core::Result<void> open_and_configure();
   void on_readable();
 
   BackendContext m_context;

@@ -4,17 +4,25 @@
 // child per attachment (passt, gvproxy, or a custom program; see userspace_preset.hpp).
 //
 // passt and custom children get one end of a fresh socketpair as fd 3 on every spawn: no
-// socket path exists for anyone else to reach, and passt's drop to nobody needs no writable
-// directory (design brief §7). gvproxy only listens on paths: the daemon connects to its
-// socket in the run dir once it appears (polled every k_connect_interval, for at most
-// k_connect_timeout), sending the vfkit "VFKT" handshake first in datagram framing.
+// socket path exists for anyone else to reach (design brief §7). gvproxy only listens on paths: the daemon connects to
+// its socket in the run dir once it appears (polled every k_connect_interval, for at most k_connect_timeout), sending
+// the vfkit "VFKT" handshake first in datagram framing.
 //
-// When the child exits or its link breaks, the link is dropped, frames from the VM count as
-// backend_down, and the supervisor restarts the child with backoff; the VM keeps its socket
-// and sees only a pause.
+// Ready means the child serves: its link is connected and, for passt, passt has written its
+// PID file, which it does after its configuration is done and its forwarded ports are bound,
+// just before its main loop (passt.c). A child that exits first — passt without a route, a
+// forward it cannot bind — is the step's error with its last words, and no restart follows
+// for a start; a failed reconfiguration (set_forwards) puts the previous forwards back. The
+// PID files live in <run-dir>/passt, owned by nobody (the user passt switches to) and watched
+// with uv_fs_event (inotify): no polling.
+//
+// When a running child exits or its link breaks, the link is dropped, frames from the VM
+// count as backend_down, and the supervisor restarts the child with backoff; the VM keeps its
+// socket and sees only a pause.
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <squib/backend/backend.hpp>
@@ -25,26 +33,43 @@
 namespace squib::backend {
 
 class UserspaceBackend final : public Backend {
-public:
+ public:
   static constexpr std::chrono::milliseconds k_connect_interval{50};
   static constexpr std::chrono::milliseconds k_connect_timeout{10'000};
+  // A start or reconfiguration that has not become ready by then has failed.
+  static constexpr std::chrono::milliseconds k_ready_timeout{15'000};
 
   UserspaceBackend(BackendContext context, UserspaceConfig config);
   ~UserspaceBackend() override;
 
-  core::Result<void> start() override;
+  void start(Done ready) override;
   void send(const core::FrameBatch& from_vm) override;
   void stop(std::function<void()> done) override;
   // passt: restarts the child with the new -t/-u options (a pause of the link; passt learns
-  // the guest's MAC again from its next frame). gvproxy: not yet (its HTTP services API).
-  core::Result<void> set_forwards(const std::vector<core::PortForward>& forwards) override;
+  // the guest's MAC again from its next frame); `applied` runs once the new passt is ready.
+  // gvproxy: not yet (its HTTP services API).
+  void set_forwards(const std::vector<core::PortForward>& forwards, Done applied) override;
   core::Result<void> restart() override;
   [[nodiscard]] BackendState state() const override;
   [[nodiscard]] std::string detail() const override;
 
-private:
+ private:
+  // The step (start, reconfiguration) waiting to be ready; at most one at a time.
+  struct PendingStep {
+    Done done;
+    std::optional<std::vector<core::PortForward>> previous_forwards;  // a reconfiguration's
+  };
+
+  core::Result<void> prepare_pid_watch();
   core::Result<uv::ChildLaunch> prepare_launch();
   void on_spawned();
+  void on_exited(std::int64_t exit_status, int term_signal);
+  void begin_step(PendingStep step);
+  static void on_step_timer(uv_timer_t* timer);  // the deadline, or a deferred failure
+  void check_ready();
+  [[nodiscard]] bool pid_file_names_child() const;
+  void fail_step(core::Error error);  // runs the step's end on the next loop turn
+  void end_step(core::Result<void> outcome);
   void try_connect();
   void adopt_link(core::Fd fd);
   void restart_child();
@@ -60,6 +85,12 @@ private:
   uv::Handle<uv_timer_t> m_connect_timer;
   std::chrono::steady_clock::time_point m_connect_deadline{};
   bool m_reconfiguring = false;  // set_forwards asked the supervisor for a restart
+  std::optional<PendingStep> m_step;
+  std::optional<core::Error> m_step_failure;  // waiting for m_step_timer's next turn
+  std::string m_not_ready_because;            // the last link problem seen during a step
+  std::string m_pid_path;                     // passt's --pid file; empty for others
+  uv::Handle<uv_fs_event_t> m_pid_watch;
+  uv::Handle<uv_timer_t> m_step_timer;  // a step's deadline, or its deferred failure
 };
 
 }  // namespace squib::backend

@@ -10,7 +10,10 @@ UserspaceLaunchPlan plan_userspace_launch(const UserspaceConfig& config, const s
     // this fd (implies --one-off: passt exits when our end closes, so it cannot outlive the
     // daemon); --mtu: advertised to the guest by DHCP option 26.
     plan.inherits_fd = true;
-    plan.args = {"--foreground", "--fd", fd, "--mtu", std::to_string(mtu)};
+    // --pid: passt writes it after its configuration and port binding, just before its main
+    // loop: the readiness signal (userspace_backend.hpp).
+    plan.pid_path = config.link_dir + "/passt/" + name + ".pid";
+    plan.args = {"--foreground", "--fd", fd, "--mtu", std::to_string(mtu), "--pid", plan.pid_path};
     // passt(1) forwarding spec: [ADDRESS/]PORT[:TARGET]; without -t/-u nothing is forwarded.
     for (const auto& forward : config.forwards) {
       plan.args.push_back(forward.protocol == "udp" ? "--udp-ports" : "--tcp-ports");

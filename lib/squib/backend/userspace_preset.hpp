@@ -4,7 +4,8 @@
 //
 // | kind    | link                                   | framing        | argv                                   |
 // |---------|----------------------------------------|----------------|----------------------------------------|
-// | passt   | socketpair end inherited as fd 3       | QEMU stream    | --foreground --fd 3 --mtu M [args]     |
+// | passt   | socketpair end inherited as fd 3       | QEMU stream    | --foreground --fd 3 --mtu M            |
+// |         |                                        |                | --pid D/passt/N.pid [-t/-u …] [args]   |
 // | gvproxy | gvproxy listens on a path in run dir,  | QEMU stream or | -listen-qemu unix://P  (or             |
 // |         | the daemon connects after the spawn    | vfkit datagram | -listen-vfkit unixgram://P) -mtu M     |
 // |         |                                        |                | -ssh-port -1 -listen unix://API [args] |
@@ -27,7 +28,7 @@ struct UserspaceConfig {
   std::vector<std::string> extra_args;
   LinkFraming framing = LinkFraming::qemu_stream;
   std::string exec_shim;  // squib-child-exec path, or empty
-  std::string link_dir;   // where gvproxy's sockets go (the run dir)
+  std::string link_dir;   // the run dir: gvproxy's sockets, passt's PID files (in passt/)
   std::vector<core::PortForward> forwards;  // passt: -t/-u options
 };
 
@@ -36,6 +37,7 @@ struct UserspaceLaunchPlan {
   bool inherits_fd = false;       // the link is a socketpair end passed as fd 3
   std::string listen_path;        // else: the path the child listens on (gvproxy)
   std::string api_path;           // gvproxy's services API socket
+  std::string pid_path;           // passt: its PID file, written once it serves
 };
 
 inline constexpr int k_child_link_fd = 3;

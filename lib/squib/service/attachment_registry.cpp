@@ -48,10 +48,8 @@ std::optional<std::string> l2_segment(const proto::StartParams& params) {
 }
 
 json direction_json(const core::DirectionStats& stats) {
-  return {{"frames", stats.frames},
-          {"bytes", stats.bytes},
-          {"batches", stats.batches},
-          {"mean_batch", stats.mean_batch()}};
+  return {
+      {"frames", stats.frames}, {"bytes", stats.bytes}, {"batches", stats.batches}, {"mean_batch", stats.mean_batch()}};
 }
 
 }  // namespace
@@ -71,9 +69,9 @@ void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCr
     return refuse(MethodError{ErrorCode::already_exists, "attachment '" + requested.name + "' already exists"});
   }
   if (m_attachments.size() + m_starting.size() >= m_config.max_attachments) {
-    return refuse(MethodError{ErrorCode::limit_reached, "the daemon already has " +
-                                                            std::to_string(m_config.max_attachments) +
-                                                            " attachments (the limit)"});
+    return refuse(
+        MethodError{ErrorCode::limit_reached,
+                    "the daemon already has " + std::to_string(m_config.max_attachments) + " attachments (the limit)"});
   }
   if (auto refused = refuse_start(m_config, caller, requested)) return refuse(*refused);
   if (!is_root(caller)) {
@@ -96,8 +94,9 @@ void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCr
     std::optional<MethodError> taken;
     for_each_entry([&](const std::string& other, const Entry& entry) {
       if (!taken && entry.params.mac == params.mac && l2_segment(entry.params) == segment) {
-        taken = MethodError{ErrorCode::invalid_params, "mac: " + *params.mac + " is already used by attachment '" +
-                                                           other + "' on " + *segment + "; give another or leave it out"};
+        taken =
+            MethodError{ErrorCode::invalid_params, "mac: " + *params.mac + " is already used by attachment '" + other +
+                                                       "' on " + *segment + "; give another or leave it out"};
       }
     });
     if (taken) return refuse(*taken);
@@ -161,7 +160,9 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   // is ready, possibly before make() returns.
   const std::string name = params.name;
   const proto::StartParams for_factory = params;
-  m_starting.emplace(name, Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done)});
+  m_starting.emplace(
+      name,
+      Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done), {}, false});
   m_factory.make(for_factory, std::move(context), [this, name](std::variant<BackendChoice, BackendRefusal> choice) {
     finish_start(name, std::move(choice));
   });
@@ -186,7 +187,8 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
     save_state();  // it was listed while starting
     starting.done(std::move(error), core::Fd());
   };
-  if (auto* refusal = std::get_if<BackendRefusal>(&choice)) return fail(MethodError{refusal->code, refusal->message}, false);
+  if (auto* refusal = std::get_if<BackendRefusal>(&choice))
+    return fail(MethodError{refusal->code, refusal->message}, false);
   auto& chosen = std::get<BackendChoice>(choice);
   if (m_shutting_down) {
     attachment->set_backend(std::move(chosen.backend));
@@ -197,10 +199,30 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // in the params so that a restart restores exactly this address.
   if (chosen.guest_ipv4) attachment->set_guest_ipv4(*chosen.guest_ipv4);
   if (chosen.network.address) params.address = chosen.network.address;
-  auto started = chosen.backend->start();
+  // Back into the table while the backend gets ready (passt proving it runs): still listed
+  // as starting, still answered -32007 by the others.
+  auto* backend = chosen.backend.get();
+  auto* identity = attachment.get();
   attachment->set_backend(std::move(chosen.backend));
-  if (!started) return fail(MethodError{ErrorCode::backend_failed, started.error().message}, true);
+  starting.network = std::move(chosen.network);
+  starting.backend_started = true;
+  m_starting.insert_or_assign(name, std::move(starting));
+  backend->start([this, name, identity](core::Result<void> ready) { finish_ready(name, identity, std::move(ready)); });
+}
 
+void AttachmentRegistry::finish_ready(const std::string& name, const relay::Attachment* identity,
+                                      core::Result<void> ready) {
+  const auto found = m_starting.find(name);
+  if (found == m_starting.end() || found->second.entry.attachment.get() != identity) return;  // answered by stop_all
+  auto node = m_starting.extract(found);
+  Starting starting = std::move(node.mapped());
+  const proto::StartParams& params = starting.entry.params;
+  if (!ready) {
+    retire(std::move(starting.entry.attachment), [this, params] { m_factory.released(params); });
+    save_state();  // it was listed while starting
+    starting.done(MethodError{ErrorCode::backend_failed, ready.error().message}, core::Fd());
+    return;
+  }
   const bool fd_passing = static_cast<bool>(starting.passed_fd);
   const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(name);
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
@@ -210,15 +232,25 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
                  {"socket", fd_passing ? json(nullptr) : json(socket_path)},
                  {"mac", *params.mac},
                  {"mtu", params.mtu},
-                 {"network", proto::to_json(chosen.network)}};
+                 {"network", proto::to_json(starting.network)}};
   m_attachments.emplace(name, std::move(starting.entry));
   save_state();
   starting.done(std::move(result), std::move(starting.passed_fd));
 }
 
 void AttachmentRegistry::for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const {
-  for (const auto& [name, entry] : m_attachments) visit(name, entry);
-  for (const auto& [name, starting] : m_starting) visit(name, starting.entry);
+  // In name order across both tables (a name is in one of them), as `list` shows them.
+  auto running = m_attachments.begin();
+  auto starting = m_starting.begin();
+  while (running != m_attachments.end() || starting != m_starting.end()) {
+    if (starting == m_starting.end() || (running != m_attachments.end() && running->first < starting->first)) {
+      visit(running->first, running->second);
+      ++running;
+    } else {
+      visit(starting->first, starting->second.entry);
+      ++starting;
+    }
+  }
 }
 
 bool AttachmentRegistry::visible_to(const Entry& entry, const PeerCredentials& caller) {
@@ -230,7 +262,8 @@ std::optional<MethodError> AttachmentRegistry::refuse_access(const std::string& 
   if (const auto starting = m_starting.find(name); starting != m_starting.end()) {
     const auto& owner = starting->second.entry.params.owner;
     if (auto refused = refuse_other_owner(caller, name, owner ? owner->uid : 0)) return refused;
-    return MethodError{ErrorCode::busy, "attachment '" + name + "' is still starting; ask again once its start has answered"};
+    return MethodError{ErrorCode::busy,
+                       "attachment '" + name + "' is still starting; ask again once its start has answered"};
   }
   const auto it = m_attachments.find(name);
   if (it == m_attachments.end()) return MethodError{ErrorCode::not_found, "no attachment named '" + name + "'"};
@@ -252,7 +285,8 @@ Outcome AttachmentRegistry::stop(const std::string& name, const PeerCredentials&
 
 void AttachmentRegistry::retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done) {
   m_retiring.retire(
-      std::move(attachment), [](relay::Attachment& stopping, std::function<void()> stopped) { stopping.stop(std::move(stopped)); },
+      std::move(attachment),
+      [](relay::Attachment& stopping, std::function<void()> stopped) { stopping.stop(std::move(stopped)); },
       std::move(done));
 }
 
@@ -265,6 +299,21 @@ void AttachmentRegistry::stop_all(std::function<void()> done) {
   auto attachments = std::move(m_attachments);
   m_attachments.clear();
   if (m_outstanding == 0) return std::exchange(m_all_stopped, nullptr)();
+  // Starts whose backend is getting ready are answered now and stop with the rest (their
+  // backend's cancelled `ready` then finds nothing to finish).
+  for (auto it = m_starting.begin(); it != m_starting.end();) {
+    if (!it->second.backend_started) {
+      ++it;
+      continue;
+    }
+    Starting starting = std::move(it->second);
+    it = m_starting.erase(it);
+    starting.done(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"}, core::Fd());
+    retire(std::move(starting.entry.attachment), [this, params = std::move(starting.entry.params)] {
+      m_factory.released(params);
+      one_stopped();
+    });
+  }
   for (auto& [name, entry] : attachments) {
     retire(std::move(entry.attachment), [this, params = std::move(entry.params)] {
       m_factory.released(params);
@@ -311,35 +360,43 @@ void AttachmentRegistry::save_state() const {
   }
 }
 
-Outcome AttachmentRegistry::apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards) {
+void AttachmentRegistry::apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards, Answer done) {
   auto* backend = entry.attachment->backend();
-  if (backend == nullptr) return MethodError{ErrorCode::backend_failed, "the attachment has no backend"};
-  if (auto applied = backend->set_forwards(forwards); !applied) {
-    return MethodError{ErrorCode::backend_failed, applied.error().message};
-  }
-  entry.params.forwards = std::move(forwards);
-  save_state();
-  json list = json::array();
-  for (const auto& f : entry.params.forwards) list.push_back(proto::to_json(f));
-  return json{{"name", entry.params.name}, {"forwards", std::move(list)}};
+  if (backend == nullptr) return done(MethodError{ErrorCode::backend_failed, "the attachment has no backend"});
+  const std::string name = entry.params.name;
+  const relay::Attachment* identity = entry.attachment.get();
+  backend->set_forwards(forwards, [this, name, identity, forwards, done = std::move(done)](core::Result<void> applied) {
+    const auto it = m_attachments.find(name);
+    if (!applied || it == m_attachments.end() || it->second.attachment.get() != identity) {
+      const std::string why = applied ? "the attachment was stopped meanwhile" : applied.error().message;
+      return done(MethodError{ErrorCode::backend_failed, "the forwards of '" + name + "' are unchanged: " + why});
+    }
+    it->second.params.forwards = forwards;
+    save_state();
+    json list = json::array();
+    for (const auto& f : forwards) list.push_back(proto::to_json(f));
+    done(json{{"name", name}, {"forwards", std::move(list)}});
+  });
 }
 
-Outcome AttachmentRegistry::forward(const std::string& name, const proto::PortForward& forward,
-                                    const PeerCredentials& caller) {
-  if (auto refused = refuse_access(name, caller)) return *refused;
-  if (auto refused = refuse_forward(m_config, caller, forward, "host")) return *refused;
+void AttachmentRegistry::forward(const std::string& name, const proto::PortForward& forward,
+                                 const PeerCredentials& caller, Answer done) {
+  if (auto refused = refuse_access(name, caller)) return done(*refused);
+  if (auto refused = refuse_forward(m_config, caller, forward, "host")) return done(*refused);
   Entry& entry = m_attachments.at(name);
   auto forwards = entry.params.forwards;
   const auto replaced = std::erase_if(forwards, [&](const auto& f) {
     return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
   });
-  // A new host port must be free now: passt failing to bind it later would take this working
-  // attachment down. (A replaced forward's port is this attachment's own.)
+  // A new host port must be free now, for a clear answer before passt is touched (passt
+  // failing to bind it would also be answered, after a restart that resets connections).
+  // A replaced forward's port is this attachment's own.
   if (replaced == 0) {
-    if (auto problem = host_port_problem(forward)) return MethodError{ErrorCode::invalid_params, "host: " + *problem};
+    if (auto problem = host_port_problem(forward))
+      return done(MethodError{ErrorCode::invalid_params, "host: " + *problem});
   }
   forwards.push_back(forward);
-  return apply_forwards(entry, std::move(forwards));
+  apply_forwards(entry, std::move(forwards), std::move(done));
 }
 
 Outcome AttachmentRegistry::restart(const std::string& name, const PeerCredentials& caller) {
@@ -352,9 +409,9 @@ Outcome AttachmentRegistry::restart(const std::string& name, const PeerCredentia
   return json{{"name", name}};
 }
 
-Outcome AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward,
-                                      const PeerCredentials& caller) {
-  if (auto refused = refuse_access(name, caller)) return *refused;
+void AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward,
+                                   const PeerCredentials& caller, Answer done) {
+  if (auto refused = refuse_access(name, caller)) return done(*refused);
   Entry& entry = m_attachments.at(name);
   auto forwards = entry.params.forwards;
   const auto before = forwards.size();
@@ -362,10 +419,10 @@ Outcome AttachmentRegistry::unforward(const std::string& name, const proto::Port
     return f.protocol == forward.protocol && f.host_address == forward.host_address && f.host_port == forward.host_port;
   });
   if (forwards.size() == before) {
-    return MethodError{ErrorCode::not_found, "no " + forward.protocol + " forward from " + forward.host_address + ":" +
-                                                 std::to_string(forward.host_port) + " on '" + name + "'"};
+    return done(MethodError{ErrorCode::not_found, "no " + forward.protocol + " forward from " + forward.host_address +
+                                                      ":" + std::to_string(forward.host_port) + " on '" + name + "'"});
   }
-  return apply_forwards(entry, std::move(forwards));
+  apply_forwards(entry, std::move(forwards), std::move(done));
 }
 
 json AttachmentRegistry::describe(const Entry& entry) const {
@@ -419,10 +476,10 @@ json AttachmentRegistry::stats_of(const Entry& entry) const {
 
 Outcome AttachmentRegistry::stats(const std::string& name, const PeerCredentials& caller) const {
   if (name.empty()) {
-    json out = json::array();
-    for (const auto& [key, entry] : m_attachments) {
+    json out = json::array();  // starting ones too, as in `list`
+    for_each_entry([&](const std::string&, const Entry& entry) {
       if (visible_to(entry, caller)) out.push_back(stats_of(entry));
-    }
+    });
     return out;
   }
   if (auto refused = refuse_access(name, caller)) return *refused;

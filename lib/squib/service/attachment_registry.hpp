@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <uv.h>
+#include <nlohmann/json.hpp>
 
 #include <squib/core/fd.hpp>
 #include <squib/core/result.hpp>
@@ -38,7 +38,7 @@
 namespace squib::service {
 
 class AttachmentRegistry {
-public:
+ public:
   AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory);
   ~AttachmentRegistry();
   AttachmentRegistry(const AttachmentRegistry&) = delete;
@@ -52,16 +52,19 @@ public:
   // restart could hand the fd back.
   using StartDone = std::function<void(std::variant<nlohmann::json, MethodError>, core::Fd passed_fd)>;
   void start(const proto::StartParams& params, const PeerCredentials& caller, StartDone done);
-  // The others answer at once: the method's result object, or a MethodError.
+  // The method's result object, or a MethodError.
+  using Answer = std::function<void(std::variant<nlohmann::json, MethodError>)>;
+  // Answers at once.
   std::variant<nlohmann::json, MethodError> stop(const std::string& name, const PeerCredentials& caller);
-  // Adds (or replaces, by protocol + host address/port) one port forward; removes one.
-  std::variant<nlohmann::json, MethodError> forward(const std::string& name, const proto::PortForward& forward,
-                                                    const PeerCredentials& caller);
-  // Starts a userspace attachment's child again now (e.g. after it failed); its state and
-  // detail in `list` tell how it goes.
+  // Adds (or replaces, by protocol + host address/port) one port forward; removes one. They
+  // answer through `done` once the backend applies the change (passt restarted and serving
+  // every forwarded port), or with the error that left the previous forwards in effect.
+  void forward(const std::string& name, const proto::PortForward& forward, const PeerCredentials& caller, Answer done);
+  void unforward(const std::string& name, const proto::PortForward& forward, const PeerCredentials& caller,
+                 Answer done);
+  // Starts a userspace attachment's child again now (e.g. after it failed) and answers at
+  // once; its state and detail in `list` tell how it goes.
   std::variant<nlohmann::json, MethodError> restart(const std::string& name, const PeerCredentials& caller);
-  std::variant<nlohmann::json, MethodError> unforward(const std::string& name, const proto::PortForward& forward,
-                                                      const PeerCredentials& caller);
   // The caller's attachments (root: all).
   [[nodiscard]] nlohmann::json list(const PeerCredentials& caller) const;
   // One attachment's (name given) or all of the caller's (name empty).
@@ -78,7 +81,7 @@ public:
   // restart brings them back; a clean `stop` removes an entry, a shutdown does not.
   void stop_all(std::function<void()> done);
 
-private:
+ private:
   struct Entry {
     proto::StartParams params;  // as persisted: mac resolved, owner filled in
     std::unique_ptr<relay::Attachment> attachment;
@@ -91,11 +94,14 @@ private:
     Entry entry;
     core::Fd passed_fd;
     StartDone done;
+    proto::NetworkInfo network;    // from the factory, for the result
+    bool backend_started = false;  // past the factory: waiting for the backend's `ready`
   };
 
-  std::variant<nlohmann::json, MethodError> apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards);
+  void apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards, Answer done);
   void create(proto::StartParams params, bool fd_passing, StartDone done);
   void finish_start(const std::string& name, std::variant<BackendChoice, BackendRefusal> choice);
+  void finish_ready(const std::string& name, const relay::Attachment* identity, core::Result<void> ready);
   void for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const;
   void one_stopped();
   [[nodiscard]] nlohmann::json describe(const Entry& entry) const;

@@ -62,9 +62,10 @@ int Daemon::run(std::function<void()> on_reload) {
     return 1;
   }
   if (auto closed = unsearchable_directory(m_config.run_dir)) {
-    spdlog::warn("{} is not searchable by others (no o+x): dnsmasq, which reads its static leases as nobody, "
-                 "would hand out wrong addresses in host/shared mode, and other users' VMMs cannot reach their "
-                 "sockets. Fix: chmod o+x {} (or use a run dir under /run)",
+    spdlog::warn("{} is not searchable by others (no o+x): dnsmasq and passt run as nobody and cannot reach "
+                 "their files (host/shared mode would hand out wrong addresses, userspace attachments fail to "
+                 "start), and other users' VMMs cannot reach their sockets. Fix: chmod o+x {} (or use a run dir "
+                 "under /run)",
                  *closed, *closed);
   }
   auto lock = lock_run_dir(m_config.lock_path());

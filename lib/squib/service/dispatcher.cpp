@@ -25,20 +25,21 @@ json Dispatcher::status() const {
   if (m_lag != nullptr) {
     loop = {{"max_stall_ms", m_lag->max_stall_ms()}, {"stalls_over_10ms", m_lag->stalls_over_threshold()}};
   }
-  return {{"version", SQUIB_VERSION},
-          {"loop", std::move(loop)},
-          {"pid", ::getpid()},
-          {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count()},
-          {"attachments", m_registry.size()},
+  return {
+    {"version", SQUIB_VERSION}, {"loop", std::move(loop)}, {"pid", ::getpid()},
+        {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count()},
+        {"attachments", m_registry.size()},
 #if defined(__APPLE__)
-          {"platform", "darwin"},
+        {"platform", "darwin"},
 #else
-          {"platform", "linux"},
+        {"platform", "linux"},
 #endif
-          {"run_dir", m_config.run_dir},
-          {"networks", m_registry.networks()},
-          {"backends", {{"passt", program_or_null(m_config.passt_program)},
-                        {"gvproxy", program_or_null(m_config.gvproxy_program)}}}};
+        {"run_dir", m_config.run_dir}, {"networks", m_registry.networks()}, {
+      "backends", {
+        {"passt", program_or_null(m_config.passt_program)}, { "gvproxy", program_or_null(m_config.gvproxy_program) }
+      }
+    }
+  };
 }
 
 void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Reply reply) {
@@ -48,7 +49,8 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
   }
   const auto& request = std::get<proto::Request>(parsed);
   const auto encode = [id = request.id](const std::variant<json, MethodError>& outcome) {
-    if (const auto* error = std::get_if<MethodError>(&outcome)) return proto::encode_error(id, error->code, error->message);
+    if (const auto* error = std::get_if<MethodError>(&outcome))
+      return proto::encode_error(id, error->code, error->message);
     return proto::encode_result(id, std::get<json>(outcome));
   };
   const auto answer = [&](const std::variant<json, MethodError>& outcome) { reply(encode(outcome), core::Fd()); };
@@ -57,8 +59,8 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     if (method == "status") return answer(status());
     if (method == "list") return answer(m_registry.list(caller));
     if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
-    if (m_shutting_down &&
-        (method == "start" || method == "stop" || method == "restart" || method == "forward" || method == "unforward")) {
+    if (m_shutting_down && (method == "start" || method == "stop" || method == "restart" || method == "forward" ||
+                            method == "unforward")) {
       return answer(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
     }
     if (method == "start") {
@@ -70,22 +72,29 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     }
     if (method == "stop") return answer(m_registry.stop(proto::parse_name_param(request.params, true), caller));
     if (method == "restart") return answer(m_registry.restart(proto::parse_name_param(request.params, true), caller));
+    const auto answer_later = [reply, encode](std::variant<json, MethodError> outcome) {
+      reply(encode(outcome), core::Fd());
+    };
     if (method == "forward") {
-      return answer(m_registry.forward(proto::parse_name_param(request.params, true),
-                                       proto::parse_forward_params(request.params, true), caller));
+      return m_registry.forward(proto::parse_name_param(request.params, true),
+                                proto::parse_forward_params(request.params, true), caller, answer_later);
     }
     if (method == "unforward") {
-      return answer(m_registry.unforward(proto::parse_name_param(request.params, true),
-                                         proto::parse_forward_params(request.params, false), caller));
+      return m_registry.unforward(proto::parse_name_param(request.params, true),
+                                  proto::parse_forward_params(request.params, false), caller, answer_later);
     }
-    return reply(proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method), core::Fd());
+    return reply(proto::encode_error(request.id, ErrorCode::method_not_found, "method not found: " + method),
+                 core::Fd());
   } catch (const proto::ParamError& e) {
-    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()), core::Fd());
+    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()),
+          core::Fd());
   } catch (const json::exception& e) {
-    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()), core::Fd());
+    reply(proto::encode_error(request.id, ErrorCode::invalid_params, std::string("invalid params: ") + e.what()),
+          core::Fd());
   } catch (const std::exception& e) {
     spdlog::error("internal error handling {}: {}", request.method, e.what());
-    reply(proto::encode_error(request.id, ErrorCode::internal_error, std::string("internal error: ") + e.what()), core::Fd());
+    reply(proto::encode_error(request.id, ErrorCode::internal_error, std::string("internal error: ") + e.what()),
+          core::Fd());
   }
 }
 

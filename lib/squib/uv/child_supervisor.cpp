@@ -201,6 +201,8 @@ void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
     spdlog::warn("{}: child {} exited with status {}", m_log_name, pid, exit_status);
   }
   if (m_exited) m_exited(exit_status, term_signal);
+  // The owner may end supervision from that callback (a child that failed its start).
+  if (m_state == ChildState::stopped) return;
 
   if (m_state == ChildState::stopping) {
     finish_stop();

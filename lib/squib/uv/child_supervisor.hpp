@@ -53,7 +53,8 @@ public:
   static constexpr std::chrono::milliseconds k_kill_grace{1'000};
 
   // `prepare` runs before every spawn (fresh socketpairs each time); `started` after every
-  // successful spawn; `exited` after every reaped exit, before any restart is scheduled.
+  // successful spawn; `exited` after every reaped exit, before any restart is scheduled —
+  // it may call stop() to have none.
   // `exec_shim`: path of squib-child-exec, or empty to spawn directly.
   ChildSupervisor(uv_loop_t* loop, std::string log_name, std::string exec_shim, Prepare prepare, Started started,
                   Exited exited);

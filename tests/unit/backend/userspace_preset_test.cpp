@@ -14,20 +14,23 @@ using squib::backend::plan_userspace_launch;
 using squib::backend::UserspaceConfig;
 using Args = std::vector<std::string>;
 
-TEST_CASE("passt gets the socketpair as fd 3, in the foreground, with the MTU", "[unit][backend]") {
+TEST_CASE("passt gets the socketpair as fd 3, in the foreground, with the MTU and its PID file", "[unit][backend]") {
   UserspaceConfig config;
   config.kind = "passt";
+  config.link_dir = "/run/squib-net";
   SECTION("defaults") {
     const auto plan = plan_userspace_launch(config, "vm1", 1500);
     CHECK(plan.inherits_fd);
     CHECK(plan.listen_path.empty());
-    CHECK(plan.args == Args{"--foreground", "--fd", "3", "--mtu", "1500"});
+    CHECK(plan.pid_path == "/run/squib-net/passt/vm1.pid");
+    CHECK(plan.args == Args{"--foreground", "--fd", "3", "--mtu", "1500", "--pid", "/run/squib-net/passt/vm1.pid"});
   }
   SECTION("port forwards become -t/-u specs, extra args come last") {
     config.forwards = {{"tcp", "127.0.0.1", 2222, 22}, {"udp", "0.0.0.0", 5353, 53}};
     config.extra_args = {"--no-icmp"};
     const auto plan = plan_userspace_launch(config, "vm1", 9000);
-    CHECK(plan.args == Args{"--foreground", "--fd", "3", "--mtu", "9000", "--tcp-ports", "127.0.0.1/2222:22",
+    CHECK(plan.args == Args{"--foreground", "--fd", "3", "--mtu", "9000", "--pid", "/run/squib-net/passt/vm1.pid",
+                            "--tcp-ports", "127.0.0.1/2222:22",
                             "--udp-ports", "0.0.0.0/5353:53", "--no-icmp"});
   }
 }

@@ -216,7 +216,7 @@ VmnetBackend::~VmnetBackend() {
   release_handles(nullptr);
 }
 
-core::Result<void> VmnetBackend::start() {
+core::Result<void> VmnetBackend::start_interface() {
   SQUIB_ASSERT(m_state == BackendState::starting && !m_vmnet);
   const VmnetOptions& opt = m_options;
   auto fail = [this](core::Error error) -> core::Result<void> {

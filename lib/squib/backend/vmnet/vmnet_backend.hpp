@@ -125,7 +125,7 @@ public:
   // Errors: EINVAL (bad options), ETIMEDOUT (message starts "StartTimeout"), ENOTSUP (an
   // option this macOS lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root
   // or the com.apple.vm.networking entitlement), EIO (other vmnet failures).
-  core::Result<void> start() override;
+  void start(Done ready) override { ready(start_interface()); }
   void send(const core::FrameBatch& from_vm) override;
   // `done` runs on the loop after vmnet confirmed the stop (or stop_timeout passed) and the
   // backend's handles are closed; at once if start() never succeeded.
@@ -137,6 +137,7 @@ public:
   [[nodiscard]] const VmnetInterfaceInfo& interface_info() const { return m_info; }
 
 private:
+  core::Result<void> start_interface();
   struct Vmnet;  // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
 
   void on_wakeup();
