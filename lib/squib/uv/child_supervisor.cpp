@@ -174,17 +174,19 @@ void ChildSupervisor::on_output(std::string_view chunk) {
 void ChildSupervisor::drain_output() {
   // The child is dead, so everything it wrote is already in the pipe: read it now so the
   // exit log and a `failed` state carry its last words.
-  if (!m_output) return;
   uv_os_fd_t fd = -1;
-  if (uv_fileno(m_output.base(), &fd) != 0) return;
-  char buffer[4096];
-  for (int i = 0; i < 16; ++i) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    on_output({buffer, static_cast<std::size_t>(n)});
+  if (m_output && uv_fileno(m_output.base(), &fd) == 0) {
+    char buffer[4096];
+    for (int i = 0; i < 16; ++i) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      on_output({buffer, static_cast<std::size_t>(n)});
+    }
   }
-  if (!m_partial_line.empty()) on_output("\n");
   m_output.close();
+  // Also when the pipe's EOF came before the exit (the read callback closed it already):
+  // an unfinished last line is this child's, never the start of the next child's first.
+  if (!m_partial_line.empty()) on_output("\n");
 }
 
 void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
