@@ -15,9 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
+#include <string>
+
+#include <squib/platform/parent_death.hpp>
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -25,12 +25,10 @@ int main(int argc, char** argv) {
     return 127;
   }
   const long parent = std::strtol(argv[1], nullptr, 10);
-#if defined(__linux__)
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-    std::fprintf(stderr, "squib-child-exec: prctl: %s\n", std::strerror(errno));
+  if (std::string error; !squib::platform::arm_parent_death_signal(error)) {
+    std::fprintf(stderr, "squib-child-exec: %s\n", error.c_str());
     return 127;
   }
-#endif
   if (::getppid() != parent) return 127;  // the daemon died before we armed the signal
   ::execv(argv[2], argv + 2);
   std::fprintf(stderr, "squib-child-exec: exec %s: %s\n", argv[2], std::strerror(errno));

@@ -196,11 +196,7 @@ int main(int argc, char** argv) {
   CLI::App app{"squib-netctl: control squib-netd"};
   app.require_subcommand(1);
   Options options;
-#if defined(__APPLE__)
-  options.control = "/var/run/squib-net/control.sock";
-#else
-  options.control = "/run/squib-net/control.sock";
-#endif
+  options.control = SQUIB_DEFAULT_RUN_DIR "/control.sock";
   if (const char* env = std::getenv("SQUIB_NETD_CONTROL")) options.control = env;
   app.add_option("--control", options.control, "Control socket (env SQUIB_NETD_CONTROL)")->capture_default_str();
   app.add_flag("--json", options.json_output, "Print JSON for scripts");

@@ -24,11 +24,7 @@
 
 namespace {
 
-#if defined(__APPLE__)
-constexpr const char* k_default_run_dir = "/var/run/squib-net";
-#else
-constexpr const char* k_default_run_dir = "/run/squib-net";
-#endif
+constexpr const char* k_default_run_dir = SQUIB_DEFAULT_RUN_DIR;  // the platform's (CMakeLists.txt)
 
 // squib-child-exec sits beside this binary (build tree and install prefix alike).
 std::string find_exec_shim() {

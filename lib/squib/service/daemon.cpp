@@ -4,37 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/service/least_privilege.hpp>
 #include <squib/service/run_dir.hpp>
 #include <squib/service/state_store.hpp>
-#if defined(__linux__)
-#include <squib/platform/linux/privileges.hpp>
 #include <squib/uv/check.hpp>
-#endif
 
 namespace squib::service {
-
-namespace {
-
-// After start-up (run dir locked, state restored, control socket listening): keep only the
-// capabilities the daemon and its later children need (docs/security.md). Fails closed.
-bool drop_privileges([[maybe_unused]] const DaemonConfig& config) {
-#if defined(__linux__)
-  if (config.keep_privileges) {
-    spdlog::warn("--keep-privileges: keeping every capability squib-netd started with");
-    return true;
-  }
-  auto dropped = platform::drop_privileges();
-  if (!dropped) {
-    spdlog::critical("cannot drop privileges: {} (--keep-privileges skips the drop)", dropped.error().message);
-    return false;
-  }
-  spdlog::info("privileges: effective {}; permitted and bounding {}; no_new_privs {}", dropped->effective,
-               dropped->permitted, dropped->no_new_privs ? "on" : "off");
-#endif
-  return true;
-}
-
-}  // namespace
 
 Daemon::Daemon(DaemonConfig config) : m_config(std::move(config)) { uv_loop_init(&m_loop); }
 

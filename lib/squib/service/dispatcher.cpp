@@ -29,11 +29,7 @@ json Dispatcher::status() const {
     {"version", SQUIB_VERSION}, {"loop", std::move(loop)}, {"pid", ::getpid()},
         {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count()},
         {"attachments", m_registry.size()},
-#if defined(__APPLE__)
-        {"platform", "darwin"},
-#else
-        {"platform", "linux"},
-#endif
+        {"platform", SQUIB_PLATFORM_NAME},
         {"run_dir", m_config.run_dir}, {"networks", m_registry.networks()}, {
       "backends", {
         {"passt", program_or_null(m_config.passt_program)}, { "gvproxy", program_or_null(m_config.gvproxy_program) }

@@ -1,0 +1,33 @@
+#pragma once
+
+// What making a backend for a `start` gives: the backend with the network it joins, or a
+// refusal with its JSON-RPC code. Shared by BackendFactory and the platform's KernelModes.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <squib/backend/backend.hpp>
+#include <squib/proto/jsonrpc.hpp>
+#include <squib/proto/messages.hpp>
+
+namespace squib::service {
+
+struct BackendChoice {
+  std::unique_ptr<backend::Backend> backend;
+  proto::NetworkInfo network;  // what `start` reports
+  // host/shared: the guest's address, so the source guard can hold it to it (host order).
+  std::optional<std::uint32_t> guest_ipv4;
+};
+
+struct BackendRefusal {
+  proto::ErrorCode code;
+  std::string message;
+};
+
+using MakeCallback = std::function<void(std::variant<BackendChoice, BackendRefusal>)>;
+
+}  // namespace squib::service

@@ -1,0 +1,47 @@
+#pragma once
+
+// KernelModes: the `host`, `shared` and `bridged` modes, which the operating system's own
+// networking serves — on Linux a TAP per attachment on a bridge with dnsmasq and nftables
+// (platform/linux/kernel_modes.cpp), on macOS vmnet.framework. One implementation per
+// platform, picked by CMake (lib/CMakeLists.txt), never by #if; a build without one
+// (platform/generic/no_kernel_modes.cpp) offers `userspace` only. BackendFactory holds it.
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <uv.h>
+#include <nlohmann/json.hpp>
+
+#include <squib/backend/backend.hpp>
+#include <squib/proto/messages.hpp>
+#include <squib/service/backend_choice.hpp>
+#include <squib/service/daemon_config.hpp>
+
+namespace squib::service {
+
+class KernelModes {
+ public:
+  virtual ~KernelModes() = default;
+  KernelModes(const KernelModes&) = delete;
+  KernelModes& operator=(const KernelModes&) = delete;
+
+  // As BackendFactory::make, for params.mode host, shared or bridged.
+  virtual void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) = 0;
+  // After such an attachment's backend stopped: its network may go.
+  virtual void released(const proto::StartParams& params) = 0;
+  // Daemon start: removes what a dead daemon of this run dir left for `recorded`.
+  virtual void cleanup_stale(const std::vector<proto::StartParams>& recorded) = 0;
+  // Daemon shutdown, after every attachment stopped; `done` once everything is released.
+  virtual void shutdown(std::function<void()> done) = 0;
+  // For `status`: the networks (an array).
+  [[nodiscard]] virtual nlohmann::json describe() const = 0;
+
+ protected:
+  KernelModes() = default;
+};
+
+// This platform's kernel modes, or nullptr where the build has none.
+std::unique_ptr<KernelModes> make_kernel_modes(uv_loop_t* loop, const DaemonConfig& config);
+
+}  // namespace squib::service
