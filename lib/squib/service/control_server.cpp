@@ -1,17 +1,13 @@
 #include <squib/service/control_server.hpp>
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include <squib/proto/jsonrpc.hpp>
-#include <squib/service/peer_credentials.hpp>
 #include <squib/uv/check.hpp>
 
 namespace squib::service {
@@ -19,286 +15,11 @@ namespace squib::service {
 using core::Error;
 using core::Result;
 
-namespace {
-
-constexpr std::size_t k_max_queued_reply_bytes = 1024 * 1024;
-
-struct WriteRequest {
-  uv_write_t req{};
-  std::string data;
-};
-
-}  // namespace
-
-class ControlServer::Connection {
-public:
-  Connection(ControlServer& server) : m_server(server) {
-    uv::ok(uv_pipe_init(server.m_loop, m_pipe.get(), 0), "control: uv_pipe_init");
-    m_pipe->data = this;
-    uv::ok(uv_timer_init(server.m_loop, m_idle.get()), "control: uv_timer_init");
-    m_idle->data = this;
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // libuv runs the callback of every write still queued when the pipe closes, and not only
-  // with UV_ECANCELED: a write that already completed or failed (EPIPE from a peer that went
-  // away) is reported with that status after the close. Those callbacks must not reach a
-  // destroyed connection, so each outstanding request forgets it here.
-  ~Connection() {
-    for (auto* request : m_writes) request->req.data = nullptr;
-  }
-  // Replies that arrive after the connection is gone see this expire.
-  std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
-
-  uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(m_pipe.get()); }
-  // Credentials checked and within the limits: counted against its uid from now on.
-  [[nodiscard]] bool admitted_for(uid_t uid) const { return m_admitted && m_peer.uid == uid; }
-
-  // Called once the pipe is accepted.
-  void begin() {
-    uv_os_fd_t fd = -1;
-    uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &fd);
-    auto creds = peer_credentials(fd);
-    if (!creds) {
-      spdlog::warn("control: cannot read peer credentials: {}", creds.error().message);
-      finish_with(proto::encode_error(nullptr, proto::ErrorCode::permission_denied, "cannot verify peer credentials"));
-      return;
-    }
-    m_peer = creds.value();
-    if (!may_control(m_peer, m_server.m_config.group)) {
-      spdlog::warn("control: refused pid {} uid {} gid {}: not root and not in the control group", m_peer.pid,
-                   m_peer.uid, m_peer.gid);
-      finish_with(proto::encode_error(nullptr, proto::ErrorCode::permission_denied,
-                                      "permission denied: uid " + std::to_string(m_peer.uid) +
-                                          " is not root and not in the daemon's control group"));
-      return;
-    }
-    if (m_peer.uid != 0) {
-      const std::size_t held = m_server.connections_of(m_peer.uid);
-      if (held >= m_server.m_config.max_connections_per_uid) {
-        spdlog::warn("control: uid {} already has {} connections (the per-uid limit); refusing pid {}", m_peer.uid,
-                     held, m_peer.pid);
-        finish_with(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
-                                        "uid " + std::to_string(m_peer.uid) + " already has " + std::to_string(held) +
-                                            " control connections (the per-uid limit, --max-connections-per-uid)"));
-        return;
-      }
-    }
-    m_admitted = true;
-    restart_idle_timer();
-    start_reading();
-  }
-
-  void start_reading() {
-    m_reading = true;
-    const int reading = uv_read_start(
-        stream(),
-        [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
-          auto* self = uv::owner_of<Connection>(handle);
-          *buf = uv_buf_init(self->m_read_buffer, sizeof self->m_read_buffer);
-        },
-        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-          auto* self = uv::owner_of<Connection>(s);
-          if (self == nullptr) return;
-          if (n < 0) {
-            self->m_server.drop(self);
-          } else if (n > 0) {
-            self->on_data({buf->base, static_cast<std::size_t>(n)});  // may destroy self
-          }
-        });
-    uv::ok(reading, "uv_read_start");
-  }
-
-  // For a connection over the limit, before begin(): one best-effort, non-blocking write
-  // of `line` and nothing queued, so the caller can close it at once. A fresh socket's send
-  // buffer always holds one short line; a peer already gone (EPIPE) just misses it.
-  void refuse(const std::string& line) {
-    uv_os_fd_t fd = -1;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &fd) != 0) return;
-    const std::string data = line + "\n";
-    ssize_t n = 0;
-    do {
-      n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-  }
-
-  // Sends one final line and closes once it is written (or immediately on failure).
-  void finish_with(const std::string& line) {
-    m_closing = true;
-    uv_read_stop(stream());
-    send(line);
-    if (m_closing_immediately) m_server.drop(this);
-  }
-
-private:
-  void restart_idle_timer() {
-    const int timer_started = uv_timer_start(
-        m_idle.get(),
-        [](uv_timer_t* timer) {
-          auto* self = uv::owner_of<Connection>(timer);
-          if (self == nullptr) return;
-          spdlog::info("control: closing connection of pid {} idle for {} ms", self->m_peer.pid,
-                       self->m_server.m_config.idle_timeout.count());
-          self->m_server.drop(self);
-        },
-        static_cast<std::uint64_t>(m_server.m_config.idle_timeout.count()), 0);
-    uv::ok(timer_started, "uv_timer_start");
-  }
-
-  void on_data(std::string_view chunk) {
-    m_inbox.append(chunk);
-    process_lines();
-  }
-
-  // Dispatches complete lines from the inbox, one at a time: while a request waits for its
-  // answer (a `start` whose network is being made), the next line waits too — replies keep
-  // request order — and reading stops, so a client pipelining requests cannot grow the
-  // inbox beyond one read. The idle timer runs from the last complete request, not from
-  // the last byte: a client trickling a byte per interval without a newline (slowloris) is
-  // closed like an idle one instead of holding a connection slot for as long as the line
-  // limit allows.
-  void process_lines() {
-    if (m_dispatching) return;  // a reply that came synchronously: the loop below goes on
-    m_dispatching = true;
-    while (!m_closing && !m_waiting) {
-      const auto newline = m_inbox.find('\n');
-      if (newline == std::string::npos) break;
-      if (newline > m_server.m_config.max_line) {
-        m_dispatching = false;
-        return too_long();
-      }
-      std::string line = m_inbox.substr(0, newline);
-      m_inbox.erase(0, newline + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
-      restart_idle_timer();
-      m_waiting = true;
-      // The dispatcher may stop an attachment, never this connection; the reply may come
-      // later, when this connection may be gone (m_alive says so).
-      m_server.m_dispatcher.handle(line, m_peer, [this, alive = std::weak_ptr<bool>(m_alive)](std::string reply,
-                                                                                             core::Fd passed_fd) {
-        if (alive.expired()) return;  // the client went away first: the fd closes here
-        answered(reply, std::move(passed_fd));
-      });
-      if (m_closing_immediately) {
-        m_dispatching = false;
-        m_server.drop(this);  // destroys this: nothing of it may be touched after
-        return;
-      }
-    }
-    m_dispatching = false;
-    if (m_waiting && m_reading) {
-      // Waiting for an answer: read no more until it is sent (answered() resumes).
-      uv_read_stop(stream());
-      m_reading = false;
-    }
-    if (!m_closing && !m_waiting && m_inbox.size() > m_server.m_config.max_line) too_long();
-  }
-
-  void answered(const std::string& reply, core::Fd passed_fd) {
-    if (passed_fd) {
-      send_with_fd(reply, passed_fd.get());  // our copy closes when passed_fd goes
-    } else {
-      send(reply);
-    }
-    m_waiting = false;
-    if (m_dispatching) return;  // answered synchronously: process_lines continues
-    if (m_closing_immediately) return m_server.drop(this);
-    if (!m_reading && !m_closing) start_reading();
-    process_lines();
-  }
-
-  void too_long() {
-    spdlog::warn("control: pid {} sent a request line over {} bytes; closing", m_peer.pid, m_server.m_config.max_line);
-    m_inbox.clear();
-    finish_with(proto::encode_error(nullptr, proto::ErrorCode::invalid_request,
-                                    "request line exceeds " + std::to_string(m_server.m_config.max_line) + " bytes"));
-  }
-
-  // Sends the reply line with `fd` attached (SCM_RIGHTS). Only when nothing else is queued,
-  // so the fd travels with this reply's first byte; a reply that does not fit at once
-  // continues through the normal queue (the fd has already gone with the first part).
-  void send_with_fd(const std::string& line, int fd) {
-    uv_os_fd_t socket = -1;
-    if (uv_stream_get_write_queue_size(stream()) != 0 || uv_fileno(reinterpret_cast<uv_handle_t*>(m_pipe.get()), &socket) != 0) {
-      send(proto::encode_error(nullptr, proto::ErrorCode::internal_error, "cannot pass the fd: replies are queued"));
-      return;
-    }
-    const std::string data = line + "\n";
-    iovec iov{const_cast<char*>(data.data()), data.size()};  // NOLINT: sendmsg reads only
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-    ssize_t n = 0;
-    do {
-      n = ::sendmsg(socket, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      spdlog::warn("control: cannot pass an fd to pid {}: {}", m_peer.pid, std::strerror(errno));
-      m_closing_immediately = true;
-      return;
-    }
-    if (static_cast<std::size_t>(n) < data.size()) {
-      std::string rest = data.substr(static_cast<std::size_t>(n));
-      rest.pop_back();  // send() adds the newline back
-      send(rest);
-    }
-  }
-
-  void send(const std::string& line) {
-    if (uv_stream_get_write_queue_size(stream()) > k_max_queued_reply_bytes) {
-      spdlog::warn("control: pid {} does not read its replies; closing", m_peer.pid);
-      m_closing_immediately = true;
-      return;
-    }
-    auto* request = new WriteRequest{};
-    request->data = line + "\n";
-    request->req.data = this;
-    const uv_buf_t buf = uv_buf_init(request->data.data(), static_cast<unsigned>(request->data.size()));
-    const int rc = uv_write(&request->req, stream(), &buf, 1, [](uv_write_t* req, int status) {
-      std::unique_ptr<WriteRequest> owned(reinterpret_cast<WriteRequest*>(req));
-      auto* self = static_cast<Connection*>(req->data);
-      if (self == nullptr) return;  // the connection was closed first (see ~Connection)
-      std::erase(self->m_writes, owned.get());
-      if (status == UV_ECANCELED) return;
-      if (status < 0 || (self->m_closing && uv_stream_get_write_queue_size(self->stream()) == 0)) {
-        self->m_server.drop(self);
-      }
-    });
-    if (rc != 0) {
-      delete request;
-      m_closing_immediately = true;
-      return;
-    }
-    m_writes.push_back(request);
-  }
-
-  ControlServer& m_server;
-  uv::Handle<uv_pipe_t> m_pipe;
-  uv::Handle<uv_timer_t> m_idle;
-  PeerCredentials m_peer;
-  std::string m_inbox;  // bytes read, not yet dispatched
-  char m_read_buffer[16384];
-  bool m_admitted = false;
-  bool m_reading = false;
-  bool m_waiting = false;      // a request is dispatched and not yet answered
-  bool m_dispatching = false;  // inside process_lines
-  bool m_closing = false;
-  bool m_closing_immediately = false;
-  std::vector<WriteRequest*> m_writes;  // uv_write requests whose callback has not run yet
-};
-
 ControlServer::ControlServer(uv_loop_t* loop, const DaemonConfig& config, Dispatcher& dispatcher)
-    : m_loop(loop), m_config(config), m_dispatcher(dispatcher) {}
+    : m_loop(loop),
+      m_config(config),
+      m_context{config, dispatcher, [this](ControlConnection* connection) { drop(connection); },
+                [this](uid_t uid) { return connections_of(uid); }} {}
 
 ControlServer::~ControlServer() { close(); }
 
@@ -331,7 +52,7 @@ Result<void> ControlServer::listen() {
 }
 
 void ControlServer::on_connection() {
-  auto connection = std::make_unique<Connection>(*this);
+  auto connection = std::make_unique<ControlConnection>(m_loop, m_context);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(m_listener.get()), connection->stream()) != 0) return;
   if (m_connections.size() >= m_config.max_connections) {
     // Refused synchronously and closed here (the unique_ptr goes out of scope): a refused
@@ -340,23 +61,24 @@ void ControlServer::on_connection() {
     // callback piled up by the thousand while libuv's accept loop drained the backlog, and
     // kept the limit reached long after the flood: tests/integration/abuse_test.cpp.)
     spdlog::warn("control: {} connections open (the limit); refusing one", m_config.max_connections);
-    connection->refuse(proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
-                                           "too many control connections (limit " +
-                                               std::to_string(m_config.max_connections) + ")"));
+    connection->refuse(
+        proto::encode_error(nullptr, proto::ErrorCode::limit_reached,
+                            "too many control connections (limit " + std::to_string(m_config.max_connections) + ")"));
     return;
   }
-  Connection* raw = connection.get();
+  ControlConnection* raw = connection.get();
   m_connections.push_back(std::move(connection));
   raw->begin();
 }
 
 std::size_t ControlServer::connections_of(uid_t uid) const {
-  return static_cast<std::size_t>(std::count_if(m_connections.begin(), m_connections.end(),
-                                                [uid](const auto& connection) { return connection->admitted_for(uid); }));
+  return static_cast<std::size_t>(
+      std::count_if(m_connections.begin(), m_connections.end(),
+                    [uid](const auto& connection) { return connection->admitted_for(uid); }));
 }
 
-void ControlServer::drop(Connection* connection) {
-  // Destroying a Connection closes its handles; no callback of it runs afterwards, and
+void ControlServer::drop(ControlConnection* connection) {
+  // Destroying a ControlConnection closes its handles; no callback of it runs afterwards, and
   // pending writes complete with UV_ECANCELED (handled in the write callback).
   m_connections.remove_if([connection](const auto& p) { return p.get() == connection; });
 }

@@ -1,6 +1,8 @@
 #pragma once
 
-// ControlServer: the AF_UNIX SOCK_STREAM control socket (design brief §3).
+// ControlServer: the AF_UNIX SOCK_STREAM control socket (design brief §3): it listens,
+// accepts and enforces the connection limits; each client is a ControlConnection
+// (control_connection.hpp: credentials, line reading, request order, replies, idle timer).
 //
 // - The socket file is created mode 0660 (root:group) by bind() under a narrowed umask.
 // - Each accepted connection's peer credentials are checked first; a peer that may not act
@@ -21,6 +23,7 @@
 #include <uv.h>
 
 #include <squib/core/result.hpp>
+#include <squib/service/control_connection.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/dispatcher.hpp>
 #include <squib/uv/handle.hpp>
@@ -28,7 +31,7 @@
 namespace squib::service {
 
 class ControlServer {
-public:
+ public:
   ControlServer(uv_loop_t* loop, const DaemonConfig& config, Dispatcher& dispatcher);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
@@ -39,17 +42,16 @@ public:
   void close();
   [[nodiscard]] std::size_t connections() const { return m_connections.size(); }
 
-private:
-  class Connection;
+ private:
   void on_connection();
-  void drop(Connection* connection);
+  void drop(ControlConnection* connection);
   [[nodiscard]] std::size_t connections_of(uid_t uid) const;
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
-  Dispatcher& m_dispatcher;
+  ControlConnection::Context m_context;  // what every connection sees of this server
   uv::Handle<uv_pipe_t> m_listener;
-  std::list<std::unique_ptr<Connection>> m_connections;
+  std::list<std::unique_ptr<ControlConnection>> m_connections;
   bool m_listening = false;
 };
 

@@ -5,62 +5,54 @@
 //
 // Theory of operation:
 // - A network is created by the first attachment that names it and lives while any
-//   attachment uses it (release() of the last one tears it down). It consists of
-//     bridge   sqbr-<h>    (h = 10 hex digits of FNV-1a(network name); IFNAMSIZ), with the
-//                          gateway address (.1 of the subnet) and up;
+//   attachment uses it (release() of the last one tears it down). It consists of (names:
+//   platform/linux/network_names.hpp, scoped by the run dir)
+//     bridge   sqbr-<h>, with the gateway address (.1 of the subnet) and up (rtnetlink);
 //     nft      table inet squib_<h>: forward/masquerade rules (platform/linux/nft.hpp),
 //                          created and removed atomically with `nft -f -`;
-//     dnsmasq  one supervised child (uv::ChildSupervisor: reaped, restarted with backoff,
-//                          stopped with the network) serving DHCP on the bridge only, and
-//                          DNS in shared mode (--port=0 in host mode);
-//     files    <run-dir>/net-<h>.hosts (static leases, MAC → address), .leases, .pid.
-// - Static leases: every attachment gets an address derived from its MAC (FNV-1a of the
-//   MAC, probed linearly past addresses in use), written to the hosts file dnsmasq reads
-//   (--dhcp-hostsfile, re-read on SIGHUP). The MAC is stable per attachment name, so a VM
-//   gets the same address after a stop/start or a daemon restart.
+//     dnsmasq  one supervised child serving DHCP on the bridge only, and DNS in shared
+//                          mode (platform/linux/dnsmasq.hpp);
+//     files    <run-dir>/net-<h>.hosts.d/ (static leases, one file per attachment),
+//                          .leases, .pid.
+// - Static leases: LeaseAllocator (lease_allocator.hpp) gives each attachment the address
+//   its `address` parameter names (persisted by the registry, so a restart restores
+//   exactly it), else one derived from its MAC; Dnsmasq writes it to the hosts directory.
 // - Subnet: `subnet` applies when the network is created (default: the daemon default,
 //   192.168.105.0/24, for the first network that does not name one; later networks without
 //   one take the next free /24 above it). A different subnet for an existing network, a
-//   subnet overlapping another network's, or a mode different from the network's is an
-//   EINVAL Error whose message starts with the field name (the factory maps it to -32602).
-// - shared mode sets net.ipv4.ip_forward=1 in the daemon's network namespace (as libvirt
-//   does) and puts back the value it found when the last shared network goes; host-mode
-//   networks stay closed by their own nft table.
+//   subnet overlapping another network's or a host route, or a mode different from the
+//   network's is an EINVAL Error whose message starts with the field name (the factory
+//   maps it to -32602).
+// - shared mode turns net.ipv4.ip_forward on while a shared network exists
+//   (platform/linux/ip_forwarding.hpp); host-mode networks stay closed by their own table.
 // - Asynchronous, never waiting on the loop: the bridge is made with rtnetlink (a kernel
 //   round trip), the nft table by an `nft` child collected on the loop, dnsmasq is spawned.
 //   acquire() answers through its callback once the network is ready (or failed); attachments
 //   that ask for a network while it is being created wait for the same outcome. Every nft
-//   job of the manager runs through one queue, in order, so a table's delete can never
-//   overtake its create.
-// - Addresses: a guest's address is the one its `address` parameter names (persisted by the
-//   registry, so a restart restores exactly it), else derived from its MAC as above.
-// - Names are scoped by the run dir (network_hash, backend::tap_name), so several daemons
-//   with different run dirs share one network namespace without touching each other.
+//   job of the manager runs through one queue (platform/linux/nft_queue.hpp), in order, so
+//   a table's delete can never overtake its create.
 // - cleanup_stale(): before restoring state, the daemon removes what a dead daemon of the
-//   same run dir left: the TAPs, bridges and `inet squib_*` tables named after the
-//   attachments and networks its state.json records, and any dnsmasq whose pid file is in
-//   the run dir. dnsmasq needs this: it drops privileges, which clears the PR_SET_PDEATHSIG
-//   set by squib-child-exec, so it can outlive a kill -9. It runs before the loop serves
-//   anyone, so its calls are synchronous; everything after is not (see above).
+//   same run dir left (platform/linux/stale_objects.hpp): the TAPs, bridges and tables
+//   named after the attachments and networks its state.json records, and any dnsmasq whose
+//   pid file is in the run dir. It runs before the loop serves anyone, so its calls are
+//   synchronous; everything after is not (see above).
 
 #include <cstdint>
-#include <deque>
-#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include <nlohmann/json.hpp>
 #include <uv.h>
+#include <nlohmann/json.hpp>
 
 #include <squib/core/result.hpp>
+#include <squib/platform/linux/dnsmasq.hpp>
+#include <squib/platform/linux/ip_forwarding.hpp>
 #include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/platform/linux/nft_queue.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/service/daemon_config.hpp>
-#include <squib/uv/child_supervisor.hpp>
-#include <squib/uv/handle.hpp>
 #include <squib/uv/retirement.hpp>
 
 namespace squib::service {
@@ -75,23 +67,8 @@ struct NetworkLease {
 };
 using LeaseCallback = std::function<void(core::Result<NetworkLease>)>;
 
-// `sqbr-` + 10 hex digits of FNV-1a-64(network name); the table is `squib_` + the same.
-// 10 hex digits of FNV-1a of the network name within `scope` (the daemon's run dir): the
-// bridge is sqbr-<hash>, the nft table squib_<hash>, the files net-<hash>.*.
-std::string network_hash(std::string_view scope, std::string_view network_name);
-
-struct DnsmasqPlan {
-  std::string bridge;
-  platform::Ipv4Subnet subnet;
-  bool dns = false;  // shared mode serves DNS on the gateway; host mode runs DHCP only
-  std::string hosts_path;
-  std::string lease_path;
-  std::string pid_path;
-};
-std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
-
 class NetworkManager {
-public:
+ public:
   NetworkManager(uv_loop_t* loop, const DaemonConfig& config);
   ~NetworkManager();
   NetworkManager(const NetworkManager&) = delete;
@@ -112,7 +89,7 @@ public:
   // For `status`: [{name, mode, bridge, subnet, gateway, attachments, dnsmasq_pid}].
   [[nodiscard]] nlohmann::json describe() const;
 
-private:
+ private:
   struct Network;
 
   void create(const proto::StartParams& params, LeaseCallback done);
@@ -122,28 +99,17 @@ private:
   void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
   core::Result<platform::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
   void teardown(std::unique_ptr<Network> network);
-  void set_ip_forward(bool shared_network_added);
-  // nft jobs, one at a time in order (see above).
-  void run_nft(std::string script, std::function<void(core::Result<std::string>)> done);
-  void next_nft_job();
+  // Every nft job of the manager goes through m_nft (in order, see above).
+  void run_nft(std::string script, platform::NftQueue::Done done);
   void maybe_shutdown_done();
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
   std::map<std::string, std::unique_ptr<Network>> m_networks;
-  uv::Retirement<uv::ChildSupervisor> m_retiring;  // dnsmasq children being stopped
+  uv::Retirement<platform::Dnsmasq> m_retiring;  // dnsmasq children being stopped
   std::function<void()> m_shutdown_done;
-  struct NftJob {
-    std::string script;
-    std::function<void(core::Result<std::string>)> done;
-  };
-  std::deque<NftJob> m_nft_jobs;
-  bool m_nft_running = false;
-  int m_shared_networks = 0;
-  std::optional<std::string> m_ip_forward_before;  // what we found before turning it on
-  // Callbacks of nft children and timers check this before touching the manager, which may
-  // be gone by the time they run (the daemon's last-resort teardown).
-  std::shared_ptr<NetworkManager*> m_alive = std::make_shared<NetworkManager*>(this);
+  platform::NftQueue m_nft;
+  platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
 };
 
 }  // namespace squib::service

@@ -1,11 +1,12 @@
 // Tests of the text the Linux modes hand to other programs and the kernel: the nft rule set
-// (platform/linux/nft.hpp), dnsmasq's arguments (service/network_manager.hpp) and the
+// (platform/linux/nft.hpp), dnsmasq's arguments (platform/linux/dnsmasq.hpp) and the
 // interface names (IFNAMSIZ). The system tests in tests/system/linux_modes prove they work.
 
 #include <squib/backend/tap_backend.hpp>
+#include <squib/platform/linux/dnsmasq.hpp>
+#include <squib/platform/linux/network_names.hpp>
 #include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/tap_device.hpp>
-#include <squib/service/network_manager.hpp>
 
 #include <algorithm>
 #include <string>
@@ -31,15 +32,15 @@ TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]")
   CHECK(squib::backend::tap_name(run, "vm1") != squib::backend::tap_name(run, "vm2"));
   // Two daemons (run dirs) in one network namespace never share a name.
   CHECK(squib::backend::tap_name(run, "vm1") != squib::backend::tap_name("/tmp/other-run", "vm1"));
-  CHECK(squib::service::network_hash(run, "default") != squib::service::network_hash("/tmp/other-run", "default"));
-  const auto bridge = "sqbr-" + squib::service::network_hash(run, "default");
+  CHECK(squib::platform::network_hash(run, "default") != squib::platform::network_hash("/tmp/other-run", "default"));
+  const auto bridge = "sqbr-" + squib::platform::network_hash(run, "default");
   CHECK(bridge.size() == squib::platform::k_max_ifname);
   CHECK_FALSE(bridge.starts_with("sq-"));  // cleanup of TAPs never matches bridges by prefix
 }
 
 TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]") {
-  squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789", Ipv4Subnet::parse("192.168.105.0/24").value(),
-                                      false};
+  squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789",
+                                      Ipv4Subnet::parse("192.168.105.0/24").value(), false};
   SECTION("host") {
     const auto script = squib::platform::network_ruleset(rules);
     // Declared, deleted and recreated in one transaction: atomic replacement.
@@ -51,7 +52,8 @@ TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]
   SECTION("shared") {
     rules.masquerade = true;
     const auto script = squib::platform::network_ruleset(rules);
-    CHECK(script.find("ip saddr 192.168.105.0/24 ip daddr != 192.168.105.0/24 oifname != \"sqbr-0123456789\" masquerade") !=
+    CHECK(script.find(
+              "ip saddr 192.168.105.0/24 ip daddr != 192.168.105.0/24 oifname != \"sqbr-0123456789\" masquerade") !=
           std::string::npos);
     CHECK(script.find("ct state established,related accept") != std::string::npos);
   }
@@ -65,10 +67,13 @@ TEST_CASE("nft table listing: only our inet tables", "[platform]") {
 }
 
 TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode", "[platform]") {
-  squib::service::DnsmasqPlan plan{"sqbr-0123456789", Ipv4Subnet::parse("192.168.105.0/24").value(), false,
-                                   "/run/squib-net/net-x.hosts.d", "/run/squib-net/net-x.leases",
-                                   "/run/squib-net/net-x.pid"};
-  auto args = squib::service::dnsmasq_arguments(plan);
+  squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
+                                    Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                    false,
+                                    "/run/squib-net/net-x.hosts.d",
+                                    "/run/squib-net/net-x.leases",
+                                    "/run/squib-net/net-x.pid"};
+  auto args = squib::platform::dnsmasq_arguments(plan);
   CHECK(has(args, "--keep-in-foreground"));
   CHECK(has(args, "--conf-file=/dev/null"));
   CHECK(has(args, "--bind-interfaces"));
@@ -80,7 +85,7 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
   CHECK(has(args, "--log-facility=-"));
   CHECK(has(args, "--port=0"));
   plan.dns = true;
-  args = squib::service::dnsmasq_arguments(plan);
+  args = squib::platform::dnsmasq_arguments(plan);
   CHECK_FALSE(has(args, "--port=0"));
   CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
 }

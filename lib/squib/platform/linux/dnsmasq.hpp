@@ -1,0 +1,77 @@
+#pragma once
+
+// Dnsmasq: the one dnsmasq child of a host/shared network, serving DHCP on the network's
+// bridge only (SO_BINDTODEVICE, so several instances coexist, as libvirt runs them) and DNS
+// in shared mode only (--port=0 in host mode).
+//
+// - Static leases: one file per attachment in a hosts directory (--dhcp-hostsdir), written
+//   through a temp file and rename(2) so dnsmasq's inotify never sees a partial one. A new
+//   file is picked up without a signal; a removed one is forgotten only on SIGHUP
+//   (dnsmasq(8) --dhcp-hostsdir), hence reload().
+// - The child is a uv::ChildSupervisor: reaped, restarted with backoff, stopped (SIGTERM,
+//   then SIGKILL) with the network. Its files are the caller's to remove once it has stopped
+//   (files()): a stopped dnsmasq may still be writing its lease file until it is reaped.
+// - dnsmasq drops privileges, which clears the PR_SET_PDEATHSIG set by squib-child-exec, so
+//   it can outlive a kill -9 of the daemon: stop_stale() stops such a one by its pid file.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include <squib/core/result.hpp>
+#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/uv/child_supervisor.hpp>
+
+namespace squib::platform {
+
+struct DnsmasqPlan {
+  std::string bridge;
+  Ipv4Subnet subnet;
+  bool dns = false;        // shared mode serves DNS on the gateway; host mode runs DHCP only
+  std::string hosts_path;  // the --dhcp-hostsdir directory
+  std::string lease_path;
+  std::string pid_path;
+};
+std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
+
+class Dnsmasq {
+ public:
+  // Spawns nothing yet. `network_name` names it in logs; `exec_shim` as for ChildSupervisor.
+  Dnsmasq(uv_loop_t* loop, const std::string& network_name, const std::string& exec_shim, DnsmasqPlan plan);
+  Dnsmasq(const Dnsmasq&) = delete;
+  Dnsmasq& operator=(const Dnsmasq&) = delete;
+
+  // Makes the hosts directory afresh (0755: dnsmasq reads it after dropping root) and spawns
+  // dnsmasq. On failure the caller still stop()s it and removes files() as usual.
+  core::Result<void> start();
+  // SIGTERM, then SIGKILL; `stopped` runs once it is reaped.
+  void stop(std::function<void()> stopped) { m_child.stop(std::move(stopped)); }
+
+  // The static lease of attachment `name`; a failure to write it is logged (the guest then
+  // gets a dynamic address from the range).
+  void add_host(const std::string& name, const std::string& mac, std::uint32_t address);
+  // Removes the static lease file of `name`; dnsmasq forgets it on the next reload().
+  void remove_host(const std::string& name);
+  // SIGHUP: dnsmasq re-reads its hosts directory.
+  void reload();
+
+  [[nodiscard]] int pid() const { return m_child.pid(); }
+  // Everything of this dnsmasq in the run dir, to remove once it is stopped.
+  [[nodiscard]] std::vector<std::string> files() const;
+
+  // Before the loop serves anyone: stops a dnsmasq left by a dead daemon whose pid file is
+  // `pid_path` (only if /proc shows a dnsmasq started with that pid file): SIGTERM, then
+  // SIGKILL if it still runs after 1 s. Synchronous: it sleeps while it waits.
+  static void stop_stale(const std::string& pid_path);
+
+ private:
+  std::string m_network;
+  DnsmasqPlan m_plan;
+  uv::ChildSupervisor m_child;
+};
+
+}  // namespace squib::platform

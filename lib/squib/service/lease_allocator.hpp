@@ -1,0 +1,60 @@
+#pragma once
+
+// LeaseAllocator: the static DHCP addresses of one host/shared network's attachments
+// (attachment name → MAC and address). Pure bookkeeping: no I/O, no kernel, no dnsmasq
+// (the caller writes what it assigns to dnsmasq's hosts directory).
+//
+// - An attachment that names an address (asked for, or recorded in state.json at its first
+//   start and restored) gets exactly that one, or an EINVAL Error whose message starts with
+//   `address:` (the factory maps it to -32602): it must be a literal IPv4 host address of
+//   the subnet (not the network or broadcast address), not the gateway, and not held by
+//   another attachment. It may lie outside the DHCP range.
+// - Otherwise its address is derived from its MAC: FNV-1a of the MAC into the DHCP range
+//   (Ipv4Subnet::dhcp_first..dhcp_last), probed linearly past addresses held by others. The
+//   MAC is stable per attachment name, so a VM gets the same address after a stop/start or a
+//   daemon restart. A full range is ENOSPC.
+// - Assigning to a name that already holds a lease replaces it (its own address is free to
+//   it).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <squib/core/result.hpp>
+#include <squib/platform/linux/ipv4_subnet.hpp>
+
+namespace squib::service {
+
+class LeaseAllocator {
+ public:
+  struct Lease {
+    std::string mac;            // "02:…", as dnsmasq's hosts file takes it
+    std::uint32_t address = 0;  // host byte order
+  };
+
+  // `network_name` only names the network in error messages.
+  LeaseAllocator(std::string network_name, platform::Ipv4Subnet subnet)
+      : m_network(std::move(network_name)), m_subnet(subnet) {}
+
+  // Assigns attachment `name` (with `mac`) an address as described above and records it.
+  core::Result<std::uint32_t> assign(const std::string& name, const std::string& mac,
+                                     const std::optional<std::string>& requested);
+  // Forgets the lease of `name` (none: nothing happens).
+  void release(const std::string& name) { m_leases.erase(name); }
+
+  [[nodiscard]] bool empty() const { return m_leases.empty(); }
+  [[nodiscard]] std::size_t size() const { return m_leases.size(); }
+  [[nodiscard]] const std::map<std::string, Lease>& leases() const { return m_leases; }
+
+ private:
+  // The attachment other than `name` that holds `address`, or nullptr.
+  [[nodiscard]] const std::string* held_by_other(std::uint32_t address, const std::string& name) const;
+
+  std::string m_network;
+  platform::Ipv4Subnet m_subnet;
+  std::map<std::string, Lease> m_leases;  // by attachment name
+};
+
+}  // namespace squib::service
