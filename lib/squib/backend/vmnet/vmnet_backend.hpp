@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,7 @@
 namespace squib::backend {
 
 class VmnetNetwork;
+class XpcObject;
 
 enum class VmnetMode : std::uint8_t { shared, host, bridged };
 std::string_view to_string(VmnetMode mode);
@@ -121,14 +123,17 @@ public:
   VmnetBackend(BackendContext context, VmnetOptions options);
   ~VmnetBackend() override;
 
-  // Starts the vmnet interface; see the theory of operation for the bounded wait.
-  // Errors: EINVAL (bad options), ETIMEDOUT (message starts "StartTimeout"), ENOTSUP (an
-  // option this macOS lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root
-  // or the com.apple.vm.networking entitlement), EIO (other vmnet failures).
-  void start(Done ready) override { ready(start_interface()); }
+  // Starts the vmnet interface and returns without waiting for it; `ready` answers on the
+  // loop once vmnet did (see the theory of operation). Bad options answer at once.
+  // Errors: EINVAL (bad options, or vmnet rejected the descriptor), ETIMEDOUT (message
+  // starts "StartTimeout"), ECANCELED (stop() came first), ENOTSUP (an option this macOS
+  // lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root or the
+  // com.apple.vm.networking entitlement), EBUSY, ENOMEM, EIO (other vmnet failures).
+  void start(Done ready) override;
   void send(const core::FrameBatch& from_vm) override;
   // `done` runs on the loop after vmnet confirmed the stop (or stop_timeout passed) and the
-  // backend's handles are closed; at once if start() never succeeded.
+  // backend's handles are closed; at once if start() already failed. During a start, the
+  // pending `ready` gets ECANCELED before stop() returns, and `done` waits for the handles.
   void stop(std::function<void()> done) override;
 
   [[nodiscard]] BackendState state() const override { return m_state; }
@@ -137,11 +142,27 @@ public:
   [[nodiscard]] const VmnetInterfaceInfo& interface_info() const { return m_info; }
 
 private:
-  core::Result<void> start_interface();
-  struct Vmnet;  // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
+  struct Vmnet;         // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
+  struct StartOutcome;  // what the start completion reported: vmnet_backend.cpp
 
+  // start, in order
+  void open_handles();
+  core::Result<void> start_vmnet_interface(const XpcObject& descriptor);
+  std::optional<StartOutcome> take_start(bool abandon);
+  void finish_start(const StartOutcome& outcome);
+  void prepare_buffers();
+  core::Result<void> arm_events();
+  void fail_start(core::Error error);
+  void answer_start(core::Result<void> outcome);
+
+  // loop events (dispatched by state)
   void on_wakeup();
+  void on_timer();
   void read_batches();
+
+  // stop
+  void stop_while_starting(std::function<void()> done);
+  void stop_interface(std::function<void()> done);
   void finish_stop();
   void release_handles(std::function<void()> done);
 
@@ -150,6 +171,7 @@ private:
   BackendState m_state = BackendState::starting;  // until start() succeeds or fails
   std::string m_detail;
   VmnetInterfaceInfo m_info;
+  Done m_ready;  // start's answer while it is pending
   std::unique_ptr<Vmnet> m_vmnet;
 };
 
