@@ -4,18 +4,28 @@
 // in shared (NAT + DHCP + DNS), host (host and VMs only) or bridged mode (design brief §1).
 //
 // Theory of operation:
-// - Threads. vmnet reports to a private serial dispatch queue. Only two things happen there:
-//   the start/stop completion handlers record their outcome, and the
-//   VMNET_INTERFACE_PACKETS_AVAILABLE callback calls uv_async_send() — the only cross-thread
-//   touch of the loop. Every vmnet_read()/vmnet_write(), every counter and every frame
-//   handoff happens on the loop thread. The blocks hold shared_ptrs to small link objects
-//   (never to the backend), and the loop side "disarms" the link under its mutex before it
-//   closes the uv_async, so a late callback can neither touch a freed backend nor a closed
-//   handle (libuv: uv_async_send on a closing handle is undefined).
-// - start() builds the xpc descriptor, calls vmnet_start_interface() and waits on a dispatch
-//   semaphore for at most `start_timeout` (StartTimeout error, code ETIMEDOUT). This blocks
-//   the loop thread for that long at worst: the Backend interface has a synchronous start().
-//   If the completion arrives after the timeout, its handler stops the interface itself.
+// - Threads. vmnet reports to a private serial dispatch queue. Only three things happen
+//   there: the start and stop completion handlers record their outcome, and the
+//   VMNET_INTERFACE_PACKETS_AVAILABLE callback asks for a wakeup — each through
+//   uv_async_send(), the only cross-thread touch of the loop. Every vmnet_read()/
+//   vmnet_write(), every counter, every frame handoff and every Done callback happens on the
+//   loop thread, which never waits for vmnet. The blocks hold a shared_ptr to one small link
+//   object (never to the backend), and the loop side "disarms" the link under its mutex
+//   before it closes the uv_async, so a late callback can neither touch a freed backend nor
+//   a closed handle (libuv: uv_async_send on a closing handle is undefined).
+// - start() checks the options and builds the xpc descriptor (vmnet_descriptor.hpp; errors
+//   answer `ready` at once), opens the uv_async and a uv_timer, calls
+//   vmnet_start_interface() (macOS 26: vmnet_interface_start_with_network()) and returns.
+//   Then exactly one of these answers `ready`, on the loop:
+//   · the completion handler stored status and interface parameters in the link and woke
+//     the loop: the backend reads back MAC, MTU and max packet size, allocates its buffers,
+//     arms the packets-available event and is `running` — or reports vmnet's status;
+//   · the timer fires after `start_timeout`: StartTimeout (ETIMEDOUT); the link is marked
+//     abandoned, so a completion that still comes stops its interface itself;
+//   · stop(): ECANCELED before stop() returns; an interface vmnet already handed back is
+//     stopped like a running one, one still pending is abandoned as on a timeout.
+//   A completion that reaches the link before the timer or stop() takes the link's lock
+//   still counts (one lock decides between "completed" and "abandoned").
 // - Network → VM: on a wakeup, vmnet_read() with k_batch_size vmpktdesc over a preallocated
 //   pool, one FrameBatch to context.to_vm->consume(), repeated while a full batch came back,
 //   at most k_max_batches_per_wakeup times; if the bound is hit the backend re-arms its own
@@ -25,8 +35,9 @@
 // - VM → network: send() points preallocated vmpktdesc/iovec at the batch's spans (no copy)
 //   and makes one vmnet_write(). Frames it does not take are dropped and counted.
 // - stop() clears the event callback, calls vmnet_stop_interface() and returns; the
-//   completion wakes the loop, or a uv_timer gives up after `stop_timeout`. Then both handles
-//   are closed and `done` runs from the last close callback.
+//   completion wakes the loop, or the uv_timer gives up after `stop_timeout`. Then both
+//   handles are closed and `done` runs from the last close callback: nothing of the backend
+//   can call back after it, and what a late block still reaches is the link it co-owns.
 //
 // Stats (core/stats.hpp): this backend counts from_vm frames/bytes/batches that vmnet_write
 // accepted, drops backend_full (vmnet busy), backend_down (not running or vmnet failure),
@@ -61,7 +72,8 @@ std::string_view to_string(VmnetMode mode);
 // vmnet-helper found sufficient with iperf3 (helper.c MAX_PACKET_COUNT).
 inline constexpr std::size_t k_max_batches_per_wakeup = 4;
 // vmnet_start_interface typically completes in tens of milliseconds; 5 s is generous for a
-// loaded machine while still bounding how long the loop can be held (our choice, unmeasured).
+// loaded machine while still bounding how long a `start` request waits for its answer (our
+// choice, unmeasured). The loop is not held meanwhile.
 inline constexpr std::chrono::milliseconds k_default_start_timeout{5000};
 // The daemon must exit within 2 s of SIGTERM (design brief §4): stop gets 1 s.
 inline constexpr std::chrono::milliseconds k_default_stop_timeout{1000};
