@@ -1,6 +1,6 @@
 /*
- * TEST DOUBLE — contract fake of libdispatch serial queues and semaphores (the one test
- * double of squib-netd, design brief §6; see include/dispatch/dispatch.h for the contract).
+ * TEST DOUBLE — contract fake of libdispatch serial queues (the one test double of
+ * squib-netd, design brief §6; see include/dispatch/dispatch.h for the contract).
  * Each queue is one pthread draining a FIFO of Block_copy()d blocks under a mutex and a
  * condition variable, so handlers run on a thread that is not the caller's, as with dispatch.
  */
@@ -8,7 +8,6 @@
 #include <dispatch/dispatch.h>
 
 #include <Block.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,7 +16,7 @@
 
 #include "fake_vmnet_control.h"
 
-enum object_kind { kind_queue = 1, kind_semaphore = 2 };
+enum object_kind { kind_queue = 1 };
 
 struct item {
   dispatch_block_t block;
@@ -34,14 +33,6 @@ struct fake_dispatch_queue {
   char label[64];
 };
 
-struct fake_dispatch_semaphore {
-  int kind;
-  pthread_mutex_t mutex;
-  pthread_cond_t cond;
-  long value;
-  int refs;
-};
-
 /* Blocks submitted and not yet finished, across all queues: what wait_idle waits for. */
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
@@ -51,19 +42,6 @@ static uint64_t monotonic_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static struct timespec to_timespec(uint64_t ns) {
-  struct timespec ts = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
-  return ts;
-}
-
-static void init_monotonic_cond(pthread_cond_t* cond) {
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(cond, &attr);
-  pthread_condattr_destroy(&attr);
 }
 
 static void* queue_main(void* arg) {
@@ -134,11 +112,6 @@ void dispatch_retain(void* object) {
     pthread_mutex_lock(&queue->mutex);
     ++queue->refs;
     pthread_mutex_unlock(&queue->mutex);
-  } else if (kind == kind_semaphore) {
-    struct fake_dispatch_semaphore* semaphore = object;
-    pthread_mutex_lock(&semaphore->mutex);
-    ++semaphore->refs;
-    pthread_mutex_unlock(&semaphore->mutex);
   } else {
     abort();
   }
@@ -151,63 +124,9 @@ void dispatch_release(void* object) {
     pthread_mutex_lock(&queue->mutex);
     if (--queue->refs == 0) pthread_cond_signal(&queue->cond); /* the thread frees it */
     pthread_mutex_unlock(&queue->mutex);
-  } else if (kind == kind_semaphore) {
-    struct fake_dispatch_semaphore* semaphore = object;
-    pthread_mutex_lock(&semaphore->mutex);
-    int refs = --semaphore->refs;
-    pthread_mutex_unlock(&semaphore->mutex);
-    if (refs == 0) {
-      pthread_mutex_destroy(&semaphore->mutex);
-      pthread_cond_destroy(&semaphore->cond);
-      free(semaphore);
-    }
   } else {
     abort();
   }
-}
-
-dispatch_semaphore_t dispatch_semaphore_create(long value) {
-  if (value < 0) return NULL; /* as libdispatch */
-  struct fake_dispatch_semaphore* semaphore = calloc(1, sizeof(*semaphore));
-  if (semaphore == NULL) abort();
-  semaphore->kind = kind_semaphore;
-  semaphore->value = value;
-  semaphore->refs = 1;
-  pthread_mutex_init(&semaphore->mutex, NULL);
-  init_monotonic_cond(&semaphore->cond);
-  return semaphore;
-}
-
-long dispatch_semaphore_signal(dispatch_semaphore_t semaphore) {
-  pthread_mutex_lock(&semaphore->mutex);
-  ++semaphore->value;
-  pthread_cond_signal(&semaphore->cond);
-  pthread_mutex_unlock(&semaphore->mutex);
-  return 0;
-}
-
-long dispatch_semaphore_wait(dispatch_semaphore_t semaphore, dispatch_time_t timeout) {
-  struct timespec deadline = to_timespec(timeout);
-  long result = 0;
-  pthread_mutex_lock(&semaphore->mutex);
-  while (semaphore->value <= 0) {
-    if (timeout == DISPATCH_TIME_FOREVER) {
-      pthread_cond_wait(&semaphore->cond, &semaphore->mutex);
-    } else if (pthread_cond_timedwait(&semaphore->cond, &semaphore->mutex, &deadline) == ETIMEDOUT) {
-      if (semaphore->value > 0) break;
-      result = 1; /* KERN_OPERATION_TIMED_OUT in libdispatch: any non-zero */
-      break;
-    }
-  }
-  if (result == 0) --semaphore->value;
-  pthread_mutex_unlock(&semaphore->mutex);
-  return result;
-}
-
-dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta) {
-  if (when == DISPATCH_TIME_FOREVER) return DISPATCH_TIME_FOREVER;
-  uint64_t base = when == DISPATCH_TIME_NOW ? monotonic_ns() : when;
-  return delta < 0 ? base - (uint64_t)(-delta) : base + (uint64_t)delta;
 }
 
 bool fake_dispatch_wait_idle(int timeout_ms) {

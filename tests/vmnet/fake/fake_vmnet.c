@@ -83,6 +83,7 @@ static vmnet_return_t g_write_fail_status;
 static int g_write_fail_calls;
 
 static int g_start_calls, g_stop_calls, g_read_calls, g_write_calls, g_events;
+static int g_start_completions, g_started; /* start completion handlers run / succeeded */
 static int g_live;
 
 static void list_push(struct frame_list* list, const void* data, size_t len) {
@@ -198,6 +199,10 @@ interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue,
     }
     handler(status, param);
     if (param != NULL) xpc_release(param);
+    pthread_mutex_lock(&g_mutex);
+    ++g_start_completions;
+    if (status == VMNET_SUCCESS) ++g_started;
+    pthread_mutex_unlock(&g_mutex);
   });
   return iface;
 }
@@ -364,6 +369,7 @@ bool fake_vmnet_reset(int timeout_ms) {
   g_write_limit = 0;
   g_write_fail_calls = 0;
   g_start_calls = g_stop_calls = g_read_calls = g_write_calls = g_events = 0;
+  g_start_completions = g_started = 0;
   g_live = 0;
   pthread_mutex_unlock(&g_mutex);
   return clean;
@@ -397,6 +403,8 @@ GETTER(fake_vmnet_stop_calls, g_stop_calls)
 GETTER(fake_vmnet_read_calls, g_read_calls)
 GETTER(fake_vmnet_write_calls, g_write_calls)
 GETTER(fake_vmnet_events_posted, g_events)
+GETTER(fake_vmnet_start_completions, g_start_completions)
+GETTER(fake_vmnet_started_interfaces, g_started)
 GETTER(fake_vmnet_live_interfaces, g_live)
 
 bool fake_vmnet_callback_set(void) {

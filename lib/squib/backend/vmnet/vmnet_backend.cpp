@@ -1,5 +1,6 @@
 #include <squib/backend/vmnet/vmnet_backend.hpp>
 
+#include <squib/backend/vmnet/vmnet_descriptor.hpp>
 #include <squib/backend/vmnet/vmnet_network.hpp>
 #include <squib/core/assert.hpp>
 #include <squib/core/fnv1a.hpp>
@@ -11,14 +12,6 @@
 #include <dispatch/dispatch.h>
 #include <vmnet/vmnet.h>
 #include <xpc/xpc.h>
-
-#if defined(__APPLE__)
-#include <Availability.h>
-// True when the SDK we build against declares symbols of macOS `v` (e.g. 150400).
-#define SQUIB_VMNET_SDK(v) (__MAC_OS_X_VERSION_MAX_ALLOWED >= (v))
-#else
-#define SQUIB_VMNET_SDK(v) 1  // the Linux contract fake declares everything it models
-#endif
 
 #include <cerrno>
 #include <cstdio>
@@ -62,59 +55,79 @@ core::Error vmnet_error(std::string_view what, vmnet_return_t status) {
   return core::Error{errno_for(status), std::move(message)};
 }
 
-operating_modes_t operating_mode(VmnetMode mode) {
-  switch (mode) {
-    case VmnetMode::shared: return VMNET_SHARED_MODE;
-    case VmnetMode::host: return VMNET_HOST_MODE;
-    case VmnetMode::bridged: return VMNET_BRIDGED_MODE;
-  }
-  return VMNET_SHARED_MODE;
-}
+// Where a start stands, as the link sees it. pending → completed (the handler ran) → taken
+// (the loop took the outcome); or pending → abandoned (the loop gave up: StartTimeout, stop()
+// or destruction), after which the handler stops a late interface itself.
+enum class StartPhase : std::uint8_t { pending, completed, taken, abandoned };
 
-
-// Shared by the loop thread and vmnet's queue. The blocks own a reference, so it outlives
-// the backend when vmnet calls back late; `async` is null once the loop side is closing.
-struct WakeupLink {
+// Shared by the loop thread and vmnet's queue, under `mutex`. Every block holds a reference,
+// so the link outlives the backend when vmnet calls back late; `async` is null once the loop
+// side is closing (disarmed), so a late block never touches a closed handle.
+struct QueueLink {
   std::mutex mutex;
   uv_async_t* async = nullptr;
+  dispatch_queue_t queue = nullptr;  // retained: a late completion stops its interface here
+  // Start: the handle vmnet_start_interface returned, and what its completion reported.
+  interface_ref interface = nullptr;
+  StartPhase start = StartPhase::pending;
+  vmnet_return_t start_status = VMNET_FAILURE;
+  VmnetInterfaceInfo info;
+  // Stop: what the vmnet_stop_interface completion reported.
   bool stop_completed = false;
   vmnet_return_t stop_status = VMNET_SUCCESS;
 
-  // Any thread. uv_async_send is the one libuv call that is thread-safe (libuv async.rst).
-  void wake() {
-    std::lock_guard lock(mutex);
+  explicit QueueLink(dispatch_queue_t q) : queue(q) { dispatch_retain(queue); }
+  ~QueueLink() { dispatch_release(queue); }
+  QueueLink(const QueueLink&) = delete;
+  QueueLink& operator=(const QueueLink&) = delete;
+
+  // Caller holds `mutex`. uv_async_send is the one libuv call that is thread-safe (libuv
+  // async.rst); the mutex keeps it from racing uv_close.
+  void wake_locked() {
     if (async != nullptr) uv_async_send(async);
   }
+  // Any thread: a PACKETS_AVAILABLE event.
+  void wake() {
+    std::lock_guard lock(mutex);
+    wake_locked();
+  }
+  // vmnet's queue: the start completion handler.
+  void complete_start(vmnet_return_t status, xpc_object_t param) {
+    interface_ref orphan = nullptr;
+    {
+      std::lock_guard lock(mutex);
+      if (start == StartPhase::abandoned) {
+        if (status == VMNET_SUCCESS) orphan = interface;
+      } else {
+        start = StartPhase::completed;
+        start_status = status;
+        if (status == VMNET_SUCCESS && param != nullptr) {
+          const char* reported_mac = xpc_dictionary_get_string(param, vmnet_mac_address_key);
+          info.mac = reported_mac != nullptr ? reported_mac : "";
+          info.mtu = xpc_dictionary_get_uint64(param, vmnet_mtu_key);
+          info.max_packet_size = xpc_dictionary_get_uint64(param, vmnet_max_packet_size_key);
+        }
+        wake_locked();
+      }
+    }
+    // The loop gave up on this start and nobody owns the interface: stop it here (without
+    // waiting: a stop awaited on its own queue never completes).
+    if (orphan != nullptr) {
+      vmnet_stop_interface(orphan, queue, ^(vmnet_return_t) {
+      });
+    }
+  }
+  // vmnet's queue: the stop completion handler.
   void complete_stop(vmnet_return_t status) {
     std::lock_guard lock(mutex);
     stop_completed = true;
     stop_status = status;
-    if (async != nullptr) uv_async_send(async);
+    wake_locked();
   }
+  // Loop thread, before the async handle is closed.
   void disarm() {
     std::lock_guard lock(mutex);
     async = nullptr;
-  }
-};
-
-// The start handshake between start() (loop thread, waiting) and the completion handler
-// (vmnet's queue). Owned jointly, so a handler that runs after a timeout is still safe.
-struct StartHandshake {
-  std::mutex mutex;
-  dispatch_semaphore_t completed = dispatch_semaphore_create(0);
-  dispatch_queue_t queue = nullptr;  // retained: the late handler may need it to stop
-  interface_ref interface = nullptr;
-  bool done = false;
-  bool abandoned = false;
-  vmnet_return_t status = VMNET_FAILURE;
-  VmnetInterfaceInfo info;
-
-  StartHandshake(const StartHandshake&) = delete;
-  StartHandshake& operator=(const StartHandshake&) = delete;
-  explicit StartHandshake(dispatch_queue_t q) : queue(q) { dispatch_retain(queue); }
-  ~StartHandshake() {
-    dispatch_release(completed);
-    dispatch_release(queue);
   }
 };
 
@@ -125,7 +138,7 @@ struct LoopHandles {
   uv_timer_t timer{};
   int open = 0;
   std::function<void()> on_async;    // the backend's wakeup, cleared when closing
-  std::function<void()> on_timeout;  // the backend's stop timeout, cleared when closing
+  std::function<void()> on_timeout;  // the backend's start or stop timeout, cleared when closing
   std::function<void()> done;
 };
 
@@ -139,10 +152,17 @@ void on_handle_closed(uv_handle_t* handle) {
 
 }  // namespace
 
+// A start completion, taken by the loop.
+struct VmnetBackend::StartOutcome {
+  interface_ref interface = nullptr;
+  vmnet_return_t status = VMNET_FAILURE;
+  VmnetInterfaceInfo info;
+};
+
 struct VmnetBackend::Vmnet {
   dispatch_queue_t queue = nullptr;
-  interface_ref interface = nullptr;
-  std::shared_ptr<WakeupLink> link = std::make_shared<WakeupLink>();
+  interface_ref interface = nullptr;  // set once the start completed successfully
+  std::shared_ptr<QueueLink> link;
   LoopHandles* handles = nullptr;  // owned by libuv once closing
   std::optional<core::FramePool> rx_pool;
   std::size_t max_packet_size = 0;
@@ -153,9 +173,14 @@ struct VmnetBackend::Vmnet {
   vmnet_return_t last_read_status = VMNET_SUCCESS;   // log on change, not per failure
   vmnet_return_t last_write_status = VMNET_SUCCESS;
 
-  ~Vmnet() {
-    if (queue != nullptr) dispatch_release(queue);
+  Vmnet(const Vmnet&) = delete;
+  Vmnet& operator=(const Vmnet&) = delete;
+  explicit Vmnet(const std::string& name) {
+    const std::string label = "com.squib.netd.vmnet." + name;
+    queue = dispatch_queue_create(label.c_str(), DISPATCH_QUEUE_SERIAL);
+    link = std::make_shared<QueueLink>(queue);
   }
+  ~Vmnet() { dispatch_release(queue); }
 };
 
 std::string_view to_string(VmnetMode mode) {
@@ -205,161 +230,149 @@ VmnetBackend::VmnetBackend(BackendContext context, VmnetOptions options)
 
 VmnetBackend::~VmnetBackend() {
   if (!m_vmnet) return;
-  // Destroyed without stop(): best effort, never waiting. vmnet may still call back into
+  // Destroyed without stop() (or before its done): best effort, never waiting, and a pending
+  // `ready` is dropped rather than called from a destructor. vmnet may still call back into
   // the link, which is disarmed and outlives us.
+  interface_ref orphan = m_state == BackendState::stopping ? nullptr : m_vmnet->interface;
+  if (m_state == BackendState::starting) {
+    if (auto outcome = take_start(true); outcome && outcome->status == VMNET_SUCCESS) orphan = outcome->interface;
+  }
   m_vmnet->link->disarm();
-  if (m_vmnet->interface != nullptr) {
-    vmnet_interface_set_event_callback(m_vmnet->interface, VMNET_INTERFACE_PACKETS_AVAILABLE, nullptr, nullptr);
-    vmnet_stop_interface(m_vmnet->interface, m_vmnet->queue, ^(vmnet_return_t) {
+  if (orphan != nullptr) {
+    vmnet_interface_set_event_callback(orphan, VMNET_INTERFACE_PACKETS_AVAILABLE, nullptr, nullptr);
+    vmnet_stop_interface(orphan, m_vmnet->queue, ^(vmnet_return_t) {
     });
   }
   release_handles(nullptr);
 }
 
-core::Result<void> VmnetBackend::start_interface() {
-  SQUIB_ASSERT(m_state == BackendState::starting && !m_vmnet);
-  const VmnetOptions& opt = m_options;
-  auto fail = [this](core::Error error) -> core::Result<void> {
-    m_state = BackendState::failed;
-    m_detail = error.message;
-    spdlog::error("vmnet {}: {}", m_context.name, error.message);
-    return error;
-  };
+// ---- start ------------------------------------------------------------------------------
+//
+// start() → vmnet_start_interface → returns. Later, on the loop, exactly one of:
+//   on_wakeup (the completion handler woke us) → finish_start → ready({} or vmnet's error)
+//   on_timer (start_timeout)                   → ready(StartTimeout), late interface stopped
+//   stop()                                     → ready(ECANCELED), late interface stopped
 
-  // Validate before touching vmnet.
-  const bool any_range = !opt.start_address.empty() || !opt.end_address.empty() || !opt.subnet_mask.empty();
-  const bool full_range = !opt.start_address.empty() && !opt.end_address.empty() && !opt.subnet_mask.empty();
-  if (any_range && !full_range) {
-    return fail({EINVAL, "start_address, end_address and subnet_mask go together"});
+void VmnetBackend::start(Done ready) {
+  SQUIB_ASSERT(m_state == BackendState::starting && !m_vmnet && !m_ready);
+  m_ready = std::move(ready);
+  auto desc = build_descriptor(m_options, {.name = m_context.name, .mac = m_context.mac, .mtu = m_context.mtu});
+  if (!desc.ok()) {
+    fail_start(desc.error());
+    return;
   }
-  if (opt.mode == VmnetMode::bridged && opt.bridge.empty()) {
-    return fail({EINVAL, "bridged mode needs a bridge interface (vmnet_shared_interface_name_key)"});
+  m_vmnet = std::make_unique<Vmnet>(m_context.name);
+  open_handles();
+  if (auto started = start_vmnet_interface(*desc); !started.ok()) {
+    release_handles(nullptr);
+    fail_start(started.error());
+    return;
   }
-  if (opt.offloads.virtio_header && opt.offloads.checksum) {
-    return fail({EINVAL, "virtio_header and checksum offload are exclusive (Apple vmnet.h)"});
-  }
+  uv_timer_start(&m_vmnet->handles->timer, [](uv_timer_t* timer) {
+    auto* handles = static_cast<LoopHandles*>(timer->data);
+    if (handles->on_timeout) handles->on_timeout();
+  }, static_cast<std::uint64_t>(m_options.start_timeout.count()), 0);
+}
 
-  xpc_object_t desc = xpc_dictionary_create(nullptr, nullptr, 0);
-  xpc_dictionary_set_uint64(desc, vmnet_operation_mode_key, operating_mode(opt.mode));
-  const InterfaceId id = interface_id_for(m_context.name);
-  xpc_dictionary_set_uuid(desc, vmnet_interface_id_key, id.data());
-  // Advisory: vmnet reports the MAC it associates with the interface; the VM uses the
-  // attachment's MAC in any case (vmnet forwards any source MAC in shared and host mode —
-  // socket_vmnet serves several VMs through one interface that way).
-  const std::string mac = m_context.mac.to_string();
-  xpc_dictionary_set_string(desc, vmnet_mac_address_key, mac.c_str());
-  xpc_dictionary_set_uint64(desc, vmnet_mtu_key, m_context.mtu);
-  if (opt.mode == VmnetMode::bridged) {
-    xpc_dictionary_set_string(desc, vmnet_shared_interface_name_key, opt.bridge.c_str());
-  } else {
-    if (full_range) {
-      xpc_dictionary_set_string(desc, vmnet_start_address_key, opt.start_address.c_str());
-      xpc_dictionary_set_string(desc, vmnet_end_address_key, opt.end_address.c_str());
-      xpc_dictionary_set_string(desc, vmnet_subnet_mask_key, opt.subnet_mask.c_str());
-    }
-    if (opt.isolation) xpc_dictionary_set_bool(desc, vmnet_enable_isolation_key, true);
-  }
-  if (opt.offloads.tso || opt.offloads.checksum) {
-#if SQUIB_VMNET_SDK(150000)
-    if (__builtin_available(macOS 15.0, *)) {
-      if (opt.offloads.tso) xpc_dictionary_set_bool(desc, vmnet_enable_tso_key, true);
-      if (opt.offloads.checksum) xpc_dictionary_set_bool(desc, vmnet_enable_checksum_offload_key, true);
-    } else {
-      xpc_release(desc);
-      return fail({ENOTSUP, "TSO and checksum offload need macOS 15"});
-    }
-#else
-    xpc_release(desc);
-    return fail({ENOTSUP, "TSO and checksum offload need a macOS 15 SDK"});
-#endif
-  }
-  if (opt.offloads.virtio_header) {
-#if SQUIB_VMNET_SDK(150400)
-    if (__builtin_available(macOS 15.4, *)) {
-      xpc_dictionary_set_bool(desc, vmnet_enable_virtio_header_key, true);
-    } else {
-      xpc_release(desc);
-      return fail({ENOTSUP, "virtio headers need macOS 15.4"});
-    }
-#else
-    xpc_release(desc);
-    return fail({ENOTSUP, "virtio headers need a macOS 15.4 SDK"});
-#endif
-  }
-
-  m_vmnet = std::make_unique<Vmnet>();
+// The loop side: one async (start completion, packet events, stop completion) and one timer
+// (start timeout, then stop timeout), both dispatched by state.
+void VmnetBackend::open_handles() {
   Vmnet& v = *m_vmnet;
-  const std::string label = "com.squib.netd.vmnet." + m_context.name;
-  v.queue = dispatch_queue_create(label.c_str(), DISPATCH_QUEUE_SERIAL);
+  v.handles = new LoopHandles;
+  v.handles->async.data = v.handles;
+  v.handles->timer.data = v.handles;
+  v.handles->on_async = [this] { on_wakeup(); };
+  v.handles->on_timeout = [this] { on_timer(); };
+  uv_async_init(m_context.loop, &v.handles->async, [](uv_async_t* async) {
+    auto* handles = static_cast<LoopHandles*>(async->data);
+    if (handles->on_async) handles->on_async();
+  });
+  uv_timer_init(m_context.loop, &v.handles->timer);
+  v.handles->open = 2;
+  std::lock_guard lock(v.link->mutex);
+  v.link->async = &v.handles->async;
+}
 
-  auto handshake = std::make_shared<StartHandshake>(v.queue);
+// Hands the descriptor to vmnet and keeps the interface it returns in the link; the
+// completion handler only records the outcome there and wakes the loop. NULL from vmnet is an
+// immediate failure [Apple vmnet.h].
+core::Result<void> VmnetBackend::start_vmnet_interface(const XpcObject& descriptor) {
+  xpc_object_t desc = descriptor.get();
+  Vmnet& v = *m_vmnet;
+  std::shared_ptr<QueueLink> link = v.link;
   vmnet_start_interface_completion_handler_t on_started = ^(vmnet_return_t status, xpc_object_t param) {
-    std::lock_guard lock(handshake->mutex);
-    handshake->done = true;
-    handshake->status = status;
-    if (status == VMNET_SUCCESS && param != nullptr) {
-      const char* reported_mac = xpc_dictionary_get_string(param, vmnet_mac_address_key);
-      handshake->info.mac = reported_mac != nullptr ? reported_mac : "";
-      handshake->info.mtu = xpc_dictionary_get_uint64(param, vmnet_mtu_key);
-      handshake->info.max_packet_size = xpc_dictionary_get_uint64(param, vmnet_max_packet_size_key);
-    }
-    if (!handshake->abandoned) {
-      dispatch_semaphore_signal(handshake->completed);
-    } else if (status == VMNET_SUCCESS && handshake->interface != nullptr) {
-      // start() gave up (StartTimeout) and nobody owns this interface: stop it here.
-      vmnet_stop_interface(handshake->interface, handshake->queue, ^(vmnet_return_t) {
-      });
-    }
+    link->complete_start(status, param);
   };
-
   interface_ref interface = nullptr;
 #if defined(__APPLE__) && SQUIB_VMNET_SDK(260000)
-  if (opt.network) {
+  if (m_options.network) {
     if (__builtin_available(macOS 26.0, *)) {
       interface = vmnet_interface_start_with_network(
-          static_cast<vmnet_network_ref>(opt.network->native_handle()), desc, v.queue, on_started);
+          static_cast<vmnet_network_ref>(m_options.network->native_handle()), desc, v.queue, on_started);
     } else {
-      xpc_release(desc);
-      return fail({ENOTSUP, "vmnet networks need macOS 26"});
+      return core::Error{ENOTSUP, "vmnet networks need macOS 26"};
     }
   } else {
     interface = vmnet_start_interface(desc, v.queue, on_started);
   }
 #else
-  if (opt.network) {
-    xpc_release(desc);
-    return fail({ENOTSUP, "vmnet networks need macOS 26 and its SDK"});
-  }
+  if (m_options.network) return core::Error{ENOTSUP, "vmnet networks need macOS 26 and its SDK"};
   interface = vmnet_start_interface(desc, v.queue, on_started);
 #endif
-  xpc_release(desc);
-  if (interface == nullptr) {
-    return fail({EINVAL, "vmnet_start_interface rejected the descriptor"});
-  }
-  {
-    std::lock_guard lock(handshake->mutex);
-    handshake->interface = interface;
-  }
+  if (interface == nullptr) return core::Error{EINVAL, "vmnet_start_interface rejected the descriptor"};
+  // The handler runs on the queue, never inline [Apple vmnet.h], and reads `interface` only
+  // once the loop abandoned the start, which happens after this store.
+  std::lock_guard lock(link->mutex);
+  link->interface = interface;
+  return {};
+}
 
-  const auto timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opt.start_timeout).count();
-  if (dispatch_semaphore_wait(handshake->completed, dispatch_time(DISPATCH_TIME_NOW, timeout_ns)) != 0) {
-    std::lock_guard lock(handshake->mutex);
-    if (!handshake->done) {
-      handshake->abandoned = true;  // the late handler stops the interface
-      return fail({ETIMEDOUT, "StartTimeout: vmnet_start_interface did not complete within " +
-                                  std::to_string(opt.start_timeout.count()) + " ms"});
-    }
-    // Completed between the timeout and the lock: take the result.
+// Loop thread, while starting: the completion's outcome if it came (then it is ours). With
+// `abandon`, a start still pending is given up instead: its handler will stop the interface.
+std::optional<VmnetBackend::StartOutcome> VmnetBackend::take_start(bool abandon) {
+  QueueLink& link = *m_vmnet->link;
+  std::lock_guard lock(link.mutex);
+  if (link.start == StartPhase::completed) {
+    link.start = StartPhase::taken;
+    return StartOutcome{link.interface, link.start_status, link.info};
   }
-  {
-    std::lock_guard lock(handshake->mutex);
-    if (handshake->status != VMNET_SUCCESS) return fail(vmnet_error("vmnet_start_interface", handshake->status));
-    m_info = handshake->info;
-  }
-  v.interface = interface;
+  if (abandon && link.start == StartPhase::pending) link.start = StartPhase::abandoned;
+  return std::nullopt;
+}
 
-  // Buffers: vmnet's max packet size (includes the Ethernet header, and the virtio header
-  // when enabled); our own max_frame if vmnet did not say.
+// Loop thread: vmnet answered the start in time. Takes the interface into service, or
+// reports vmnet's error.
+void VmnetBackend::finish_start(const StartOutcome& outcome) {
+  Vmnet& v = *m_vmnet;
+  uv_timer_stop(&v.handles->timer);
+  if (outcome.status != VMNET_SUCCESS) {
+    release_handles(nullptr);
+    fail_start(vmnet_error("vmnet_start_interface", outcome.status));
+    return;
+  }
+  m_info = outcome.info;
+  v.interface = outcome.interface;
+  prepare_buffers();
+  if (auto armed = arm_events(); !armed.ok()) {
+    v.link->disarm();
+    vmnet_stop_interface(v.interface, v.queue, ^(vmnet_return_t) {
+    });
+    v.interface = nullptr;
+    release_handles(nullptr);
+    fail_start(armed.error());
+    return;
+  }
+  m_state = BackendState::running;
+  spdlog::info("vmnet {}: started {} interface {} mac {} mtu {} max packet {}", m_context.name,
+               to_string(m_options.mode), to_string(interface_id_for(m_context.name)), m_info.mac, m_info.mtu,
+               m_info.max_packet_size);
+  answer_start({});
+}
+
+// Buffers: vmnet's max packet size (includes the Ethernet header, and the virtio header when
+// enabled); our own max_frame if vmnet did not say. Allocated once per start (style §8).
+void VmnetBackend::prepare_buffers() {
+  Vmnet& v = *m_vmnet;
   v.max_packet_size = m_info.max_packet_size != 0 ? static_cast<std::size_t>(m_info.max_packet_size)
                                                   : m_context.max_frame;
   v.rx_pool.emplace(core::k_batch_size, v.max_packet_size);
@@ -373,59 +386,74 @@ core::Result<void> VmnetBackend::start_interface() {
   if (m_info.mtu != 0 && m_info.mtu != m_context.mtu) {
     spdlog::warn("vmnet {}: asked for MTU {}, vmnet reports {}", m_context.name, m_context.mtu, m_info.mtu);
   }
+}
 
-  // The loop side: one async (wakeups and the stop completion) and one timer (stop timeout).
-  v.handles = new LoopHandles;
-  v.handles->async.data = v.handles;
-  v.handles->timer.data = v.handles;
-  v.handles->on_async = [this] { on_wakeup(); };
-  uv_async_init(m_context.loop, &v.handles->async, [](uv_async_t* async) {
-    auto* handles = static_cast<LoopHandles*>(async->data);
-    if (handles->on_async) handles->on_async();
-  });
-  uv_timer_init(m_context.loop, &v.handles->timer);
-  v.handles->open = 2;
-  {
-    std::lock_guard lock(v.link->mutex);
-    v.link->async = &v.handles->async;
-  }
-
-  std::shared_ptr<WakeupLink> link = v.link;
+// PACKETS_AVAILABLE events wake the loop through the link.
+core::Result<void> VmnetBackend::arm_events() {
+  Vmnet& v = *m_vmnet;
+  std::shared_ptr<QueueLink> link = v.link;
   const vmnet_return_t status = vmnet_interface_set_event_callback(
       v.interface, VMNET_INTERFACE_PACKETS_AVAILABLE, v.queue, ^(interface_event_t, xpc_object_t) {
         link->wake();
       });
-  if (status != VMNET_SUCCESS) {
-    core::Error error = vmnet_error("vmnet_interface_set_event_callback", status);
-    link->disarm();
-    vmnet_stop_interface(v.interface, v.queue, ^(vmnet_return_t) {
-    });
-    v.interface = nullptr;
-    release_handles(nullptr);
-    return fail(std::move(error));
-  }
-
-  m_state = BackendState::running;
-  spdlog::info("vmnet {}: started {} interface {} mac {} mtu {} max packet {}", m_context.name,
-               to_string(opt.mode), to_string(id), m_info.mac, m_info.mtu, m_info.max_packet_size);
+  if (status != VMNET_SUCCESS) return vmnet_error("vmnet_interface_set_event_callback", status);
   return {};
 }
 
+void VmnetBackend::fail_start(core::Error error) {
+  m_state = BackendState::failed;
+  m_detail = error.message;
+  spdlog::error("vmnet {}: {}", m_context.name, error.message);
+  answer_start(std::move(error));
+}
+
+// Calls the pending `ready` once. Last in every path: the owner may act on the answer.
+void VmnetBackend::answer_start(core::Result<void> outcome) {
+  Done ready = std::exchange(m_ready, nullptr);
+  if (ready) ready(std::move(outcome));
+}
+
+// ---- loop events ------------------------------------------------------------------------
+
 void VmnetBackend::on_wakeup() {
-  if (m_state == BackendState::running) {
-    read_batches();
-    return;
+  switch (m_state) {
+    case BackendState::starting:
+      if (auto outcome = take_start(false)) finish_start(*outcome);
+      return;
+    case BackendState::running:
+      read_batches();
+      return;
+    case BackendState::stopping: {
+      vmnet_return_t status = VMNET_SUCCESS;
+      {
+        std::lock_guard lock(m_vmnet->link->mutex);
+        if (!m_vmnet->link->stop_completed) return;
+        status = m_vmnet->link->stop_status;
+      }
+      if (status != VMNET_SUCCESS) {
+        spdlog::warn("vmnet {}: vmnet_stop_interface: {} ({})", m_context.name, vmnet_strerror(status), status);
+      }
+      finish_stop();
+      return;
+    }
+    default: return;
   }
-  if (m_state == BackendState::stopping) {
-    vmnet_return_t status = VMNET_SUCCESS;
-    {
-      std::lock_guard lock(m_vmnet->link->mutex);
-      if (!m_vmnet->link->stop_completed) return;
-      status = m_vmnet->link->stop_status;
+}
+
+void VmnetBackend::on_timer() {
+  if (m_state == BackendState::starting) {
+    // A completion that beat the timer to the lock still counts.
+    if (auto outcome = take_start(true)) {
+      finish_start(*outcome);
+      return;
     }
-    if (status != VMNET_SUCCESS) {
-      spdlog::warn("vmnet {}: vmnet_stop_interface: {} ({})", m_context.name, vmnet_strerror(status), status);
-    }
+    release_handles(nullptr);
+    fail_start(core::Error{ETIMEDOUT, "StartTimeout: vmnet_start_interface did not complete within " +
+                                          std::to_string(m_options.start_timeout.count()) + " ms"});
+  } else if (m_state == BackendState::stopping) {
+    spdlog::warn("vmnet {}: vmnet_stop_interface did not complete within {} ms; abandoning the interface",
+                 m_context.name, m_options.stop_timeout.count());
+    m_detail = "StopTimeout";
     finish_stop();
   }
 }
@@ -522,20 +550,50 @@ void VmnetBackend::send(const core::FrameBatch& from_vm) {
   v.last_write_status = status;
 }
 
+// ---- stop -------------------------------------------------------------------------------
+
 void VmnetBackend::stop(std::function<void()> done) {
   // Stopping twice is a bug of the owner (Backend contract: one stop, one done).
   SQUIB_ASSERT(m_state != BackendState::stopping && m_state != BackendState::stopped);
+  if (m_state == BackendState::starting && m_vmnet) {
+    stop_while_starting(std::move(done));
+    return;
+  }
   if (!m_vmnet || m_vmnet->interface == nullptr) {  // start() never succeeded
     m_state = BackendState::stopped;
     if (done) done();
     return;
   }
+  stop_interface(std::move(done));
+}
+
+// stop() before vmnet answered the start: the pending `ready` gets ECANCELED before stop()
+// returns. An interface that already came back is stopped like a running one; one still
+// pending is abandoned to the completion handler, which stops it when it arrives.
+void VmnetBackend::stop_while_starting(std::function<void()> done) {
+  uv_timer_stop(&m_vmnet->handles->timer);
+  auto outcome = take_start(true);
+  if (outcome && outcome->status == VMNET_SUCCESS) {
+    m_info = outcome->info;
+    m_vmnet->interface = outcome->interface;
+    stop_interface(std::move(done));
+  } else {
+    m_state = BackendState::stopped;
+    release_handles(std::move(done));  // done after both close callbacks
+  }
+  spdlog::info("vmnet {}: start cancelled by stop", m_context.name);
+  answer_start(core::Error{ECANCELED, "vmnet start cancelled: the attachment is stopping"});
+}
+
+// Clears the event callback, calls vmnet_stop_interface and returns; the completion wakes
+// the loop, or the timer gives up after stop_timeout.
+void VmnetBackend::stop_interface(std::function<void()> done) {
   Vmnet& v = *m_vmnet;
   m_state = BackendState::stopping;
   v.handles->done = std::move(done);
   // No more PACKETS_AVAILABLE events; one already queued finds the state `stopping`.
   vmnet_interface_set_event_callback(v.interface, VMNET_INTERFACE_PACKETS_AVAILABLE, nullptr, nullptr);
-  std::shared_ptr<WakeupLink> link = v.link;
+  std::shared_ptr<QueueLink> link = v.link;
   const vmnet_return_t status = vmnet_stop_interface(v.interface, v.queue, ^(vmnet_return_t stop_status) {
     link->complete_stop(stop_status);
   });
@@ -544,12 +602,6 @@ void VmnetBackend::stop(std::function<void()> done) {
     finish_stop();
     return;
   }
-  v.handles->on_timeout = [this] {
-    spdlog::warn("vmnet {}: vmnet_stop_interface did not complete within {} ms; abandoning the interface",
-                 m_context.name, m_options.stop_timeout.count());
-    m_detail = "StopTimeout";
-    finish_stop();
-  };
   uv_timer_start(&v.handles->timer, [](uv_timer_t* timer) {
     auto* handles = static_cast<LoopHandles*>(timer->data);
     if (handles->on_timeout) handles->on_timeout();

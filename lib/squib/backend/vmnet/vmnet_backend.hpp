@@ -4,18 +4,28 @@
 // in shared (NAT + DHCP + DNS), host (host and VMs only) or bridged mode (design brief §1).
 //
 // Theory of operation:
-// - Threads. vmnet reports to a private serial dispatch queue. Only two things happen there:
-//   the start/stop completion handlers record their outcome, and the
-//   VMNET_INTERFACE_PACKETS_AVAILABLE callback calls uv_async_send() — the only cross-thread
-//   touch of the loop. Every vmnet_read()/vmnet_write(), every counter and every frame
-//   handoff happens on the loop thread. The blocks hold shared_ptrs to small link objects
-//   (never to the backend), and the loop side "disarms" the link under its mutex before it
-//   closes the uv_async, so a late callback can neither touch a freed backend nor a closed
-//   handle (libuv: uv_async_send on a closing handle is undefined).
-// - start() builds the xpc descriptor, calls vmnet_start_interface() and waits on a dispatch
-//   semaphore for at most `start_timeout` (StartTimeout error, code ETIMEDOUT). This blocks
-//   the loop thread for that long at worst: the Backend interface has a synchronous start().
-//   If the completion arrives after the timeout, its handler stops the interface itself.
+// - Threads. vmnet reports to a private serial dispatch queue. Only three things happen
+//   there: the start and stop completion handlers record their outcome, and the
+//   VMNET_INTERFACE_PACKETS_AVAILABLE callback asks for a wakeup — each through
+//   uv_async_send(), the only cross-thread touch of the loop. Every vmnet_read()/
+//   vmnet_write(), every counter, every frame handoff and every Done callback happens on the
+//   loop thread, which never waits for vmnet. The blocks hold a shared_ptr to one small link
+//   object (never to the backend), and the loop side "disarms" the link under its mutex
+//   before it closes the uv_async, so a late callback can neither touch a freed backend nor
+//   a closed handle (libuv: uv_async_send on a closing handle is undefined).
+// - start() checks the options and builds the xpc descriptor (vmnet_descriptor.hpp; errors
+//   answer `ready` at once), opens the uv_async and a uv_timer, calls
+//   vmnet_start_interface() (macOS 26: vmnet_interface_start_with_network()) and returns.
+//   Then exactly one of these answers `ready`, on the loop:
+//   · the completion handler stored status and interface parameters in the link and woke
+//     the loop: the backend reads back MAC, MTU and max packet size, allocates its buffers,
+//     arms the packets-available event and is `running` — or reports vmnet's status;
+//   · the timer fires after `start_timeout`: StartTimeout (ETIMEDOUT); the link is marked
+//     abandoned, so a completion that still comes stops its interface itself;
+//   · stop(): ECANCELED before stop() returns; an interface vmnet already handed back is
+//     stopped like a running one, one still pending is abandoned as on a timeout.
+//   A completion that reaches the link before the timer or stop() takes the link's lock
+//   still counts (one lock decides between "completed" and "abandoned").
 // - Network → VM: on a wakeup, vmnet_read() with k_batch_size vmpktdesc over a preallocated
 //   pool, one FrameBatch to context.to_vm->consume(), repeated while a full batch came back,
 //   at most k_max_batches_per_wakeup times; if the bound is hit the backend re-arms its own
@@ -25,8 +35,9 @@
 // - VM → network: send() points preallocated vmpktdesc/iovec at the batch's spans (no copy)
 //   and makes one vmnet_write(). Frames it does not take are dropped and counted.
 // - stop() clears the event callback, calls vmnet_stop_interface() and returns; the
-//   completion wakes the loop, or a uv_timer gives up after `stop_timeout`. Then both handles
-//   are closed and `done` runs from the last close callback.
+//   completion wakes the loop, or the uv_timer gives up after `stop_timeout`. Then both
+//   handles are closed and `done` runs from the last close callback: nothing of the backend
+//   can call back after it, and what a late block still reaches is the link it co-owns.
 //
 // Stats (core/stats.hpp): this backend counts from_vm frames/bytes/batches that vmnet_write
 // accepted, drops backend_full (vmnet busy), backend_down (not running or vmnet failure),
@@ -41,6 +52,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +63,7 @@
 namespace squib::backend {
 
 class VmnetNetwork;
+class XpcObject;
 
 enum class VmnetMode : std::uint8_t { shared, host, bridged };
 std::string_view to_string(VmnetMode mode);
@@ -59,7 +72,8 @@ std::string_view to_string(VmnetMode mode);
 // vmnet-helper found sufficient with iperf3 (helper.c MAX_PACKET_COUNT).
 inline constexpr std::size_t k_max_batches_per_wakeup = 4;
 // vmnet_start_interface typically completes in tens of milliseconds; 5 s is generous for a
-// loaded machine while still bounding how long the loop can be held (our choice, unmeasured).
+// loaded machine while still bounding how long a `start` request waits for its answer (our
+// choice, unmeasured). The loop is not held meanwhile.
 inline constexpr std::chrono::milliseconds k_default_start_timeout{5000};
 // The daemon must exit within 2 s of SIGTERM (design brief §4): stop gets 1 s.
 inline constexpr std::chrono::milliseconds k_default_stop_timeout{1000};
@@ -121,14 +135,17 @@ public:
   VmnetBackend(BackendContext context, VmnetOptions options);
   ~VmnetBackend() override;
 
-  // Starts the vmnet interface; see the theory of operation for the bounded wait.
-  // Errors: EINVAL (bad options), ETIMEDOUT (message starts "StartTimeout"), ENOTSUP (an
-  // option this macOS lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root
-  // or the com.apple.vm.networking entitlement), EIO (other vmnet failures).
-  void start(Done ready) override { ready(start_interface()); }
+  // Starts the vmnet interface and returns without waiting for it; `ready` answers on the
+  // loop once vmnet did (see the theory of operation). Bad options answer at once.
+  // Errors: EINVAL (bad options, or vmnet rejected the descriptor), ETIMEDOUT (message
+  // starts "StartTimeout"), ECANCELED (stop() came first), ENOTSUP (an option this macOS
+  // lacks), EPERM (VMNET_INVALID_ACCESS / VMNET_NOT_AUTHORIZED: needs root or the
+  // com.apple.vm.networking entitlement), EBUSY, ENOMEM, EIO (other vmnet failures).
+  void start(Done ready) override;
   void send(const core::FrameBatch& from_vm) override;
   // `done` runs on the loop after vmnet confirmed the stop (or stop_timeout passed) and the
-  // backend's handles are closed; at once if start() never succeeded.
+  // backend's handles are closed; at once if start() already failed. During a start, the
+  // pending `ready` gets ECANCELED before stop() returns, and `done` waits for the handles.
   void stop(std::function<void()> done) override;
 
   [[nodiscard]] BackendState state() const override { return m_state; }
@@ -137,11 +154,27 @@ public:
   [[nodiscard]] const VmnetInterfaceInfo& interface_info() const { return m_info; }
 
 private:
-  core::Result<void> start_interface();
-  struct Vmnet;  // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
+  struct Vmnet;         // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp
+  struct StartOutcome;  // what the start completion reported: vmnet_backend.cpp
 
+  // start, in order
+  void open_handles();
+  core::Result<void> start_vmnet_interface(const XpcObject& descriptor);
+  std::optional<StartOutcome> take_start(bool abandon);
+  void finish_start(const StartOutcome& outcome);
+  void prepare_buffers();
+  core::Result<void> arm_events();
+  void fail_start(core::Error error);
+  void answer_start(core::Result<void> outcome);
+
+  // loop events (dispatched by state)
   void on_wakeup();
+  void on_timer();
   void read_batches();
+
+  // stop
+  void stop_while_starting(std::function<void()> done);
+  void stop_interface(std::function<void()> done);
   void finish_stop();
   void release_handles(std::function<void()> done);
 
@@ -150,6 +183,7 @@ private:
   BackendState m_state = BackendState::starting;  // until start() succeeds or fails
   std::string m_detail;
   VmnetInterfaceInfo m_info;
+  Done m_ready;  // start's answer while it is pending
   std::unique_ptr<Vmnet> m_vmnet;
 };
 

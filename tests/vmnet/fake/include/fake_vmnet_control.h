@@ -60,6 +60,10 @@ int fake_vmnet_read_calls(void);
 int fake_vmnet_write_calls(void);
 int fake_vmnet_events_posted(void);
 bool fake_vmnet_callback_set(void);
+/* Start completion handlers that have returned, and those of them that reported success
+ * (the interface came up and counts in fake_vmnet_live_interfaces() until stopped). */
+int fake_vmnet_start_completions(void);
+int fake_vmnet_started_interfaces(void);
 /* Interfaces started and not yet stopped. */
 int fake_vmnet_live_interfaces(void);
 

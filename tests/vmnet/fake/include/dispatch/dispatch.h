@@ -4,12 +4,13 @@
  * is used. It declares exactly the calls lib/squib/backend/vmnet/ makes, with Apple's names
  * and argument order, so that the backend source compiles unchanged against it.
  *
- * Semantics kept from libdispatch (Apple, dispatch/queue.h, semaphore.h, time.h):
+ * Semaphores and dispatch_time are deliberately absent: the backend must never wait for
+ * vmnet on the loop thread, and a semaphore wait would not compile here.
+ *
+ * Semantics kept from libdispatch (Apple, dispatch/queue.h):
  * - a serial queue runs its blocks one at a time, in FIFO order, on a thread that is not the
  *   caller's; blocks are Block_copy()d when submitted;
- * - a queue stays alive while it has pending blocks, even after the last dispatch_release();
- * - dispatch_semaphore_wait() returns 0 when signalled, non-zero on timeout;
- * - dispatch_time(DISPATCH_TIME_NOW, delta_ns) is "delta_ns from now".
+ * - a queue stays alive while it has pending blocks, even after the last dispatch_release().
  */
 #ifndef SQUIB_FAKE_DISPATCH_DISPATCH_H
 #define SQUIB_FAKE_DISPATCH_DISPATCH_H
@@ -26,14 +27,10 @@ extern "C" {
 #endif
 
 typedef struct fake_dispatch_queue* dispatch_queue_t;
-typedef struct fake_dispatch_semaphore* dispatch_semaphore_t;
 typedef struct fake_dispatch_queue_attr* dispatch_queue_attr_t;
-typedef uint64_t dispatch_time_t;
 typedef void (^dispatch_block_t)(void);
 
 #define DISPATCH_QUEUE_SERIAL NULL /* as Apple */
-#define DISPATCH_TIME_NOW (0ull) /* as Apple */
-#define DISPATCH_TIME_FOREVER (~0ull) /* as Apple */
 #ifndef NSEC_PER_SEC
 #define NSEC_PER_SEC 1000000000ull
 #endif
@@ -49,12 +46,6 @@ void dispatch_async(dispatch_queue_t queue, dispatch_block_t block);
 /* Real libdispatch takes a dispatch_object_t; any dispatch object pointer converts here. */
 void dispatch_retain(void* object);
 void dispatch_release(void* object);
-
-dispatch_semaphore_t dispatch_semaphore_create(long value);
-long dispatch_semaphore_signal(dispatch_semaphore_t semaphore);
-long dispatch_semaphore_wait(dispatch_semaphore_t semaphore, dispatch_time_t timeout);
-
-dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta);
 
 #ifdef __cplusplus
 }
