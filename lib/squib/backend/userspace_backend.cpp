@@ -15,6 +15,7 @@
 
 #include <squib/backend/datagram_channel.hpp>
 #include <squib/backend/stream_channel.hpp>
+#include <squib/platform/socket.hpp>
 #include <squib/uv/check.hpp>
 
 namespace squib::backend {
@@ -24,13 +25,10 @@ using core::Result;
 
 namespace {
 
-// Socket buffer for the child link, as for VM sockets (bursts of 32 large frames).
+// Socket buffers for the child link, as for VM sockets (bursts of 32 large frames).
 constexpr int k_link_buffer_bytes = 4 * 1024 * 1024;
 
-void size_link_buffers(int fd) {
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &k_link_buffer_bytes, sizeof k_link_buffer_bytes);
-}
+void size_link_buffers(int fd) { platform::request_socket_buffers(fd, k_link_buffer_bytes); }
 
 Result<sockaddr_un> unix_address(const std::string& path) {
   sockaddr_un addr{};
@@ -159,17 +157,12 @@ Result<uv::ChildLaunch> UserspaceBackend::prepare_launch() {
     return launch;
   }
   const int type = m_config.framing == LinkFraming::vfkit_datagram ? SOCK_DGRAM : SOCK_STREAM;
-  int pair[2];
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) != 0) return Error::from_errno("socketpair");
-  core::Fd parent_end(pair[0]);
-  core::Fd child_end(pair[1]);
+  // Non-blocking on our side only: the child gets an ordinary blocking socket.
+  auto pair = platform::open_socketpair(type, platform::Blocking::non_blocking, platform::Blocking::blocking);
+  if (!pair) return pair.error();
+  auto& [parent_end, child_end] = pair.value();
   size_link_buffers(parent_end.get());
   size_link_buffers(child_end.get());
-  // Non-blocking on our side only: the child gets an ordinary blocking socket.
-  if (const int flags = ::fcntl(parent_end.get(), F_GETFL);
-      flags < 0 || ::fcntl(parent_end.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    return Error::from_errno("fcntl O_NONBLOCK");
-  }
   m_next_parent_end = std::move(parent_end);
   launch.extra_fds.push_back(std::move(child_end));
   return launch;
@@ -258,7 +251,8 @@ void UserspaceBackend::end_step(Result<void> outcome) {
 
 void UserspaceBackend::try_connect() {
   const bool datagram = m_config.framing == LinkFraming::vfkit_datagram;
-  core::Fd fd(::socket(AF_UNIX, (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  auto opened = platform::open_socket(AF_UNIX, datagram ? SOCK_DGRAM : SOCK_STREAM, platform::Blocking::non_blocking);
+  core::Fd fd = opened ? std::move(opened.value()) : core::Fd();
   auto server = unix_address(m_plan.listen_path);
   bool connected = false;
   if (fd && server) {

@@ -20,26 +20,8 @@ int DatagramReader::receive(int fd) {
     hdr.msg_namelen = sizeof(sockaddr_un);
     hdr.msg_flags = 0;
   }
-  int received = 0;
-#if defined(__linux__)
-  do {
-    received = ::recvmmsg(fd, m_messages.data(), core::k_batch_size, MSG_DONTWAIT, nullptr);
-  } while (received < 0 && errno == EINTR);
-  if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
-#else
-  while (received < static_cast<int>(core::k_batch_size)) {
-    auto& message = m_messages[static_cast<std::size_t>(received)];
-    const ssize_t n = ::recvmsg(fd, &message.msg_hdr, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (received == 0) return -errno;
-      break;
-    }
-    message.msg_len = static_cast<unsigned>(n);
-    ++received;
-  }
-#endif
+  const int received = receive_messages(fd, m_messages);
+  if (received <= 0) return received;
   for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
     const auto& message = m_messages[i];
     auto& datagram = m_datagrams[i];
@@ -74,11 +56,7 @@ DatagramWriter::Outcome DatagramWriter::send(int fd, const core::FrameBatch& bat
   }
   std::size_t done = 0;
   while (done < count) {
-#if defined(__linux__)
-    const int sent = ::sendmmsg(fd, &m_messages[done], static_cast<unsigned>(count - done), MSG_DONTWAIT | MSG_NOSIGNAL);
-#else
-    const int sent = ::sendmsg(fd, &m_messages[done].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
-#endif
+    const int sent = send_messages(fd, std::span(m_messages).subspan(done, count - done));
     if (sent < 0) {
       if (errno == EINTR) continue;
       outcome.error = errno;

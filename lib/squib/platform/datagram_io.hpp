@@ -1,9 +1,11 @@
 #pragma once
 
 // Batched datagram I/O on one non-blocking AF_UNIX SOCK_DGRAM socket: up to k_batch_size
-// datagrams per call. Linux uses recvmmsg(2)/sendmmsg(2) — one syscall per batch; other
-// platforms (macOS has neither) fall back to a loop of recvmsg/sendmsg with the same
-// contract. Buffers, iovecs and message headers are preallocated here, once.
+// datagrams per call. Buffers, iovecs and message headers are preallocated here, once. The
+// syscalls are the platform's (receive_messages/send_messages below, picked by CMake):
+// platform/linux/batch_syscalls.cpp uses recvmmsg(2)/sendmmsg(2) — one syscall per batch;
+// platform/posix/batch_syscalls.cpp (macOS has neither; Linux builds with SQUIB_PORTABLE_IO)
+// loops over recvmsg/sendmsg with the same contract.
 //
 // Neither class counts anything: the caller decides what a result means (VmPort counts
 // frames to the VM, DatagramChannel frames to a backend).
@@ -19,6 +21,18 @@
 #include <squib/core/frame_pool.hpp>
 
 namespace squib::platform {
+
+// One message of a batch. Laid out as Linux's struct mmsghdr, which the Linux syscalls take
+// (static_assert there).
+struct BatchMessage {
+  msghdr msg_hdr;
+  unsigned int msg_len;  // bytes received
+};
+
+// Receives into messages[0..n): n, 0 when nothing is waiting, or -errno (EINTR retried).
+int receive_messages(int fd, std::span<BatchMessage> messages);
+// Sends messages from the front: how many the kernel took (≥ 1), or -1 with errno set.
+int send_messages(int fd, std::span<BatchMessage> messages);
 
 class DatagramReader {
 public:
@@ -43,7 +57,7 @@ private:
   std::array<Datagram, core::k_batch_size> m_datagrams{};
   std::array<sockaddr_un, core::k_batch_size> m_addresses{};
   std::array<iovec, core::k_batch_size> m_iovs{};
-  std::array<mmsghdr, core::k_batch_size> m_messages{};
+  std::array<BatchMessage, core::k_batch_size> m_messages{};
 };
 
 class DatagramWriter {
@@ -62,7 +76,7 @@ public:
 
 private:
   std::array<iovec, core::k_batch_size> m_iovs{};
-  std::array<mmsghdr, core::k_batch_size> m_messages{};
+  std::array<BatchMessage, core::k_batch_size> m_messages{};
 };
 
 }  // namespace squib::platform

@@ -8,27 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/platform/socket.hpp>
 
 namespace squib::relay {
 
 using core::DropReason;
 using core::Error;
 using core::Result;
-
-namespace {
-
-// Larger socket buffers absorb bursts (a 32-frame batch of 64 KiB frames is 2 MiB). As root
-// the *FORCE variants exceed net.core.{r,w}mem_max (socket(7)); otherwise the kernel caps.
-void size_buffers(int fd, int bytes) {
-  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-  }
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0) {
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  }
-}
-
-}  // namespace
 
 VmPort::VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm)
     : m_stats(stats), m_from_vm(from_vm), m_reader(max_frame) {}
@@ -45,9 +31,11 @@ Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig
   }
   std::memcpy(addr.sun_path, config.path.c_str(), config.path.size() + 1);
 
-  core::Fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::from_errno("socket");
-  size_buffers(fd.get(), config.buffer_bytes);
+  auto opened = platform::open_socket(AF_UNIX, SOCK_DGRAM, platform::Blocking::non_blocking);
+  if (!opened) return opened.error();
+  core::Fd fd = std::move(opened.value());
+  // Larger buffers absorb bursts (a 32-frame batch of 64 KiB frames is 2 MiB).
+  platform::request_socket_buffers(fd.get(), config.buffer_bytes);
 
   // The socket file is created with its final mode by bind() under a narrowed umask, so it
   // is never briefly accessible to others. The loop is single-threaded; nothing else
@@ -76,7 +64,7 @@ Result<std::unique_ptr<VmPort>> VmPort::adopt(uv_loop_t* loop, core::Fd connecte
   std::unique_ptr<VmPort> port(new VmPort(max_frame, stats, from_vm));
   port->m_fd = std::move(connected);
   port->m_connected = true;
-  size_buffers(port->m_fd.get(), 4 * 1024 * 1024);
+  platform::request_socket_buffers(port->m_fd.get(), 4 * 1024 * 1024);
   if (auto polling = port->start_polling(loop); !polling) return polling.error();
   return port;
 }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/platform/socket.hpp>
 #include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
 #include <squib/service/tenancy.hpp>
@@ -125,15 +126,10 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
   if (fd_passing) {
     // One frame per datagram on a connected pair: the VM end travels to the client.
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
-      return refuse(MethodError{ErrorCode::backend_failed, std::string("socketpair: ") + std::strerror(errno)});
-    }
-    core::Fd daemon_end(pair[0]);
-    passed_fd.reset(pair[1]);
-    if (const int flags = ::fcntl(daemon_end.get(), F_GETFL); flags >= 0) {
-      ::fcntl(daemon_end.get(), F_SETFL, flags | O_NONBLOCK);
-    }
+    auto pair = platform::open_socketpair(SOCK_DGRAM, platform::Blocking::non_blocking, platform::Blocking::blocking);
+    if (!pair) return refuse(MethodError{ErrorCode::backend_failed, pair.error().message});
+    auto& [daemon_end, client_end] = pair.value();
+    passed_fd = std::move(client_end);
     port = relay::VmPort::adopt(m_loop, std::move(daemon_end), max_frame, attachment->stats(), *attachment);
   } else {
     relay::VmPortConfig port_config;

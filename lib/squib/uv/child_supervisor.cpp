@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/platform/socket.hpp>
 #include <squib/uv/check.hpp>
 
 namespace squib::uv {
@@ -76,10 +77,9 @@ Result<void> ChildSupervisor::spawn() {
   auto launch = m_prepare();
   if (!launch) return launch.error();
 
-  int output_pipe[2];
-  if (::pipe2(output_pipe, O_CLOEXEC) != 0) return Error::from_errno("pipe2");
-  core::Fd output_read(output_pipe[0]);
-  core::Fd output_write(output_pipe[1]);
+  auto output_pipe = platform::open_pipe();
+  if (!output_pipe) return output_pipe.error();
+  auto& [output_read, output_write] = output_pipe.value();
 
   std::vector<std::string> argv_storage;
   if (!m_exec_shim.empty()) {

@@ -1,5 +1,6 @@
 #include <squib/proto/client.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -17,8 +18,11 @@ Result<ControlClient> ControlClient::connect(const std::string& path, std::chron
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return Error{ENAMETOOLONG, "control socket path too long: " + path};
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Portable spelling of SOCK_CLOEXEC (macOS has none): a client process spawns nothing
+  // while connecting, so setting it right after is as good.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) return Error::from_errno("socket");
+  (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
     ::close(fd);
@@ -90,7 +94,7 @@ Result<std::string> ControlClient::read_line() {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(m_fd, &msg, MSG_CMSG_CLOEXEC);
+    const ssize_t n = ::recvmsg(m_fd, &msg, 0);  // (MSG_CMSG_CLOEXEC is Linux's; FD_CLOEXEC below)
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::from_errno("recv");
@@ -99,6 +103,7 @@ Result<std::string> ControlClient::read_line() {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
         int fd = -1;
         std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
         if (m_received_fd >= 0) ::close(m_received_fd);
         m_received_fd = fd;
       }
