@@ -10,7 +10,7 @@
 //   the subnet (not the network or broadcast address), not the gateway, and not held by
 //   another attachment. It may lie outside the DHCP range.
 // - Otherwise its address is derived from its MAC: FNV-1a of the MAC into the DHCP range
-//   (Ipv4Subnet::dhcp_first..dhcp_last), probed linearly past addresses held by others. The
+//   (core::Ipv4Subnet::dhcp_first..dhcp_last), probed linearly past addresses held by others. The
 //   MAC is stable per attachment name, so a VM gets the same address after a stop/start or a
 //   daemon restart. A full range is ENOSPC.
 // - Assigning to a name that already holds a lease replaces it (its own address is free to
@@ -23,7 +23,7 @@
 #include <string>
 
 #include <squib/core/result.hpp>
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 
 namespace squib::service {
 
@@ -35,7 +35,7 @@ class LeaseAllocator {
   };
 
   // `network_name` only names the network in error messages.
-  LeaseAllocator(std::string network_name, platform::Ipv4Subnet subnet)
+  LeaseAllocator(std::string network_name, core::Ipv4Subnet subnet)
       : m_network(std::move(network_name)), m_subnet(subnet) {}
 
   // Assigns attachment `name` (with `mac`) an address as described above and records it.
@@ -53,7 +53,7 @@ class LeaseAllocator {
   [[nodiscard]] const std::string* held_by_other(std::uint32_t address, const std::string& name) const;
 
   std::string m_network;
-  platform::Ipv4Subnet m_subnet;
+  core::Ipv4Subnet m_subnet;
   std::map<std::string, Lease> m_leases;  // by attachment name
 };
 

@@ -20,8 +20,8 @@ namespace squib::service {
 
 using core::Error;
 using core::Result;
-using platform::ipv4_to_string;
-using platform::Ipv4Subnet;
+using core::ipv4_to_string;
+using core::Ipv4Subnet;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,7 +32,7 @@ constexpr int k_subnet_tries = 64;
 }  // namespace
 
 struct NetworkManager::Network {
-  Network(std::string network_name, proto::Mode network_mode, Ipv4Subnet network_subnet,
+  Network(std::string network_name, proto::Mode network_mode, core::Ipv4Subnet network_subnet,
           platform::NetworkNames network_names)
       : name(std::move(network_name)),
         mode(network_mode),
@@ -42,7 +42,7 @@ struct NetworkManager::Network {
 
   std::string name;
   proto::Mode mode = proto::Mode::host;
-  Ipv4Subnet subnet;
+  core::Ipv4Subnet subnet;
   platform::NetworkNames names;  // bridge, table, dnsmasq's files
   LeaseAllocator leases;         // by attachment name
   std::unique_ptr<platform::Dnsmasq> dnsmasq;
@@ -55,9 +55,9 @@ struct NetworkManager::Network {
     proto::NetworkInfo out;
     out.name = name;
     out.subnet = subnet.to_string();
-    out.gateway = ipv4_to_string(subnet.gateway());
-    out.dhcp_range = ipv4_to_string(subnet.dhcp_first()) + "-" + ipv4_to_string(subnet.dhcp_last());
-    if (mode == proto::Mode::shared) out.dns = ipv4_to_string(subnet.gateway());
+    out.gateway = core::ipv4_to_string(subnet.gateway());
+    out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
+    if (mode == proto::Mode::shared) out.dns = core::ipv4_to_string(subnet.gateway());
     out.bridge = names.bridge;
     return out;
   }
@@ -94,8 +94,8 @@ void NetworkManager::cleanup_stale(const std::vector<proto::StartParams>& record
   platform::remove_stale(m_config.run_dir, stale);
 }
 
-Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& params) const {
-  auto overlapping = [this](const Ipv4Subnet& subnet) -> const Network* {
+Result<core::Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& params) const {
+  auto overlapping = [this](const core::Ipv4Subnet& subnet) -> const Network* {
     for (const auto& [name, network] : m_networks) {
       if (network->subnet.overlaps(subnet)) return network.get();
     }
@@ -107,11 +107,11 @@ Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& param
   // by subnet): a network must never shadow the host's LAN, VPN or container routes.
   std::vector<std::string> our_bridges;
   for (const auto& [name, network] : m_networks) our_bridges.push_back(network->names.bridge);
-  const auto host_conflict = [&](const Ipv4Subnet& subnet) -> Result<std::optional<std::string>> {
+  const auto host_conflict = [&](const core::Ipv4Subnet& subnet) -> Result<std::optional<std::string>> {
     return platform::host_overlap(netlink.value(), subnet, our_bridges);
   };
   if (params.subnet) {
-    auto parsed = Ipv4Subnet::parse(*params.subnet);
+    auto parsed = core::Ipv4Subnet::parse(*params.subnet);
     if (!parsed) return Error{EINVAL, "subnet: must be an IPv4 CIDR with a prefix of /8 to /30 and no host bits set"};
     if (const Network* other = overlapping(*parsed)) {
       return Error{EINVAL, "subnet: " + parsed->to_string() + " overlaps network '" + other->name + "' (" +
@@ -127,7 +127,7 @@ Result<Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& param
     }
     return *parsed;
   }
-  auto candidate = Ipv4Subnet::parse(k_default_subnet).value();
+  auto candidate = core::Ipv4Subnet::parse(k_default_subnet).value();
   for (int i = 0; i < k_subnet_tries; ++i, candidate.network += 256) {
     if (overlapping(candidate) != nullptr) continue;
     auto conflict = host_conflict(candidate);
@@ -193,7 +193,7 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
                proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
-               ipv4_to_string(network.subnet.gateway()), network.names.table, network.dnsmasq->pid());
+               core::ipv4_to_string(network.subnet.gateway()), network.names.table, network.dnsmasq->pid());
   network.ready = true;
   auto waiting = std::move(network.waiting);
   network.waiting.clear();
@@ -241,7 +241,7 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
                                   "squib-netctl --network NAME) for a " + proto::to_string(params.mode) + " one"});
   }
   if (params.subnet) {
-    const auto parsed = Ipv4Subnet::parse(*params.subnet);
+    const auto parsed = core::Ipv4Subnet::parse(*params.subnet);
     if (!parsed || !(*parsed == network.subnet)) {
       return done(Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()});
     }
@@ -263,7 +263,7 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
   lease.bridge = network.names.bridge;
   lease.address = address.value();
   lease.network = network.info();
-  lease.network.address = ipv4_to_string(address.value());
+  lease.network.address = core::ipv4_to_string(address.value());
   return lease;
 }
 

@@ -49,7 +49,7 @@
 #include <squib/core/result.hpp>
 #include <squib/platform/linux/dnsmasq.hpp>
 #include <squib/platform/linux/ip_forwarding.hpp>
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/service/daemon_config.hpp>
@@ -97,7 +97,7 @@ class NetworkManager {
   void fail(const std::string& name, const core::Error& error);
   core::Result<NetworkLease> allocate(Network& network, const proto::StartParams& params);
   void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
-  core::Result<platform::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
+  core::Result<core::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
   void teardown(std::unique_ptr<Network> network);
   // Every nft job of the manager goes through m_nft (in order, see above).
   void run_nft(std::string script, platform::NftQueue::Done done);

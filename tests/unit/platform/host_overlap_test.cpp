@@ -10,7 +10,7 @@
 
 using squib::platform::first_overlap;
 using squib::platform::HostPrefix;
-using squib::platform::Ipv4Subnet;
+using squib::core::Ipv4Subnet;
 
 namespace {
 
@@ -26,7 +26,7 @@ TEST_CASE("first_overlap: addresses by their connected subnet, routes by prefix,
       {ip(192, 168, 105, 1), 24, 7, false},  // one of our bridges
   };
   const auto overlap = [&](const char* cidr, std::vector<int> skipped = {}) {
-    return first_overlap(Ipv4Subnet::parse(cidr).value(), host, skipped);
+    return first_overlap(squib::core::Ipv4Subnet::parse(cidr).value(), host, skipped);
   };
   CHECK_FALSE(overlap("10.9.1.0/24"));
   REQUIRE(overlap("10.9.0.0/24"));

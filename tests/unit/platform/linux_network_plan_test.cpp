@@ -15,7 +15,7 @@
 
 namespace {
 
-using squib::platform::Ipv4Subnet;
+using squib::core::Ipv4Subnet;
 
 bool has(const std::vector<std::string>& args, const std::string& arg) {
   return std::find(args.begin(), args.end(), arg) != args.end();
@@ -40,7 +40,7 @@ TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]")
 
 TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]") {
   squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789",
-                                      Ipv4Subnet::parse("192.168.105.0/24").value(), false};
+                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(), false};
   SECTION("host") {
     const auto script = squib::platform::network_ruleset(rules);
     // Declared, deleted and recreated in one transaction: atomic replacement.
@@ -68,7 +68,7 @@ TEST_CASE("nft table listing: only our inet tables", "[platform]") {
 
 TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode", "[platform]") {
   squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
-                                    Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                    squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
                                     false,
                                     "/run/squib-net/net-x.hosts.d",
                                     "/run/squib-net/net-x.leases",

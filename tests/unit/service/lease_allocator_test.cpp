@@ -10,20 +10,20 @@
 
 namespace {
 
-using squib::platform::ipv4_to_string;
-using squib::platform::Ipv4Subnet;
+using squib::core::ipv4_to_string;
+using squib::core::Ipv4Subnet;
 using squib::service::LeaseAllocator;
 
 constexpr const char* k_mac = "52:54:00:12:34:56";
 constexpr const char* k_other_mac = "02:00:00:00:00:01";
 
-LeaseAllocator allocator_for(const char* cidr) { return LeaseAllocator("net1", Ipv4Subnet::parse(cidr).value()); }
+LeaseAllocator allocator_for(const char* cidr) { return LeaseAllocator("net1", squib::core::Ipv4Subnet::parse(cidr).value()); }
 
 std::string assigned(LeaseAllocator& leases, const std::string& name, const std::string& mac,
                      const std::optional<std::string>& requested = std::nullopt) {
   auto address = leases.assign(name, mac, requested);
   if (!address) return "error " + std::to_string(address.error().code) + ": " + address.error().message;
-  return ipv4_to_string(address.value());
+  return squib::core::ipv4_to_string(address.value());
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ bool is_our_dnsmasq(pid_t pid, const std::string& pid_path) {
 }  // namespace
 
 std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
-  const Ipv4Subnet& subnet = plan.subnet;
+  const core::Ipv4Subnet& subnet = plan.subnet;
   // dnsmasq(8): stay in the foreground (we supervise it), read no config file, bind only the
   // bridge (SO_BINDTODEVICE for DHCP, so several instances coexist, as libvirt runs them),
   // log to stderr (the supervisor logs it).
@@ -68,16 +68,16 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
       "--interface=" + plan.bridge,
       "--except-interface=lo",
       "--dhcp-authoritative",
-      "--dhcp-range=" + ipv4_to_string(subnet.dhcp_first()) + "," + ipv4_to_string(subnet.dhcp_last()) + "," +
-          ipv4_to_string(subnet.mask()) + "," + k_lease_time,
-      "--dhcp-option=option:router," + ipv4_to_string(subnet.gateway()),
+      "--dhcp-range=" + core::ipv4_to_string(subnet.dhcp_first()) + "," + core::ipv4_to_string(subnet.dhcp_last()) + "," +
+          core::ipv4_to_string(subnet.mask()) + "," + k_lease_time,
+      "--dhcp-option=option:router," + core::ipv4_to_string(subnet.gateway()),
       "--dhcp-hostsdir=" + plan.hosts_path,
       "--dhcp-leasefile=" + plan.lease_path,
       "--pid-file=" + plan.pid_path,
       "--log-facility=-",
   };
   if (plan.dns) {
-    args.push_back("--dhcp-option=option:dns-server," + ipv4_to_string(subnet.gateway()));
+    args.push_back("--dhcp-option=option:dns-server," + core::ipv4_to_string(subnet.gateway()));
   } else {
     args.push_back("--port=0");  // no DNS at all in host mode (and none advertised)
   }
@@ -118,7 +118,7 @@ core::Result<void> Dnsmasq::start() {
 void Dnsmasq::add_host(const std::string& name, const std::string& mac, std::uint32_t address) {
   // One file per attachment in --dhcp-hostsdir: dnsmasq picks it up by inotify, no signal.
   if (!write_file(m_plan.hosts_path + "/" + name, m_plan.hosts_path + ".tmp",
-                  mac + "," + ipv4_to_string(address) + "\n", 0644)) {
+                  mac + "," + core::ipv4_to_string(address) + "\n", 0644)) {
     spdlog::error("network {}: cannot write static lease for {}", m_network, name);
   }
 }

@@ -23,14 +23,14 @@
 #include <uv.h>
 
 #include <squib/core/result.hpp>
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
 namespace squib::platform {
 
 struct DnsmasqPlan {
   std::string bridge;
-  Ipv4Subnet subnet;
+  core::Ipv4Subnet subnet;
   bool dns = false;        // shared mode serves DNS on the gateway; host mode runs DHCP only
   std::string hosts_path;  // the --dhcp-hostsdir directory
   std::string lease_path;

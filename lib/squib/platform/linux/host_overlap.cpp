@@ -6,21 +6,21 @@
 
 namespace squib::platform {
 
-std::optional<HostPrefix> first_overlap(const Ipv4Subnet& subnet, const std::vector<HostPrefix>& host,
+std::optional<HostPrefix> first_overlap(const core::Ipv4Subnet& subnet, const std::vector<HostPrefix>& host,
                                         const std::vector<int>& skipped_ifindexes) {
   for (const auto& entry : host) {
     if (entry.ifindex != 0 &&
         std::find(skipped_ifindexes.begin(), skipped_ifindexes.end(), entry.ifindex) != skipped_ifindexes.end()) {
       continue;
     }
-    Ipv4Subnet used{entry.network, entry.prefix};
+    core::Ipv4Subnet used{entry.network, entry.prefix};
     used.network &= used.mask();
     if (used.overlaps(subnet)) return entry;
   }
   return std::nullopt;
 }
 
-core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const Ipv4Subnet& subnet,
+core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const core::Ipv4Subnet& subnet,
                                                       const std::vector<std::string>& skipped_interfaces) {
   auto addresses = netlink.list_ipv4_addresses();
   if (!addresses) return addresses.error();
@@ -39,7 +39,7 @@ core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const Ip
     ifname[0] = '?';
     ifname[1] = '\0';
   }
-  const std::string prefix = ipv4_to_string(overlap->network) + "/" + std::to_string(overlap->prefix);
+  const std::string prefix = core::ipv4_to_string(overlap->network) + "/" + std::to_string(overlap->prefix);
   return std::optional<std::string>(overlap->is_route ? "the route " + prefix + " via " + ifname
                                                       : prefix + " on " + ifname + " (a host address)");
 }

@@ -14,18 +14,18 @@
 #include <vector>
 
 #include <squib/core/result.hpp>
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 #include <squib/platform/linux/netlink.hpp>
 
 namespace squib::platform {
 
 // The first of `host` that overlaps `subnet`, skipping entries on `skipped_ifindexes`.
-std::optional<HostPrefix> first_overlap(const Ipv4Subnet& subnet, const std::vector<HostPrefix>& host,
+std::optional<HostPrefix> first_overlap(const core::Ipv4Subnet& subnet, const std::vector<HostPrefix>& host,
                                         const std::vector<int>& skipped_ifindexes);
 
 // Reads the host's addresses and routes; a sentence naming the colliding address or route
 // and its interface (e.g. "10.9.0.5/24 on dummy0 (a host address)"), or nullopt when free.
-core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const Ipv4Subnet& subnet,
+core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const core::Ipv4Subnet& subnet,
                                                       const std::vector<std::string>& skipped_interfaces);
 
 }  // namespace squib::platform

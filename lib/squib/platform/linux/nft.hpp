@@ -28,7 +28,7 @@
 #include <uv.h>
 
 #include <squib/core/result.hpp>
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 
 namespace squib::platform {
 
@@ -39,7 +39,7 @@ inline constexpr std::chrono::milliseconds k_nft_timeout{5'000};
 struct NetworkRules {
   std::string table;   // squib_<hash>
   std::string bridge;  // sqbr-<hash>
-  Ipv4Subnet subnet;
+  core::Ipv4Subnet subnet;
   bool masquerade = false;  // shared mode
 };
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace squib::platform {
+namespace squib::core {
 
 struct Ipv4Subnet {
   std::uint32_t network = 0;  // host byte order, host bits zero
@@ -37,4 +37,4 @@ struct Ipv4Subnet {
 
 std::string ipv4_to_string(std::uint32_t address);  // host byte order → dotted quad
 
-}  // namespace squib::platform
+}  // namespace squib::core

@@ -1,10 +1,10 @@
-#include <squib/platform/linux/ipv4_subnet.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 
 #include <arpa/inet.h>
 
 #include <charconv>
 
-namespace squib::platform {
+namespace squib::core {
 
 std::optional<Ipv4Subnet> Ipv4Subnet::parse(std::string_view cidr) {
   const auto slash = cidr.find('/');
@@ -31,4 +31,4 @@ std::string ipv4_to_string(std::uint32_t address) {
          std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
 }
 
-}  // namespace squib::platform
+}  // namespace squib::core
