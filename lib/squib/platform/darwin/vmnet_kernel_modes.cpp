@@ -1,0 +1,148 @@
+// KernelModes on macOS: every host/shared/bridged attachment gets its own vmnet interface
+// (VmnetBackend). Attachments naming one network share it:
+// - macOS 26: one vmnet network object per network name (VmnetNetwork, created on first use,
+//   released with its last attachment); each interface joins it.
+// - earlier: vmnet puts interfaces started with the same mode and the same start/end
+//   address and mask on one network (vmnet-helper docs/integration.md), so the first
+//   attachment fixes the network's subnet — given (`subnet`) or vmnet's default — and the
+//   others reuse it.
+// vmnet's addressing (Apple vmnet.h): vmnet_start_address_key is the gateway, start+1 … end
+// the DHCP pool. Nothing is left behind when the daemon dies: vmnet interfaces end with
+// their process, so cleanup_stale has nothing to do.
+//
+// Built on macOS, and on Linux for the SQUIB_VMNET_FAKE build against the contract fake.
+
+#include <squib/service/kernel_modes.hpp>
+
+#include <map>
+
+#include <squib/backend/vmnet/vmnet_backend.hpp>
+#include <squib/backend/vmnet/vmnet_network.hpp>
+#include <squib/core/ipv4_subnet.hpp>
+
+namespace squib::service {
+
+namespace {
+
+struct VmnetNetworkState {
+  proto::Mode mode = proto::Mode::shared;
+  std::optional<core::Ipv4Subnet> subnet;  // none: vmnet's default for the mode
+  std::shared_ptr<backend::VmnetNetwork> network;  // macOS 26 only
+  std::size_t attachments = 0;
+};
+
+backend::VmnetMode vmnet_mode(proto::Mode mode) {
+  switch (mode) {
+    case proto::Mode::host: return backend::VmnetMode::host;
+    case proto::Mode::bridged: return backend::VmnetMode::bridged;
+    default: return backend::VmnetMode::shared;
+  }
+}
+
+class VmnetKernelModes final : public KernelModes {
+public:
+  void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) override {
+    backend::VmnetOptions options;
+    options.mode = vmnet_mode(params.mode);
+    options.isolation = params.isolation;
+    BackendChoice choice;
+    choice.network.name = params.network;
+    if (params.mode == proto::Mode::bridged) {
+      options.bridge = *params.bridge;  // the parser requires it for bridged
+      choice.network.bridge = options.bridge;
+      choice.backend = std::make_unique<backend::VmnetBackend>(std::move(context), std::move(options));
+      return done(std::move(choice));
+    }
+    auto joined = join(params);
+    if (auto* refusal = std::get_if<BackendRefusal>(&joined)) return done(std::move(*refusal));
+    VmnetNetworkState& network = *std::get<VmnetNetworkState*>(joined);
+    if (network.subnet) {
+      const core::Ipv4Subnet& subnet = *network.subnet;
+      options.start_address = core::ipv4_to_string(subnet.gateway());
+      options.end_address = core::ipv4_to_string(subnet.dhcp_last());
+      options.subnet_mask = core::ipv4_to_string(subnet.mask());
+      choice.network.subnet = subnet.to_string();
+      choice.network.gateway = options.start_address;
+      choice.network.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + options.end_address;
+    }
+    options.network = network.network;
+    ++network.attachments;
+    choice.backend = std::make_unique<backend::VmnetBackend>(std::move(context), std::move(options));
+    done(std::move(choice));
+  }
+
+  void released(const proto::StartParams& params) override {
+    const auto it = m_networks.find(params.network);
+    if (params.mode == proto::Mode::bridged || it == m_networks.end()) return;
+    if (--it->second.attachments == 0) m_networks.erase(it);
+  }
+
+  void cleanup_stale(const std::vector<proto::StartParams>& /*recorded*/) override {}
+  void shutdown(std::function<void()> done) override {
+    m_networks.clear();
+    done();
+  }
+
+  [[nodiscard]] nlohmann::json describe() const override {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, network] : m_networks) {
+      out.push_back({{"name", name},
+                     {"mode", proto::to_string(network.mode)},
+                     {"backend", "vmnet"},
+                     {"subnet", network.subnet ? nlohmann::json(network.subnet->to_string()) : nlohmann::json(nullptr)},
+                     {"attachments", network.attachments}});
+    }
+    return out;
+  }
+
+private:
+  // The network `params` names, made on first use; or why it cannot be joined.
+  std::variant<VmnetNetworkState*, BackendRefusal> join(const proto::StartParams& params) {
+    std::optional<core::Ipv4Subnet> subnet;
+    if (params.subnet) {
+      subnet = core::Ipv4Subnet::parse(*params.subnet);
+      if (!subnet) return BackendRefusal{proto::ErrorCode::invalid_params, "subnet: not a CIDR /8 to /30: " + *params.subnet};
+    }
+    if (const auto it = m_networks.find(params.network); it != m_networks.end()) {
+      VmnetNetworkState& network = it->second;
+      if (network.mode != params.mode) {
+        return BackendRefusal{proto::ErrorCode::invalid_params,
+                              std::string("mode: network '") + params.network + "' is a " +
+                                  proto::to_string(network.mode) + " network; name another with `network` (" +
+                                  "squib-netctl --network NAME) for a " + proto::to_string(params.mode) + " one"};
+      }
+      if (subnet && subnet != network.subnet) {
+        return BackendRefusal{proto::ErrorCode::invalid_params,
+                              "subnet: network '" + params.network + "' already uses " +
+                                  (network.subnet ? network.subnet->to_string() : std::string("vmnet's default"))};
+      }
+      return &network;
+    }
+    VmnetNetworkState network;
+    network.mode = params.mode;
+    network.subnet = subnet;
+    if (backend::VmnetNetwork::available()) {
+      backend::VmnetNetworkOptions options;
+      options.name = params.network;
+      options.mode = vmnet_mode(params.mode);
+      if (subnet) {
+        options.subnet_address = core::ipv4_to_string(subnet->network);
+        options.subnet_mask = core::ipv4_to_string(subnet->mask());
+      }
+      auto created = backend::VmnetNetwork::create(options);
+      if (!created) return BackendRefusal{proto::ErrorCode::backend_failed, "network " + params.network + ": " + created.error().message};
+      network.network = std::move(created.value());
+    }
+    return &m_networks.emplace(params.network, std::move(network)).first->second;
+  }
+
+  std::map<std::string, VmnetNetworkState> m_networks;
+};
+
+}  // namespace
+
+std::unique_ptr<KernelModes> make_kernel_modes(uv_loop_t* /*loop*/, const DaemonConfig& /*config*/) {
+  return std::make_unique<VmnetKernelModes>();
+}
+
+}  // namespace squib::service
