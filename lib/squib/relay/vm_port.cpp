@@ -1,5 +1,7 @@
 #include <squib/relay/vm_port.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,13 +37,13 @@ VmPort::VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameS
 
 VmPort::~VmPort() { close(); }
 
-Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig& config,
-                                             core::AttachmentStats& stats, core::FrameSink& from_vm) {
+Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig& config, core::AttachmentStats& stats,
+                                             core::FrameSink& from_vm) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (config.path.size() >= sizeof addr.sun_path) {
-    return Error{ENAMETOOLONG, "socket path longer than " + std::to_string(sizeof addr.sun_path - 1) +
-                                   " bytes: " + config.path};
+    return Error{ENAMETOOLONG,
+                 "socket path longer than " + std::to_string(sizeof addr.sun_path - 1) + " bytes: " + config.path};
   }
   std::memcpy(addr.sun_path, config.path.c_str(), config.path.size() + 1);
 
@@ -79,6 +81,27 @@ Result<std::unique_ptr<VmPort>> VmPort::adopt(uv_loop_t* loop, core::Fd connecte
   size_buffers(port->m_fd.get(), 4 * 1024 * 1024);
   if (auto polling = port->start_polling(loop); !polling) return polling.error();
   return port;
+}
+
+Result<VmPort::Pair> VmPort::open_pair(uv_loop_t* loop, std::size_t max_frame, core::AttachmentStats& stats,
+                                       core::FrameSink& from_vm) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ends) != 0) {
+    const int saved = errno;
+    return Error{saved, std::string("socketpair: ") + std::strerror(saved)};
+  }
+  core::Fd daemon_end(ends[0]);
+  core::Fd vm_end(ends[1]);
+  // Only the daemon's end: O_NONBLOCK belongs to the open file description, and the VMM's
+  // end is the VMM's to configure.
+  const int flags = ::fcntl(daemon_end.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(daemon_end.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    const int saved = errno;
+    return Error{saved, std::string("fcntl(O_NONBLOCK): ") + std::strerror(saved)};
+  }
+  auto port = adopt(loop, std::move(daemon_end), max_frame, stats, from_vm);
+  if (!port) return port.error();
+  return Pair{std::move(port.value()), std::move(vm_end)};
 }
 
 Result<void> VmPort::start_polling(uv_loop_t* loop) {
