@@ -12,8 +12,10 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -100,7 +102,8 @@ int run_with_fd(const Options& options, const std::string& name, int fd, std::ve
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   json ignored;
-  if (const int rc = call(options, "stop", {{"name", name}}, ignored); rc != k_exit_ok) {
+  if (const int rc = call(options, "stop", squib::proto::to_json(squib::proto::NameParams{name}), ignored);
+      rc != k_exit_ok) {
     std::cerr << "squib-netctl: could not stop " << name << " after its command ended\n";
   }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -137,57 +140,256 @@ std::string human_bytes(double bytes) {
   return text;
 }
 
-// A string field of a daemon reply, or `absent` when it is missing or null (an fd-passing
-// attachment has no socket, a userspace one no address): never an exception.
-std::string text(const json& entry, const char* key, const std::string& absent = "-") {
-  const auto it = entry.find(key);
-  return it != entry.end() && it->is_string() ? it->get<std::string>() : absent;
+// Reads a daemon result with proto's decoder; a reply it cannot read is reported like a
+// daemon error (exit 1), never an exception.
+template <class T>
+int read_result(const std::string& method, const json& result, T& out) {
+  try {
+    out = squib::proto::from_json<T>(result);
+    return k_exit_ok;
+  } catch (const squib::proto::ParamError& e) {
+    std::cerr << "squib-netctl: " << method << ": unexpected reply: " << e.what() << "\n";
+  } catch (const json::exception& e) {
+    std::cerr << "squib-netctl: " << method << ": unexpected reply: " << e.what() << "\n";
+  }
+  return k_exit_daemon_error;
 }
 
-void print_list(const json& list) {
+std::string or_dash(const std::optional<std::string>& value, const std::string& absent = "-") {
+  return value ? *value : absent;
+}
+
+void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   squib::proto::Table table({"NAME", "MODE", "STATE", "PEER", "MAC", "ADDRESS", "MTU", "SOCKET", "DETAIL"});
   for (const auto& entry : list) {
-    table.add({text(entry, "name"), text(entry, "mode"), text(entry, "state"),
-               entry.value("peer_connected", false) ? "yes" : "no", text(entry, "mac"), text(entry, "address"),
-               std::to_string(entry.value("mtu", 0)), text(entry, "socket", "(fd passed)"), text(entry, "detail", "")});
+    table.add({entry.name, squib::proto::to_string(entry.mode), entry.state, entry.peer_connected ? "yes" : "no",
+               entry.mac, or_dash(entry.address), std::to_string(entry.mtu), or_dash(entry.socket, "(fd passed)"),
+               or_dash(entry.detail, "")});
   }
   std::cout << table.render();
 }
 
-void print_stats(const json& list, const json* previous, double interval_s) {
-  squib::proto::Table table({"NAME", "STATE", "FROM-VM FRAMES", "FROM-VM BYTES", "TO-VM FRAMES", "TO-VM BYTES",
-                             "DROPS", "BATCH", "RESTARTS", "UPTIME"});
+// With `previous` (the last round of --watch), per-second rates instead of totals.
+void print_stats(const std::vector<squib::proto::AttachmentStats>& list,
+                 const std::vector<squib::proto::AttachmentStats>* previous, double interval_s) {
+  using squib::proto::AttachmentStats;
+  using squib::proto::DirectionStats;
+  squib::proto::Table table({"NAME", "STATE", "FROM-VM FRAMES", "FROM-VM BYTES", "TO-VM FRAMES", "TO-VM BYTES", "DROPS",
+                             "BATCH", "RESTARTS", "UPTIME"});
   for (const auto& entry : list) {
-    const auto& from = entry["from_vm"];
-    const auto& to = entry["to_vm"];
-    auto cell = [&](const json& dir, const char* key, bool bytes, const char* prev_dir) {
-      const double now = dir.value(key, 0.0);
-      if (previous == nullptr) return bytes ? human_bytes(now) : std::to_string(static_cast<std::uint64_t>(now));
-      double before = 0;
+    const AttachmentStats* before = nullptr;
+    if (previous != nullptr) {
       for (const auto& old : *previous) {
-        if (old.value("name", "") == entry.value("name", "")) before = old[prev_dir].value(key, 0.0);
+        if (old.attachment.name == entry.attachment.name) before = &old;
       }
-      const double rate = (now - before) / interval_s;
+    }
+    const auto cell = [&](DirectionStats AttachmentStats::*direction, std::uint64_t DirectionStats::*counter,
+                          bool bytes) {
+      const auto now = static_cast<double>(entry.*direction.*counter);
+      if (previous == nullptr) return bytes ? human_bytes(now) : std::to_string(static_cast<std::uint64_t>(now));
+      const double then = before != nullptr ? static_cast<double>(before->*direction.*counter) : 0.0;
+      const double rate = (now - then) / interval_s;
       return (bytes ? human_bytes(rate) : std::to_string(static_cast<std::uint64_t>(rate))) + "/s";
     };
     char batch[32];
-    std::snprintf(batch, sizeof batch, "%.1f/%.1f", from.value("mean_batch", 0.0), to.value("mean_batch", 0.0));
+    std::snprintf(batch, sizeof batch, "%.1f/%.1f", entry.from_vm.mean_batch, entry.to_vm.mean_batch);
     char uptime[32];
-    std::snprintf(uptime, sizeof uptime, "%.0fs", entry.value("uptime_s", 0.0));
-    table.add({entry.value("name", ""), entry.value("state", ""), cell(from, "frames", false, "from_vm"),
-               cell(from, "bytes", true, "from_vm"), cell(to, "frames", false, "to_vm"),
-               cell(to, "bytes", true, "to_vm"), std::to_string(entry.value("dropped_total", 0)), batch,
-               std::to_string(entry.value("child_restarts", 0)), uptime});
+    std::snprintf(uptime, sizeof uptime, "%.0fs", entry.uptime_s);
+    table.add({entry.attachment.name, entry.attachment.state,
+               cell(&AttachmentStats::from_vm, &DirectionStats::frames, false),
+               cell(&AttachmentStats::from_vm, &DirectionStats::bytes, true),
+               cell(&AttachmentStats::to_vm, &DirectionStats::frames, false),
+               cell(&AttachmentStats::to_vm, &DirectionStats::bytes, true), std::to_string(entry.dropped_total), batch,
+               std::to_string(entry.child_restarts), uptime});
   }
   std::cout << table.render();
   // Drop reasons that are non-zero, one line per attachment, so a problem is visible.
   for (const auto& entry : list) {
     std::string reasons;
-    for (const auto& [reason, count] : entry["drops"].items()) {
-      if (count.get<std::uint64_t>() > 0) reasons += " " + reason + "=" + std::to_string(count.get<std::uint64_t>());
+    for (const auto& [reason, count] : entry.drops) {
+      if (count > 0) reasons += " " + reason + "=" + std::to_string(count);
     }
-    if (!reasons.empty()) std::cout << "  " << entry.value("name", "") << " drops:" << reasons << "\n";
+    if (!reasons.empty()) std::cout << "  " << entry.attachment.name << " drops:" << reasons << "\n";
   }
+}
+
+void print_status(const squib::proto::StatusResult& status) {
+  std::cout << "squib-netd " << status.version << " (pid " << status.pid << ", " << status.platform << ")\n"
+            << "uptime:      " << static_cast<std::uint64_t>(status.uptime_s) << " s\n"
+            << "attachments: " << status.attachments << "\n"
+            << "run dir:     " << status.run_dir << "\n";
+  for (const auto& [name, path] : status.backends) {
+    std::cout << "backend " << name << ": " << or_dash(path, "not available") << "\n";
+  }
+  if (status.networks.empty()) return;
+  squib::proto::Table table({"NETWORK", "MODE", "BRIDGE", "SUBNET", "GATEWAY", "ATTACHMENTS"});
+  for (const auto& entry : status.networks) {
+    const auto& network = entry.network;
+    table.add({network.name, squib::proto::to_string(entry.mode), or_dash(network.bridge), or_dash(network.subnet),
+               or_dash(network.gateway), std::to_string(entry.attachments)});
+  }
+  std::cout << "\n" << table.render();
+}
+
+// Prints a result: as received with --json (for scripts), else through `human`, which gets
+// it decoded as T.
+template <class T, class Human>
+int print_result(const Options& options, const std::string& method, const json& result, Human human) {
+  if (options.json_output) {
+    std::cout << result.dump(2) << "\n";
+    return k_exit_ok;
+  }
+  T decoded;
+  if (const int rc = read_result(method, result, decoded); rc != k_exit_ok) return rc;
+  human(decoded);
+  return k_exit_ok;
+}
+
+// ---- One function per subcommand: params through proto's encoders, results through its
+// decoders. ----
+
+struct StartOptions {
+  squib::proto::StartParams params;
+  std::vector<std::string> forwards;  // PROTO:[IPV4:]HOSTPORT:GUESTPORT
+  bool exec = false;
+  std::vector<std::string> command;
+};
+
+int start_command(const Options& options, StartOptions start) {
+  auto& params = start.params;
+  for (const auto& spec : start.forwards) {
+    // PROTO:HOST:GUEST where HOST may itself be ADDR:PORT; the protocol's parser checks it.
+    const auto first = spec.find(':');
+    const auto last = spec.rfind(':');
+    try {
+      if (first == std::string::npos || last == first) throw squib::proto::ParamError("forward", "missing parts");
+      const std::string guest = spec.substr(last + 1);
+      if (guest.empty() || guest.size() > 5 || guest.find_first_not_of("0123456789") != std::string::npos) {
+        throw squib::proto::ParamError("guest_port", "must be a number");
+      }
+      params.forwards.push_back(squib::proto::parse_forward_text(spec.substr(0, first),
+                                                                 spec.substr(first + 1, last - first - 1),
+                                                                 static_cast<std::uint32_t>(std::stoul(guest))));
+    } catch (const squib::proto::ParamError& e) {
+      std::cerr << "squib-netctl: --forward " << spec << ": " << e.what()
+                << " (expected PROTO:[IPV4:]HOSTPORT:GUESTPORT)\n";
+      return k_exit_usage;
+    }
+  }
+  if (params.fd_passing != start.exec || start.exec == start.command.empty()) {
+    std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
+    return k_exit_usage;
+  }
+  // The daemon validates every value and names the field it refuses.
+  json result;
+  int passed_fd = -1;
+  if (const int rc = call(options, "start", squib::proto::to_request_json(params), result, &passed_fd);
+      rc != k_exit_ok) {
+    return rc;
+  }
+  if (params.fd_passing) return run_with_fd(options, params.name, passed_fd, std::move(start.command));
+  return print_result<squib::proto::StartResult>(options, "start", result, [](const auto& started) {
+    std::cout << started.socket.value_or("") << "\n";
+    const std::string guest_address = started.network.address.value_or("");
+    std::cerr << "started " << started.name << " (" << squib::proto::to_string(started.mode) << ", mac " << started.mac
+              << (guest_address.empty() ? "" : ", address " + guest_address) << ", mtu " << started.mtu << ")\n";
+  });
+}
+
+int stop_command(const Options& options, const std::string& name) {
+  json result;
+  if (const int rc = call(options, "stop", squib::proto::to_json(squib::proto::NameParams{name}), result);
+      rc != k_exit_ok) {
+    return rc;
+  }
+  return print_result<squib::proto::NameResult>(
+      options, "stop", result, [](const auto& stopped) { std::cout << "stopped " << stopped.name << "\n"; });
+}
+
+int restart_command(const Options& options, const std::string& name) {
+  json result;
+  if (const int rc = call(options, "restart", squib::proto::to_json(squib::proto::NameParams{name}), result);
+      rc != k_exit_ok) {
+    return rc;
+  }
+  return print_result<squib::proto::NameResult>(options, "restart", result, [](const auto& restarted) {
+    std::cout << "restarting " << restarted.name << " (see squib-netctl list)\n";
+  });
+}
+
+void print_forwards(const squib::proto::ForwardsResult& result) {
+  for (const auto& f : result.forwards) {
+    std::cout << f.protocol << " " << f.host_address << ":" << f.host_port << " -> guest port " << f.guest_port << "\n";
+  }
+}
+
+// `forward` (guest_port given) or `unforward`. The forward is checked here as the daemon
+// would, so a typing mistake is a usage error.
+int forward_command(const Options& options, const std::string& name, const std::string& protocol,
+                    const std::string& host, std::optional<std::uint32_t> guest_port) {
+  squib::proto::PortForward forward;
+  try {
+    forward = squib::proto::parse_forward_text(protocol, host, guest_port);
+  } catch (const squib::proto::ParamError& e) {
+    std::cerr << "squib-netctl: " << e.what() << "\n";
+    return k_exit_usage;
+  }
+  const char* method = guest_port ? "forward" : "unforward";
+  const json params = guest_port ? squib::proto::to_json(squib::proto::ForwardParams{name, forward})
+                                 : squib::proto::to_json(squib::proto::UnforwardParams{name, forward});
+  json result;
+  if (const int rc = call(options, method, params, result); rc != k_exit_ok) return rc;
+  return print_result<squib::proto::ForwardsResult>(options, method, result, print_forwards);
+}
+
+int list_command(const Options& options) {
+  json result;
+  if (const int rc = call(options, "list", squib::proto::to_json(squib::proto::NoParams{}), result); rc != k_exit_ok) {
+    return rc;
+  }
+  return print_result<std::vector<squib::proto::AttachmentInfo>>(options, "list", result, print_list);
+}
+
+// `stats`, or with `watch` a refresh every second (`count` rounds; 0: until interrupted).
+int stats_command(const Options& options, const std::string& name, bool watch, int count) {
+  using List = std::vector<squib::proto::AttachmentStats>;
+  squib::proto::StatsParams request;
+  if (!name.empty()) request.name = name;
+  const json params = squib::proto::to_json(request);
+  json result;
+  if (const int rc = call(options, "stats", params, result); rc != k_exit_ok) return rc;
+  if (!watch) {
+    return print_result<List>(options, "stats", result, [](const List& list) { print_stats(list, nullptr, 1.0); });
+  }
+  List previous;
+  if (!options.json_output) {
+    if (const int rc = read_result("stats", result, previous); rc != k_exit_ok) return rc;
+  }
+  for (int round = 0; count == 0 || round < count; ++round) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    json next;
+    if (const int rc = call(options, "stats", params, next); rc != k_exit_ok) return rc;
+    if (options.json_output) {
+      std::cout << next.dump() << "\n";
+    } else {
+      List current;
+      if (const int rc = read_result("stats", next, current); rc != k_exit_ok) return rc;
+      if (::isatty(STDOUT_FILENO) != 0) std::cout << "\033[H\033[2J";
+      print_stats(current, &previous, 1.0);
+      previous = std::move(current);
+    }
+    std::cout.flush();
+  }
+  return k_exit_ok;
+}
+
+int status_command(const Options& options) {
+  json result;
+  if (const int rc = call(options, "status", squib::proto::to_json(squib::proto::NoParams{}), result);
+      rc != k_exit_ok) {
+    return rc;
+  }
+  return print_result<squib::proto::StatusResult>(options, "status", result, print_status);
 }
 
 }  // namespace
@@ -250,7 +452,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("list", "List attachments");
 
   std::string restart_name;
-  auto* restart_cmd = app.add_subcommand("restart", "Start a userspace attachment's child again (e.g. after it failed)");
+  auto* restart_cmd =
+      app.add_subcommand("restart", "Start a userspace attachment's child again (e.g. after it failed)");
   restart_cmd->add_option("name", restart_name)->required();
 
   std::string forward_name, forward_protocol, forward_host;
@@ -283,151 +486,35 @@ int main(int argc, char** argv) {
     return e.get_exit_code() == 0 ? rc : k_exit_usage;
   }
 
-  json result;
   if (start_cmd->parsed()) {
-    // The request is the protocol's own encoding of StartParams (proto/messages.hpp); the
-    // daemon validates every value and names the field it refuses.
-    start.mode = *squib::proto::mode_from_string(mode);
-    start.mac = mac;
-    if (mtu) start.mtu = *mtu;
-    if (network) start.network = *network;
-    start.bridge = bridge;
-    start.subnet = subnet;
-    start.address = address;
-    start.isolation = isolation;
-    start.fd_passing = fd_passing;
-    if (userspace_kind) start.userspace.kind = *userspace_kind;
-    start.userspace.path = userspace_path;
-    start.userspace.args = userspace_args;
-    if (framing) start.userspace.framing = *framing == "vfkit" ? squib::proto::Framing::vfkit_datagram
-                                                               : squib::proto::Framing::qemu_stream;
-    for (const auto& spec : start_forwards) {
-      // PROTO:HOST:GUEST where HOST may itself be ADDR:PORT; the protocol's parser checks it.
-      const auto first = spec.find(':');
-      const auto last = spec.rfind(':');
-      try {
-        if (first == std::string::npos || last == first) throw squib::proto::ParamError("forward", "missing parts");
-        const std::string guest = spec.substr(last + 1);
-        if (guest.empty() || guest.size() > 5 || guest.find_first_not_of("0123456789") != std::string::npos) {
-          throw squib::proto::ParamError("guest_port", "must be a number");
-        }
-        start.forwards.push_back(squib::proto::parse_forward_params(
-            {{"protocol", spec.substr(0, first)}, {"host", spec.substr(first + 1, last - first - 1)},
-             {"guest_port", std::stoi(guest)}},
-            true));
-      } catch (const squib::proto::ParamError& e) {
-        std::cerr << "squib-netctl: --forward " << spec << ": " << e.what()
-                  << " (expected PROTO:[IPV4:]HOSTPORT:GUESTPORT)\n";
-        return k_exit_usage;
-      }
+    StartOptions start_options{std::move(start), start_forwards, exec, exec_command};
+    auto& params = start_options.params;
+    params.mode = *squib::proto::mode_from_string(mode);
+    params.mac = mac;
+    if (mtu) params.mtu = *mtu;
+    if (network) params.network = *network;
+    params.bridge = bridge;
+    params.subnet = subnet;
+    params.address = address;
+    params.isolation = isolation;
+    params.fd_passing = fd_passing;
+    if (userspace_kind) params.userspace.kind = *userspace_kind;
+    params.userspace.path = userspace_path;
+    params.userspace.args = userspace_args;
+    if (framing) {
+      params.userspace.framing =
+          *framing == "vfkit" ? squib::proto::Framing::vfkit_datagram : squib::proto::Framing::qemu_stream;
     }
-    if (fd_passing != exec || exec == exec_command.empty()) {
-      std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
-      return k_exit_usage;
-    }
-    json params = squib::proto::to_json(start);
-    // Only what the user gave: the daemon's defaults stay the daemon's.
-    if (!mtu) params.erase("mtu");
-    if (!network) params.erase("network");
-    if (!isolation) params.erase("isolation");
-    if (!userspace_kind && !userspace_path && userspace_args.empty() && !framing) params.erase("userspace");
-    int passed_fd = -1;
-    if (const int rc = call(options, "start", params, result, &passed_fd); rc != k_exit_ok) return rc;
-    if (fd_passing) return run_with_fd(options, start.name, passed_fd, exec_command);
-    if (options.json_output) {
-      std::cout << result.dump(2) << "\n";
-    } else {
-      std::cout << result.value("socket", "") << "\n";
-      const std::string guest_address = result.contains("network") ? text(result["network"], "address", "") : "";
-      std::cerr << "started " << result.value("name", "") << " (" << result.value("mode", "") << ", mac "
-                << result.value("mac", "") << (guest_address.empty() ? "" : ", address " + guest_address) << ", mtu "
-                << result.value("mtu", 0) << ")\n";
-    }
-    return k_exit_ok;
+    return start_command(options, std::move(start_options));
   }
-  if (stop_cmd->parsed()) {
-    if (const int rc = call(options, "stop", {{"name", stop_name}}, result); rc != k_exit_ok) return rc;
-    if (options.json_output) std::cout << result.dump(2) << "\n";
-    else std::cout << "stopped " << stop_name << "\n";
-    return k_exit_ok;
+  if (stop_cmd->parsed()) return stop_command(options, stop_name);
+  if (restart_cmd->parsed()) return restart_command(options, restart_name);
+  if (forward_cmd->parsed()) {
+    return forward_command(options, forward_name, forward_protocol, forward_host, forward_guest_port);
   }
-  if (restart_cmd->parsed()) {
-    if (const int rc = call(options, "restart", {{"name", restart_name}}, result); rc != k_exit_ok) return rc;
-    if (options.json_output) std::cout << result.dump(2) << "\n";
-    else std::cout << "restarting " << restart_name << " (see squib-netctl list)\n";
-    return k_exit_ok;
-  }
-  if (forward_cmd->parsed() || unforward_cmd->parsed()) {
-    json params = {{"name", forward_name}, {"protocol", forward_protocol}, {"host", forward_host}};
-    if (forward_cmd->parsed()) params["guest_port"] = forward_guest_port;
-    const char* method = forward_cmd->parsed() ? "forward" : "unforward";
-    if (const int rc = call(options, method, params, result); rc != k_exit_ok) return rc;
-    if (options.json_output) {
-      std::cout << result.dump(2) << "\n";
-    } else {
-      for (const auto& f : result["forwards"]) {
-        std::cout << f.value("protocol", "") << " " << f.value("host", "") << " -> guest port "
-                  << f.value("guest_port", 0) << "\n";
-      }
-    }
-    return k_exit_ok;
-  }
-  if (app.got_subcommand("list")) {
-    if (const int rc = call(options, "list", json::object(), result); rc != k_exit_ok) return rc;
-    if (options.json_output) std::cout << result.dump(2) << "\n";
-    else print_list(result);
-    return k_exit_ok;
-  }
-  if (stats_cmd->parsed()) {
-    const json params = stats_name.empty() ? json::object() : json{{"name", stats_name}};
-    if (const int rc = call(options, "stats", params, result); rc != k_exit_ok) return rc;
-    if (!watch) {
-      if (options.json_output) std::cout << result.dump(2) << "\n";
-      else print_stats(result, nullptr, 1.0);
-      return k_exit_ok;
-    }
-    for (int round = 0; watch_count == 0 || round < watch_count; ++round) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      json next;
-      if (const int rc = call(options, "stats", params, next); rc != k_exit_ok) return rc;
-      if (options.json_output) {
-        std::cout << next.dump() << "\n";
-      } else {
-        if (::isatty(STDOUT_FILENO) != 0) std::cout << "\033[H\033[2J";
-        print_stats(next, &result, 1.0);
-      }
-      std::cout.flush();
-      result = std::move(next);
-    }
-    return k_exit_ok;
-  }
-  if (app.got_subcommand("status")) {
-    if (const int rc = call(options, "status", json::object(), result); rc != k_exit_ok) return rc;
-    if (options.json_output) {
-      std::cout << result.dump(2) << "\n";
-    } else {
-      std::cout << "squib-netd " << result.value("version", "") << " (pid " << result.value("pid", 0) << ", "
-                << result.value("platform", "") << ")\n"
-                << "uptime:      " << static_cast<std::uint64_t>(result.value("uptime_s", 0.0)) << " s\n"
-                << "attachments: " << result.value("attachments", 0) << "\n"
-                << "run dir:     " << result.value("run_dir", "") << "\n";
-      for (const auto& [name, path] : result["backends"].items()) {
-        std::cout << "backend " << name << ": " << (path.is_null() ? "not available" : path.get<std::string>())
-                  << "\n";
-      }
-      if (result.contains("networks") && !result["networks"].empty()) {
-        squib::proto::Table table({"NETWORK", "MODE", "BRIDGE", "SUBNET", "GATEWAY", "ATTACHMENTS"});
-        for (const auto& net : result["networks"]) {
-          auto text = [&](const char* key) {
-            const auto it = net.find(key);
-            return it == net.end() || it->is_null() ? std::string("-") : (it->is_string() ? it->get<std::string>() : it->dump());
-          };
-          table.add({text("name"), text("mode"), text("bridge"), text("subnet"), text("gateway"), text("attachments")});
-        }
-        std::cout << "\n" << table.render();
-      }
-    }
-    return k_exit_ok;
-  }
+  if (unforward_cmd->parsed()) return forward_command(options, forward_name, forward_protocol, forward_host, {});
+  if (app.got_subcommand("list")) return list_command(options);
+  if (stats_cmd->parsed()) return stats_command(options, stats_name, watch, watch_count);
+  if (app.got_subcommand("status")) return status_command(options);
   return k_exit_usage;
 }

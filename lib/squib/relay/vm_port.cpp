@@ -1,5 +1,7 @@
 #include <squib/relay/vm_port.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,13 +23,13 @@ VmPort::VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameS
 
 VmPort::~VmPort() { close(); }
 
-Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig& config,
-                                             core::AttachmentStats& stats, core::FrameSink& from_vm) {
+Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig& config, core::AttachmentStats& stats,
+                                             core::FrameSink& from_vm) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (config.path.size() >= sizeof addr.sun_path) {
-    return Error{ENAMETOOLONG, "socket path longer than " + std::to_string(sizeof addr.sun_path - 1) +
-                                   " bytes: " + config.path};
+    return Error{ENAMETOOLONG,
+                 "socket path longer than " + std::to_string(sizeof addr.sun_path - 1) + " bytes: " + config.path};
   }
   std::memcpy(addr.sun_path, config.path.c_str(), config.path.size() + 1);
 
@@ -67,6 +69,18 @@ Result<std::unique_ptr<VmPort>> VmPort::adopt(uv_loop_t* loop, core::Fd connecte
   platform::request_socket_buffers(port->m_fd.get(), 4 * 1024 * 1024);
   if (auto polling = port->start_polling(loop); !polling) return polling.error();
   return port;
+}
+
+Result<VmPort::Pair> VmPort::open_pair(uv_loop_t* loop, std::size_t max_frame, core::AttachmentStats& stats,
+                                       core::FrameSink& from_vm) {
+  // Only the daemon's end is non-blocking: O_NONBLOCK belongs to the open file description,
+  // and the VMM's end is the VMM's to configure.
+  auto ends = platform::open_socketpair(SOCK_DGRAM, platform::Blocking::non_blocking, platform::Blocking::blocking);
+  if (!ends) return ends.error();
+  auto& [daemon_end, vm_end] = ends.value();
+  auto port = adopt(loop, std::move(daemon_end), max_frame, stats, from_vm);
+  if (!port) return port.error();
+  return Pair{std::move(port.value()), std::move(vm_end)};
 }
 
 Result<void> VmPort::start_polling(uv_loop_t* loop) {

@@ -41,12 +41,12 @@ struct VmPortConfig {
   std::size_t max_frame = 0;  // MTU + Ethernet header + one VLAN tag
   uid_t uid = 0;              // owner of the socket file
   gid_t gid = 0;
-  bool group_access = false;  // 0660 instead of 0600
+  bool group_access = false;           // 0660 instead of 0600
   int buffer_bytes = 4 * 1024 * 1024;  // SO_SNDBUF/SO_RCVBUF (vmnet-helper uses 4 MiB)
 };
 
 class VmPort final : public core::FrameSink {
-public:
+ public:
   // Binds the socket and starts polling. Frames from the VM go to `from_vm`.
   static core::Result<std::unique_ptr<VmPort>> open(uv_loop_t* loop, const VmPortConfig& config,
                                                     core::AttachmentStats& stats, core::FrameSink& from_vm);
@@ -54,6 +54,15 @@ public:
   // implicit, so sends use no address).
   static core::Result<std::unique_ptr<VmPort>> adopt(uv_loop_t* loop, core::Fd connected, std::size_t max_frame,
                                                      core::AttachmentStats& stats, core::FrameSink& from_vm);
+  // Fd passing: a connected AF_UNIX SOCK_DGRAM socketpair (one frame per datagram, as
+  // open()'s socket). The daemon's end, non-blocking, becomes the port (adopt()); the VM's end,
+  // blocking and close-on-exec, is returned for SCM_RIGHTS.
+  struct Pair {
+    std::unique_ptr<VmPort> port;
+    core::Fd vm_end;
+  };
+  static core::Result<Pair> open_pair(uv_loop_t* loop, std::size_t max_frame, core::AttachmentStats& stats,
+                                      core::FrameSink& from_vm);
   ~VmPort() override;
   VmPort(const VmPort&) = delete;
   VmPort& operator=(const VmPort&) = delete;
@@ -66,7 +75,7 @@ public:
   // Stops polling, closes the socket and unlinks its path.
   void close();
 
-private:
+ private:
   VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm);
   core::Result<void> start_polling(uv_loop_t* loop);
   void on_readable();

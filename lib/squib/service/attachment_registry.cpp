@@ -1,9 +1,5 @@
 #include <squib/service/attachment_registry.hpp>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,16 +9,14 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
-#include <squib/platform/socket.hpp>
+#include <squib/service/attachment_description.hpp>
 #include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
 #include <squib/service/tenancy.hpp>
 
 namespace squib::service {
 
-using nlohmann::json;
 using proto::ErrorCode;
-using Outcome = std::variant<json, MethodError>;
 
 namespace {
 
@@ -46,11 +40,6 @@ std::optional<std::string> l2_segment(const proto::StartParams& params) {
     case proto::Mode::userspace: return std::nullopt;
   }
   return std::nullopt;
-}
-
-json direction_json(const core::DirectionStats& stats) {
-  return {
-      {"frames", stats.frames}, {"bytes", stats.bytes}, {"batches", stats.batches}, {"mean_batch", stats.mean_batch()}};
 }
 
 }  // namespace
@@ -126,11 +115,10 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
   if (fd_passing) {
     // One frame per datagram on a connected pair: the VM end travels to the client.
-    auto pair = platform::open_socketpair(SOCK_DGRAM, platform::Blocking::non_blocking, platform::Blocking::blocking);
+    auto pair = relay::VmPort::open_pair(m_loop, max_frame, attachment->stats(), *attachment);
     if (!pair) return refuse(MethodError{ErrorCode::backend_failed, pair.error().message});
-    auto& [daemon_end, client_end] = pair.value();
-    passed_fd = std::move(client_end);
-    port = relay::VmPort::adopt(m_loop, std::move(daemon_end), max_frame, attachment->stats(), *attachment);
+    passed_fd = std::move(pair.value().vm_end);
+    port = std::move(pair.value().port);
   } else {
     relay::VmPortConfig port_config;
     port_config.path = socket_path;
@@ -223,12 +211,8 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(name);
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
                params.mtu, fd_passing ? "socket passed over the control connection" : "socket " + socket_path);
-  json result = {{"name", name},
-                 {"mode", proto::to_string(params.mode)},
-                 {"socket", fd_passing ? json(nullptr) : json(socket_path)},
-                 {"mac", *params.mac},
-                 {"mtu", params.mtu},
-                 {"network", proto::to_json(starting.network)}};
+  proto::StartResult result{name, params.mode, std::nullopt, *params.mac, params.mtu, std::move(starting.network)};
+  if (!fd_passing) result.socket = socket_path;
   m_attachments.emplace(name, std::move(starting.entry));
   save_state();
   starting.done(std::move(result), std::move(starting.passed_fd));
@@ -267,7 +251,7 @@ std::optional<MethodError> AttachmentRegistry::refuse_access(const std::string& 
   return refuse_other_owner(caller, name, owner);
 }
 
-Outcome AttachmentRegistry::stop(const std::string& name, const PeerCredentials& caller) {
+Outcome<proto::NameResult> AttachmentRegistry::stop(const std::string& name, const PeerCredentials& caller) {
   if (auto refused = refuse_access(name, caller)) return *refused;
   auto it = m_attachments.find(name);
   auto attachment = std::move(it->second.attachment);
@@ -276,7 +260,7 @@ Outcome AttachmentRegistry::stop(const std::string& name, const PeerCredentials&
   save_state();
   retire(std::move(attachment), [this, params = std::move(params)] { m_factory.released(params); });
   spdlog::info("{}: stopped", name);
-  return json{{"name", name}};
+  return proto::NameResult{name};
 }
 
 void AttachmentRegistry::retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done) {
@@ -333,7 +317,7 @@ void AttachmentRegistry::restore(core::Result<LoadedState> loaded) {
     if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
     const std::string name = params.name;
     if (params.fd_passing) continue;  // never persisted; skip hand-edited entries too
-    create(std::move(params), false, [this, name](std::variant<json, MethodError> outcome, core::Fd) {
+    create(std::move(params), false, [this, name](Outcome<proto::StartResult> outcome, core::Fd) {
       if (const auto* error = std::get_if<MethodError>(&outcome)) {
         spdlog::error("{}: could not restore: {}", name, error->message);
       } else {
@@ -369,9 +353,7 @@ void AttachmentRegistry::apply_forwards(Entry& entry, std::vector<proto::PortFor
     }
     it->second.params.forwards = forwards;
     save_state();
-    json list = json::array();
-    for (const auto& f : forwards) list.push_back(proto::to_json(f));
-    done(json{{"name", name}, {"forwards", std::move(list)}});
+    done(proto::ForwardsResult{name, forwards});
   });
 }
 
@@ -395,14 +377,14 @@ void AttachmentRegistry::forward(const std::string& name, const proto::PortForwa
   apply_forwards(entry, std::move(forwards), std::move(done));
 }
 
-Outcome AttachmentRegistry::restart(const std::string& name, const PeerCredentials& caller) {
+Outcome<proto::NameResult> AttachmentRegistry::restart(const std::string& name, const PeerCredentials& caller) {
   if (auto refused = refuse_access(name, caller)) return *refused;
   auto* backend = m_attachments.at(name).attachment->backend();
   if (backend == nullptr) return MethodError{ErrorCode::backend_failed, "the attachment has no backend"};
   if (auto restarted = backend->restart(); !restarted) {
     return MethodError{ErrorCode::backend_failed, restarted.error().message};
   }
-  return json{{"name", name}};
+  return proto::NameResult{name};
 }
 
 void AttachmentRegistry::unforward(const std::string& name, const proto::PortForward& forward,
@@ -421,65 +403,27 @@ void AttachmentRegistry::unforward(const std::string& name, const proto::PortFor
   apply_forwards(entry, std::move(forwards), std::move(done));
 }
 
-json AttachmentRegistry::describe(const Entry& entry) const {
-  const auto* attachment = entry.attachment.get();
-  const auto* backend = attachment->backend();
-  json out = {{"name", entry.params.name},
-              {"mode", proto::to_string(entry.params.mode)},
-              {"network", entry.params.network},
-              {"socket", entry.params.fd_passing ? json(nullptr) : json(m_config.socket_path(entry.params.name))},
-              {"mac", *entry.params.mac},
-              {"mtu", entry.params.mtu},
-              {"address", entry.params.address ? json(*entry.params.address) : json(nullptr)},
-              {"state", backend != nullptr ? std::string(backend::to_string(backend->state())) : "starting"},
-              {"peer_connected", attachment->port() != nullptr && attachment->port()->peer_connected()}};
-  if (backend != nullptr) {
-    if (auto detail = backend->detail(); !detail.empty()) out["detail"] = detail;
-  }
-  if (!entry.params.forwards.empty()) {
-    out["forwards"] = json::array();
-    for (const auto& f : entry.params.forwards) out["forwards"].push_back(proto::to_json(f));
-  }
-  return out;
-}
-
-json AttachmentRegistry::list(const PeerCredentials& caller) const {
-  json out = json::array();
+std::vector<proto::AttachmentInfo> AttachmentRegistry::list(const PeerCredentials& caller) const {
+  std::vector<proto::AttachmentInfo> out;
   for_each_entry([&](const std::string&, const Entry& entry) {
-    if (visible_to(entry, caller)) out.push_back(describe(entry));
+    if (visible_to(entry, caller)) out.push_back(describe_attachment(entry.params, *entry.attachment, m_config));
   });
   return out;
 }
 
-json AttachmentRegistry::stats_of(const Entry& entry) const {
-  const auto& stats = entry.attachment->stats();
-  json drops = json::object();
-  for (std::size_t i = 0; i < core::k_drop_reason_count; ++i) {
-    drops[std::string(core::to_string(static_cast<core::DropReason>(i)))] = stats.drops[i];
-  }
-  json out = describe(entry);
-  out["from_vm"] = direction_json(stats.from_vm);
-  out["to_vm"] = direction_json(stats.to_vm);
-  out["drops"] = std::move(drops);
-  out["dropped_total"] = stats.total_drops();
-  out["errors"] = stats.errors;
-  out["handshakes"] = stats.handshakes;
-  out["child_restarts"] = stats.child_restarts;
-  out["child_reconfigurations"] = stats.child_reconfigurations;
-  out["uptime_s"] = std::chrono::duration<double>(entry.attachment->uptime()).count();
-  return out;
-}
-
-Outcome AttachmentRegistry::stats(const std::string& name, const PeerCredentials& caller) const {
+Outcome<std::vector<proto::AttachmentStats>> AttachmentRegistry::stats(const std::string& name,
+                                                                       const PeerCredentials& caller) const {
+  std::vector<proto::AttachmentStats> out;
   if (name.empty()) {
-    json out = json::array();  // starting ones too, as in `list`
-    for_each_entry([&](const std::string&, const Entry& entry) {
-      if (visible_to(entry, caller)) out.push_back(stats_of(entry));
+    for_each_entry([&](const std::string&, const Entry& entry) {  // starting ones too, as in `list`
+      if (visible_to(entry, caller)) out.push_back(attachment_stats(entry.params, *entry.attachment, m_config));
     });
     return out;
   }
   if (auto refused = refuse_access(name, caller)) return *refused;
-  return json::array({stats_of(m_attachments.at(name))});
+  const Entry& entry = m_attachments.at(name);
+  out.push_back(attachment_stats(entry.params, *entry.attachment, m_config));
+  return out;
 }
 
 }  // namespace squib::service

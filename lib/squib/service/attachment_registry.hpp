@@ -1,9 +1,10 @@
 #pragma once
 
 // AttachmentRegistry: the daemon's attachments by name — creating them from `start`
-// parameters (socket, backend, policy), tearing them down, describing them for list/stats,
-// and keeping <run-dir>/state.json in step so that a restarted daemon recreates every
-// attachment at the same socket path with the same MAC (design brief §4).
+// parameters (socket, backend, policy), tearing them down, answering with the protocol's
+// typed results (service/attachment_description.hpp describes one for list/stats), and keeping <run-dir>/state.json in
+// step so that a restarted daemon recreates every attachment at the same socket path with the same MAC (design brief
+// §4).
 //
 // Stopping is asynchronous (a child must be reaped): a stopped attachment leaves the name
 // table at once (its socket is unlinked synchronously, so the name can be reused) and waits
@@ -20,7 +21,6 @@
 #include <vector>
 
 #include <uv.h>
-#include <nlohmann/json.hpp>
 
 #include <squib/core/fd.hpp>
 #include <squib/core/result.hpp>
@@ -50,12 +50,12 @@ class AttachmentRegistry {
   // -32007. With params.fd_passing, the VM's end of a socketpair comes with the result (for
   // SCM_RIGHTS) instead of a socket path; such attachments are not persisted, as no daemon
   // restart could hand the fd back.
-  using StartDone = std::function<void(std::variant<nlohmann::json, MethodError>, core::Fd passed_fd)>;
+  using StartDone = std::function<void(Outcome<proto::StartResult>, core::Fd passed_fd)>;
   void start(const proto::StartParams& params, const PeerCredentials& caller, StartDone done);
-  // The method's result object, or a MethodError.
-  using Answer = std::function<void(std::variant<nlohmann::json, MethodError>)>;
+  // The forwards now in effect, or a MethodError.
+  using Answer = std::function<void(Outcome<proto::ForwardsResult>)>;
   // Answers at once.
-  std::variant<nlohmann::json, MethodError> stop(const std::string& name, const PeerCredentials& caller);
+  Outcome<proto::NameResult> stop(const std::string& name, const PeerCredentials& caller);
   // Adds (or replaces, by protocol + host address/port) one port forward; removes one. They
   // answer through `done` once the backend applies the change (passt restarted and serving
   // every forwarded port), or with the error that left the previous forwards in effect.
@@ -64,15 +64,15 @@ class AttachmentRegistry {
                  Answer done);
   // Starts a userspace attachment's child again now (e.g. after it failed) and answers at
   // once; its state and detail in `list` tell how it goes.
-  std::variant<nlohmann::json, MethodError> restart(const std::string& name, const PeerCredentials& caller);
+  Outcome<proto::NameResult> restart(const std::string& name, const PeerCredentials& caller);
   // The caller's attachments (root: all).
-  [[nodiscard]] nlohmann::json list(const PeerCredentials& caller) const;
+  [[nodiscard]] std::vector<proto::AttachmentInfo> list(const PeerCredentials& caller) const;
   // One attachment's (name given) or all of the caller's (name empty).
-  [[nodiscard]] std::variant<nlohmann::json, MethodError> stats(const std::string& name,
-                                                                const PeerCredentials& caller) const;
+  [[nodiscard]] Outcome<std::vector<proto::AttachmentStats>> stats(const std::string& name,
+                                                                   const PeerCredentials& caller) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size() + m_starting.size(); }
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
-  [[nodiscard]] nlohmann::json networks() const { return m_factory.networks(); }
+  [[nodiscard]] std::vector<proto::NetworkStatus> networks() const { return m_factory.networks(); }
 
   // Recreates the attachments `loaded` from state.json (after a restart or crash); a file
   // that could not be read is logged and nothing is restored.
@@ -104,8 +104,6 @@ class AttachmentRegistry {
   void finish_ready(const std::string& name, const relay::Attachment* identity, core::Result<void> ready);
   void for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const;
   void one_stopped();
-  [[nodiscard]] nlohmann::json describe(const Entry& entry) const;
-  [[nodiscard]] nlohmann::json stats_of(const Entry& entry) const;
   void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);
   void save_state() const;
 

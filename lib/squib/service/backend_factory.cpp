@@ -64,6 +64,8 @@ void BackendFactory::shutdown(std::function<void()> done) {
   done();
 }
 
-nlohmann::json BackendFactory::networks() const { return m_kernel ? m_kernel->describe() : nlohmann::json::array(); }
+std::vector<proto::NetworkStatus> BackendFactory::networks() const {
+  return m_kernel ? m_kernel->describe() : std::vector<proto::NetworkStatus>{};
+}
 
 }  // namespace squib::service

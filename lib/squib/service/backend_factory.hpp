@@ -11,8 +11,6 @@
 #include <memory>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include <squib/backend/backend.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/service/backend_choice.hpp>
@@ -43,7 +41,7 @@ class BackendFactory {
   // once every dnsmasq is reaped.
   virtual void shutdown(std::function<void()> done);
   // For `status`: the networks and their bridges (empty array without networks).
-  [[nodiscard]] virtual nlohmann::json networks() const;
+  [[nodiscard]] virtual std::vector<proto::NetworkStatus> networks() const;
 
  protected:
   const DaemonConfig& m_config;

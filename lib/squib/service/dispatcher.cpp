@@ -16,26 +16,22 @@ using proto::ErrorCode;
 Dispatcher::Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config, const uv::LoopLagProbe* lag)
     : m_registry(registry), m_config(config), m_lag(lag) {}
 
-json Dispatcher::status() const {
-  auto program_or_null = [](const std::string& name) -> json {
-    auto resolved = uv::resolve_program(name);
-    return resolved ? json(resolved.value()) : json(nullptr);
-  };
-  json loop = nullptr;
-  if (m_lag != nullptr) {
-    loop = {{"max_stall_ms", m_lag->max_stall_ms()}, {"stalls_over_10ms", m_lag->stalls_over_threshold()}};
+proto::StatusResult Dispatcher::status() const {
+  proto::StatusResult out;
+  out.version = SQUIB_VERSION;
+  if (m_lag != nullptr) out.loop = proto::LoopStatus{m_lag->max_stall_ms(), m_lag->stalls_over_threshold()};
+  out.pid = ::getpid();
+  out.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count();
+  out.attachments = m_registry.size();
+  out.platform = SQUIB_PLATFORM_NAME;
+  out.run_dir = m_config.run_dir;
+  out.networks = m_registry.networks();
+  for (const auto& [name, program] :
+       {std::pair{"passt", &m_config.passt_program}, std::pair{"gvproxy", &m_config.gvproxy_program}}) {
+    auto resolved = uv::resolve_program(*program);
+    out.backends[name] = resolved ? std::optional<std::string>(resolved.value()) : std::nullopt;
   }
-  return {
-    {"version", SQUIB_VERSION}, {"loop", std::move(loop)}, {"pid", ::getpid()},
-        {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count()},
-        {"attachments", m_registry.size()},
-        {"platform", SQUIB_PLATFORM_NAME},
-        {"run_dir", m_config.run_dir}, {"networks", m_registry.networks()}, {
-      "backends", {
-        {"passt", program_or_null(m_config.passt_program)}, { "gvproxy", program_or_null(m_config.gvproxy_program) }
-      }
-    }
-  };
+  return out;
 }
 
 void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Reply reply) {
@@ -44,31 +40,33 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     return reply(proto::encode_error(error->id, error->code, error->message), core::Fd());
   }
   const auto& request = std::get<proto::Request>(parsed);
-  const auto encode = [id = request.id](const std::variant<json, MethodError>& outcome) {
+  // The one place a method's typed result becomes JSON: proto's encoders.
+  const auto encode = [id = request.id]<class T>(const Outcome<T>& outcome) {
     if (const auto* error = std::get_if<MethodError>(&outcome))
       return proto::encode_error(id, error->code, error->message);
-    return proto::encode_result(id, std::get<json>(outcome));
+    return proto::encode_result(id, proto::to_json(std::get<T>(outcome)));
   };
-  const auto answer = [&](const std::variant<json, MethodError>& outcome) { reply(encode(outcome), core::Fd()); };
+  const auto answer = [&]<class T>(const Outcome<T>& outcome) { reply(encode(outcome), core::Fd()); };
   try {
     const std::string& method = request.method;
-    if (method == "status") return answer(status());
-    if (method == "list") return answer(m_registry.list(caller));
+    if (method == "status") return answer(Outcome<proto::StatusResult>(status()));
+    if (method == "list") return answer(Outcome<std::vector<proto::AttachmentInfo>>(m_registry.list(caller)));
     if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
     if (m_shutting_down && (method == "start" || method == "stop" || method == "restart" || method == "forward" ||
                             method == "unforward")) {
-      return answer(MethodError{ErrorCode::shutting_down, "the daemon is shutting down"});
+      return reply(proto::encode_error(request.id, ErrorCode::shutting_down, "the daemon is shutting down"),
+                   core::Fd());
     }
     if (method == "start") {
       auto params = proto::parse_start_params(request.params);
       return m_registry.start(params, caller,
-                              [reply, encode](std::variant<json, MethodError> outcome, core::Fd passed_fd) {
+                              [reply, encode](const Outcome<proto::StartResult>& outcome, core::Fd passed_fd) {
                                 reply(encode(outcome), std::move(passed_fd));
                               });
     }
     if (method == "stop") return answer(m_registry.stop(proto::parse_name_param(request.params, true), caller));
     if (method == "restart") return answer(m_registry.restart(proto::parse_name_param(request.params, true), caller));
-    const auto answer_later = [reply, encode](std::variant<json, MethodError> outcome) {
+    const auto answer_later = [reply, encode](const Outcome<proto::ForwardsResult>& outcome) {
       reply(encode(outcome), core::Fd());
     };
     if (method == "forward") {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include <squib/core/fd.hpp>
+#include <squib/proto/messages.hpp>
 #include <squib/service/attachment_registry.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/peer_credentials.hpp>
@@ -19,7 +20,7 @@
 namespace squib::service {
 
 class Dispatcher {
-public:
+ public:
   // `lag`, when given, is reported by `status` as `loop` (the daemon's probe).
   Dispatcher(AttachmentRegistry& registry, const DaemonConfig& config, const uv::LoopLagProbe* lag = nullptr);
 
@@ -34,8 +35,8 @@ public:
   void handle(std::string_view line, const PeerCredentials& caller, Reply reply);
   void set_shutting_down() { m_shutting_down = true; }
 
-private:
-  nlohmann::json status() const;
+ private:
+  [[nodiscard]] proto::StatusResult status() const;
 
   AttachmentRegistry& m_registry;
   const DaemonConfig& m_config;

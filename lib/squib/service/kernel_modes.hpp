@@ -11,7 +11,6 @@
 #include <vector>
 
 #include <uv.h>
-#include <nlohmann/json.hpp>
 
 #include <squib/backend/backend.hpp>
 #include <squib/proto/messages.hpp>
@@ -34,8 +33,8 @@ class KernelModes {
   virtual void cleanup_stale(const std::vector<proto::StartParams>& recorded) = 0;
   // Daemon shutdown, after every attachment stopped; `done` once everything is released.
   virtual void shutdown(std::function<void()> done) = 0;
-  // For `status`: the networks (an array).
-  [[nodiscard]] virtual nlohmann::json describe() const = 0;
+  // For `status`: the networks.
+  [[nodiscard]] virtual std::vector<proto::NetworkStatus> describe() const = 0;
 
  protected:
   KernelModes() = default;

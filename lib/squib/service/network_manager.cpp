@@ -334,14 +334,11 @@ void NetworkManager::shutdown(std::function<void()> done) {
   maybe_shutdown_done();
 }
 
-nlohmann::json NetworkManager::describe() const {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<proto::NetworkStatus> NetworkManager::describe() const {
+  std::vector<proto::NetworkStatus> out;
   for (const auto& [name, network] : m_networks) {
-    auto entry = proto::to_json(network->info());
-    entry["mode"] = proto::to_string(network->mode);
-    entry["attachments"] = network->leases.size();
-    entry["dnsmasq_pid"] = network->dnsmasq ? network->dnsmasq->pid() : 0;
-    out.push_back(std::move(entry));
+    out.push_back(
+        {network->info(), network->mode, network->leases.size(), network->dnsmasq ? network->dnsmasq->pid() : 0});
   }
   return out;
 }

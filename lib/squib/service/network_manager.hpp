@@ -44,7 +44,6 @@
 #include <string>
 
 #include <uv.h>
-#include <nlohmann/json.hpp>
 
 #include <squib/core/result.hpp>
 #include <squib/platform/linux/dnsmasq.hpp>
@@ -86,8 +85,8 @@ class NetworkManager {
   // Tears every network down; `done` runs once every dnsmasq is reaped.
   void shutdown(std::function<void()> done);
 
-  // For `status`: [{name, mode, bridge, subnet, gateway, attachments, dnsmasq_pid}].
-  [[nodiscard]] nlohmann::json describe() const;
+  // For `status`: each network's addresses, mode, attachment count and dnsmasq pid.
+  [[nodiscard]] std::vector<proto::NetworkStatus> describe() const;
 
  private:
   struct Network;

@@ -12,9 +12,8 @@ namespace {
 
 // Typed, field-named access to one params object.
 class ParamReader {
-public:
-  explicit ParamReader(const json& object, std::string prefix = "")
-      : m_object(object), m_prefix(std::move(prefix)) {}
+ public:
+  explicit ParamReader(const json& object, std::string prefix = "") : m_object(object), m_prefix(std::move(prefix)) {}
 
   [[nodiscard]] const json* find(const char* field) const {
     const auto it = m_object.find(field);
@@ -49,7 +48,7 @@ public:
     return value->get<bool>();
   }
 
-private:
+ private:
   const json& m_object;
   std::string m_prefix;
 };
@@ -72,7 +71,8 @@ UserspaceParams parse_userspace(const json& value) {
     out.kind = *kind;
   }
   if (auto path = reader.string("path")) {
-    if (path->empty() || path->find('\0') != std::string::npos) throw ParamError("userspace.path", "must be a non-empty path");
+    if (path->empty() || path->find('\0') != std::string::npos)
+      throw ParamError("userspace.path", "must be a non-empty path");
     out.path = *path;
   }
   if (const json* args = reader.find("args")) {
@@ -94,15 +94,15 @@ UserspaceParams parse_userspace(const json& value) {
   return out;
 }
 
-PortForward parse_forward(const json& value, const std::string& prefix, bool need_guest_port) {
-  if (!value.is_object()) throw ParamError(prefix.empty() ? "forward" : prefix, "must be an object");
-  const ParamReader reader(value, prefix);
-  PortForward out;
-  if (auto protocol = reader.string("protocol")) {
-    if (*protocol != "tcp" && *protocol != "udp") throw ParamError(prefix + "protocol", "must be tcp or udp");
-    out.protocol = *protocol;
-  }
-  const std::string host = reader.required_string("host");
+// The rules of one forward's members, in the order they are checked: shared by the JSON
+// parser and the text form squib-netctl takes on its command line.
+void check_protocol(const std::string& prefix, const std::optional<std::string>& protocol, PortForward& out) {
+  if (!protocol) return;  // tcp
+  if (*protocol != "tcp" && *protocol != "udp") throw ParamError(prefix + "protocol", "must be tcp or udp");
+  out.protocol = *protocol;
+}
+
+void check_host(const std::string& prefix, const std::string& host, PortForward& out) {
   const auto colon = host.rfind(':');
   const std::string port_text = colon == std::string::npos ? host : host.substr(colon + 1);
   if (colon != std::string::npos) {
@@ -117,11 +117,184 @@ PortForward parse_forward(const json& value, const std::string& prefix, bool nee
     throw ParamError(prefix + "host", "must be PORT or IPV4:PORT with a port from 1 to 65535");
   }
   out.host_port = static_cast<std::uint16_t>(std::stoul(port_text));
+}
+
+PortForward parse_forward(const json& value, const std::string& prefix, bool need_guest_port) {
+  if (!value.is_object()) throw ParamError(prefix.empty() ? "forward" : prefix, "must be an object");
+  const ParamReader reader(value, prefix);
+  PortForward out;
+  check_protocol(prefix, reader.string("protocol"), out);
+  check_host(prefix, reader.required_string("host"), out);
   if (need_guest_port) {
     const auto guest = reader.uint("guest_port", 1, 65535);
     if (!guest) throw ParamError(prefix + "guest_port", "is required");
     out.guest_port = static_cast<std::uint16_t>(*guest);
   }
+  return out;
+}
+
+std::vector<PortForward> parse_forwards(const json& value, const std::string& field) {
+  if (!value.is_array()) throw ParamError(field, "must be an array");
+  std::vector<PortForward> out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    out.push_back(parse_forward(value[i], field + "[" + std::to_string(i) + "].", true));
+  }
+  return out;
+}
+
+json forwards_json(const std::vector<PortForward>& forwards) {
+  json out = json::array();
+  for (const auto& forward : forwards) out.push_back(to_json(forward));
+  return out;
+}
+
+json string_or_null(const std::optional<std::string>& value) { return value ? json(*value) : json(nullptr); }
+
+// Typed, member-named access to one result object from the daemon. Unlike ParamReader its
+// members are required unless read as optional; null counts as absent.
+class ResultReader {
+ public:
+  ResultReader(const json& object, std::string prefix) : m_object(object), m_prefix(std::move(prefix)) {
+    if (!m_object.is_object()) {
+      throw ParamError(m_prefix.empty() ? "result" : m_prefix.substr(0, m_prefix.size() - 1), "must be an object");
+    }
+  }
+
+  [[nodiscard]] std::string path(const char* field) const { return m_prefix + field; }
+  [[nodiscard]] const json* find(const char* field) const {
+    const auto it = m_object.find(field);
+    return (it == m_object.end() || it->is_null()) ? nullptr : &*it;
+  }
+  [[nodiscard]] const json& required(const char* field) const {
+    const json* value = find(field);
+    if (value == nullptr) throw ParamError(path(field), "is required");
+    return *value;
+  }
+  [[nodiscard]] std::optional<std::string> optional_string(const char* field) const {
+    const json* value = find(field);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_string()) throw ParamError(path(field), "must be a string");
+    return value->get<std::string>();
+  }
+  [[nodiscard]] std::string string(const char* field) const {
+    if (!required(field).is_string()) throw ParamError(path(field), "must be a string");
+    return required(field).get<std::string>();
+  }
+  [[nodiscard]] std::uint64_t u64(const char* field) const {
+    const json& value = required(field);
+    // (A parsed non-negative integer is number_unsigned; one built from a signed C++ value is not.)
+    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+    if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return value.get<std::uint64_t>();
+    throw ParamError(path(field), "must be a non-negative integer");
+  }
+  [[nodiscard]] std::int64_t i64(const char* field) const {
+    const json& value = required(field);
+    if (!value.is_number_integer()) throw ParamError(path(field), "must be an integer");
+    return value.get<std::int64_t>();
+  }
+  [[nodiscard]] double number(const char* field) const {
+    const json& value = required(field);
+    if (!value.is_number()) throw ParamError(path(field), "must be a number");
+    return value.get<double>();
+  }
+  [[nodiscard]] bool boolean(const char* field) const {
+    const json& value = required(field);
+    if (!value.is_boolean()) throw ParamError(path(field), "must be true or false");
+    return value.get<bool>();
+  }
+  [[nodiscard]] std::uint32_t mtu(const char* field) const {
+    const auto value = u64(field);
+    if (value > k_max_mtu) throw ParamError(path(field), "must be at most " + std::to_string(k_max_mtu));
+    return static_cast<std::uint32_t>(value);
+  }
+  [[nodiscard]] Mode mode(const char* field) const {
+    const auto mode = mode_from_string(string(field));
+    if (!mode) throw ParamError(path(field), "must be shared, host, bridged or userspace");
+    return *mode;
+  }
+  [[nodiscard]] std::vector<PortForward> forwards(const char* field) const {
+    const json* value = find(field);
+    return value == nullptr ? std::vector<PortForward>{} : parse_forwards(*value, path(field));
+  }
+
+ private:
+  const json& m_object;
+  std::string m_prefix;
+};
+
+NetworkInfo read_network_info(const json& value, const std::string& prefix) {
+  const ResultReader reader(value, prefix);
+  NetworkInfo out;
+  out.name = reader.string("name");
+  out.subnet = reader.optional_string("subnet");
+  out.gateway = reader.optional_string("gateway");
+  out.dhcp_range = reader.optional_string("dhcp_range");
+  out.dns = reader.optional_string("dns");
+  out.bridge = reader.optional_string("bridge");
+  out.address = reader.optional_string("address");
+  out.tap = reader.optional_string("tap");
+  return out;
+}
+
+AttachmentInfo read_attachment_info(const json& value, const std::string& prefix) {
+  const ResultReader reader(value, prefix);
+  AttachmentInfo out;
+  out.name = reader.string("name");
+  out.mode = reader.mode("mode");
+  out.network = reader.string("network");
+  out.socket = reader.optional_string("socket");
+  out.mac = reader.string("mac");
+  out.mtu = reader.mtu("mtu");
+  out.address = reader.optional_string("address");
+  out.state = reader.string("state");
+  out.peer_connected = reader.boolean("peer_connected");
+  out.detail = reader.optional_string("detail");
+  out.forwards = reader.forwards("forwards");
+  return out;
+}
+
+DirectionStats read_direction_stats(const json& value, const std::string& prefix) {
+  const ResultReader reader(value, prefix);
+  return {reader.u64("frames"), reader.u64("bytes"), reader.u64("batches"), reader.number("mean_batch")};
+}
+
+AttachmentStats read_attachment_stats(const json& value, const std::string& prefix) {
+  const ResultReader reader(value, prefix);
+  AttachmentStats out;
+  out.attachment = read_attachment_info(value, prefix);
+  out.from_vm = read_direction_stats(reader.required("from_vm"), reader.path("from_vm") + ".");
+  out.to_vm = read_direction_stats(reader.required("to_vm"), reader.path("to_vm") + ".");
+  const ResultReader drops(reader.required("drops"), reader.path("drops") + ".");
+  for (const auto& [reason, count] : reader.required("drops").items()) out.drops[reason] = drops.u64(reason.c_str());
+  out.dropped_total = reader.u64("dropped_total");
+  out.errors = reader.u64("errors");
+  out.handshakes = reader.u64("handshakes");
+  out.child_restarts = reader.u64("child_restarts");
+  out.child_reconfigurations = reader.u64("child_reconfigurations");
+  out.uptime_s = reader.number("uptime_s");
+  return out;
+}
+
+NetworkStatus read_network_status(const json& value, const std::string& prefix) {
+  const ResultReader reader(value, prefix);
+  NetworkStatus out;
+  out.network = read_network_info(value, prefix);
+  if (const auto backend = value.find("backend"); backend != value.end() && backend->is_string()) {
+    out.backend = backend->get<std::string>();
+  }
+  out.mode = reader.mode("mode");
+  out.attachments = reader.u64("attachments");
+  out.dnsmasq_pid = reader.i64("dnsmasq_pid");
+  return out;
+}
+
+// An array of results, each read by `read` with its index as the prefix ("[2].name").
+template <class T, class Read>
+std::vector<T> read_array(const json& value, const std::string& prefix, Read read) {
+  if (!value.is_array()) throw ParamError(prefix.empty() ? "result" : prefix, "must be an array");
+  std::vector<T> out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) out.push_back(read(value[i], prefix + "[" + std::to_string(i) + "]."));
   return out;
 }
 
@@ -138,15 +311,17 @@ json to_json(const PortForward& forward) {
 }
 
 json to_json(const NetworkInfo& network) {
-  const auto or_null = [](const std::optional<std::string>& value) { return value ? json(*value) : json(nullptr); };
-  json out = {{"name", network.name}, {"subnet", or_null(network.subnet)}, {"gateway", or_null(network.gateway)}};
-  for (const auto& [key, value] : {std::pair{"dhcp_range", &network.dhcp_range}, std::pair{"dns", &network.dns},
-                                   std::pair{"bridge", &network.bridge}, std::pair{"address", &network.address},
-                                   std::pair{"tap", &network.tap}}) {
+  json out = {
+      {"name", network.name}, {"subnet", string_or_null(network.subnet)}, {"gateway", string_or_null(network.gateway)}};
+  for (const auto& [key, value] :
+       {std::pair{"dhcp_range", &network.dhcp_range}, std::pair{"dns", &network.dns},
+        std::pair{"bridge", &network.bridge}, std::pair{"address", &network.address}, std::pair{"tap", &network.tap}}) {
     if (*value) out[key] = **value;
   }
   return out;
 }
+
+void from_json(const json& value, NetworkInfo& out) { out = read_network_info(value, ""); }
 
 const char* to_string(Mode mode) {
   switch (mode) {
@@ -166,9 +341,7 @@ std::optional<Mode> mode_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-const char* to_string(Framing framing) {
-  return framing == Framing::qemu_stream ? "qemu" : "vfkit";
-}
+const char* to_string(Framing framing) { return framing == Framing::qemu_stream ? "qemu" : "vfkit"; }
 
 StartParams parse_start_params(const json& params) {
   const ParamReader reader(params);
@@ -217,12 +390,7 @@ StartParams parse_start_params(const json& params) {
     out.owner = parsed;
   }
   if (auto fd_passing = reader.boolean("fd_passing")) out.fd_passing = *fd_passing;
-  if (const json* forwards = reader.find("forwards")) {
-    if (!forwards->is_array()) throw ParamError("forwards", "must be an array");
-    for (std::size_t i = 0; i < forwards->size(); ++i) {
-      out.forwards.push_back(parse_forward((*forwards)[i], "forwards[" + std::to_string(i) + "].", true));
-    }
-  }
+  if (const json* forwards = reader.find("forwards")) out.forwards = parse_forwards(*forwards, "forwards");
   if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
   if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
   // Parameters of the daemon's own networks mean nothing to a userspace stack (it has its
@@ -259,12 +427,23 @@ json to_json(const StartParams& params) {
     out["userspace"] = std::move(userspace);
   }
   if (params.owner) {
-    out["owner"] = {{"uid", params.owner->uid}, {"gid", params.owner->gid}, {"group_access", params.owner->group_access}};
+    out["owner"] = {
+        {"uid", params.owner->uid}, {"gid", params.owner->gid}, {"group_access", params.owner->group_access}};
   }
   if (params.fd_passing) out["fd_passing"] = true;
-  if (!params.forwards.empty()) {
-    out["forwards"] = json::array();
-    for (const auto& forward : params.forwards) out["forwards"].push_back(to_json(forward));
+  if (!params.forwards.empty()) out["forwards"] = forwards_json(params.forwards);
+  return out;
+}
+
+json to_request_json(const StartParams& params) {
+  const StartParams defaults;
+  json out = to_json(params);
+  if (params.mtu == defaults.mtu) out.erase("mtu");
+  if (params.network == defaults.network) out.erase("network");
+  if (params.isolation == defaults.isolation) out.erase("isolation");
+  const UserspaceParams& userspace = params.userspace;
+  if (userspace.kind == defaults.userspace.kind && !userspace.path && userspace.args.empty() && !userspace.framing) {
+    out.erase("userspace");
   }
   return out;
 }
@@ -277,6 +456,177 @@ std::string parse_name_param(const json& params, bool required) {
     return {};
   }
   return checked_name("name", *name);
+}
+
+PortForward parse_forward_text(const std::string& protocol, const std::string& host,
+                               std::optional<std::uint32_t> guest_port) {
+  PortForward out;
+  check_protocol("", protocol, out);
+  check_host("", host, out);
+  if (guest_port) {
+    if (*guest_port < 1 || *guest_port > 65535) throw ParamError("guest_port", "must be an integer from 1 to 65535");
+    out.guest_port = static_cast<std::uint16_t>(*guest_port);
+  }
+  return out;
+}
+
+void from_json(const json& value, PortForward& out) { out = parse_forward(value, "", true); }
+
+json to_json(const NoParams& /*params*/) { return json::object(); }
+
+json to_json(const NameParams& params) { return {{"name", params.name}}; }
+
+json to_json(const StatsParams& params) { return params.name ? json{{"name", *params.name}} : json::object(); }
+
+json to_json(const ForwardParams& params) {
+  json out = to_json(params.forward);
+  out["name"] = params.name;
+  return out;
+}
+
+json to_json(const UnforwardParams& params) {
+  json out = to_json(params.forward);
+  out.erase("guest_port");
+  out["name"] = params.name;
+  return out;
+}
+
+json to_json(const StartResult& result) {
+  return {{"name", result.name},
+          {"mode", to_string(result.mode)},
+          {"socket", string_or_null(result.socket)},
+          {"mac", result.mac},
+          {"mtu", result.mtu},
+          {"network", to_json(result.network)}};
+}
+
+void from_json(const json& value, StartResult& out) {
+  const ResultReader reader(value, "");
+  out.name = reader.string("name");
+  out.mode = reader.mode("mode");
+  out.socket = reader.optional_string("socket");
+  out.mac = reader.string("mac");
+  out.mtu = reader.mtu("mtu");
+  out.network = read_network_info(reader.required("network"), "network.");
+}
+
+json to_json(const NameResult& result) { return {{"name", result.name}}; }
+
+void from_json(const json& value, NameResult& out) { out.name = ResultReader(value, "").string("name"); }
+
+json to_json(const ForwardsResult& result) {
+  return {{"name", result.name}, {"forwards", forwards_json(result.forwards)}};
+}
+
+void from_json(const json& value, ForwardsResult& out) {
+  const ResultReader reader(value, "");
+  out.name = reader.string("name");
+  out.forwards = parse_forwards(reader.required("forwards"), "forwards");
+}
+
+json to_json(const AttachmentInfo& info) {
+  json out = {{"name", info.name},
+              {"mode", to_string(info.mode)},
+              {"network", info.network},
+              {"socket", string_or_null(info.socket)},
+              {"mac", info.mac},
+              {"mtu", info.mtu},
+              {"address", string_or_null(info.address)},
+              {"state", info.state},
+              {"peer_connected", info.peer_connected}};
+  if (info.detail) out["detail"] = *info.detail;
+  if (!info.forwards.empty()) out["forwards"] = forwards_json(info.forwards);
+  return out;
+}
+
+void from_json(const json& value, AttachmentInfo& out) { out = read_attachment_info(value, ""); }
+
+json to_json(const std::vector<AttachmentInfo>& list) {
+  json out = json::array();
+  for (const auto& info : list) out.push_back(to_json(info));
+  return out;
+}
+
+void from_json(const json& value, std::vector<AttachmentInfo>& out) {
+  out = read_array<AttachmentInfo>(value, "", read_attachment_info);
+}
+
+json to_json(const DirectionStats& stats) {
+  return {
+      {"frames", stats.frames}, {"bytes", stats.bytes}, {"batches", stats.batches}, {"mean_batch", stats.mean_batch}};
+}
+
+void from_json(const json& value, DirectionStats& out) { out = read_direction_stats(value, ""); }
+
+json to_json(const AttachmentStats& stats) {
+  json out = to_json(stats.attachment);
+  out["from_vm"] = to_json(stats.from_vm);
+  out["to_vm"] = to_json(stats.to_vm);
+  out["drops"] = json::object();
+  for (const auto& [reason, count] : stats.drops) out["drops"][reason] = count;
+  out["dropped_total"] = stats.dropped_total;
+  out["errors"] = stats.errors;
+  out["handshakes"] = stats.handshakes;
+  out["child_restarts"] = stats.child_restarts;
+  out["child_reconfigurations"] = stats.child_reconfigurations;
+  out["uptime_s"] = stats.uptime_s;
+  return out;
+}
+
+void from_json(const json& value, AttachmentStats& out) { out = read_attachment_stats(value, ""); }
+
+json to_json(const std::vector<AttachmentStats>& list) {
+  json out = json::array();
+  for (const auto& stats : list) out.push_back(to_json(stats));
+  return out;
+}
+
+void from_json(const json& value, std::vector<AttachmentStats>& out) {
+  out = read_array<AttachmentStats>(value, "", read_attachment_stats);
+}
+
+json to_json(const NetworkStatus& status) {
+  json out = to_json(status.network);
+  out["backend"] = status.backend;
+  out["mode"] = to_string(status.mode);
+  out["attachments"] = status.attachments;
+  out["dnsmasq_pid"] = status.dnsmasq_pid;
+  return out;
+}
+
+void from_json(const json& value, NetworkStatus& out) { out = read_network_status(value, ""); }
+
+json to_json(const StatusResult& status) {
+  json networks = json::array();
+  for (const auto& network : status.networks) networks.push_back(to_json(network));
+  json backends = json::object();
+  for (const auto& [name, path] : status.backends) backends[name] = string_or_null(path);
+  json loop = nullptr;
+  if (status.loop) {
+    loop = {{"max_stall_ms", status.loop->max_stall_ms}, {"stalls_over_10ms", status.loop->stalls_over_10ms}};
+  }
+  return {{"version", status.version},   {"loop", std::move(loop)},           {"pid", status.pid},
+          {"uptime_s", status.uptime_s}, {"attachments", status.attachments}, {"platform", status.platform},
+          {"run_dir", status.run_dir},   {"networks", std::move(networks)},   {"backends", std::move(backends)}};
+}
+
+void from_json(const json& value, StatusResult& out) {
+  const ResultReader reader(value, "");
+  out.version = reader.string("version");
+  if (const json* loop = reader.find("loop")) {
+    const ResultReader loop_reader(*loop, "loop.");
+    out.loop = LoopStatus{loop_reader.number("max_stall_ms"), loop_reader.u64("stalls_over_10ms")};
+  }
+  out.pid = reader.i64("pid");
+  out.uptime_s = reader.number("uptime_s");
+  out.attachments = reader.u64("attachments");
+  out.platform = reader.string("platform");
+  out.run_dir = reader.string("run_dir");
+  out.networks = read_array<NetworkStatus>(reader.required("networks"), "networks", read_network_status);
+  const ResultReader backends(reader.required("backends"), "backends.");
+  for (const auto& [name, path] : reader.required("backends").items()) {
+    out.backends[name] = backends.optional_string(name.c_str());
+  }
 }
 
 }  // namespace squib::proto

@@ -1,11 +1,15 @@
 #pragma once
 
 // The control methods' parameters and results (design brief §3, proto/control-protocol.md).
-// Both squib-netd and squib-netctl use these types; the JSON shapes are defined only here.
-// from_json-style parsers throw ParamError naming the offending field; the dispatcher turns
-// it into -32602 "invalid params: <field>: <reason>".
+// Both squib-netd and squib-netctl use these types; the JSON shapes are defined only here:
+// the daemon fills the typed results and encodes them with to_json; squib-netctl builds its
+// requests with to_json and reads the results with from_json.
+// Parsers throw ParamError naming the offending field; the dispatcher turns it into -32602
+// "invalid params: <field>: <reason>", and squib-netctl reports a result it cannot read.
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,12 +24,12 @@ namespace squib::proto {
 using json = nlohmann::json;
 
 class ParamError : public std::runtime_error {
-public:
+ public:
   ParamError(const std::string& field, const std::string& reason)
       : std::runtime_error(field + ": " + reason), m_field(field) {}
   [[nodiscard]] const std::string& field() const { return m_field; }
 
-private:
+ private:
   std::string m_field;
 };
 
@@ -38,7 +42,7 @@ enum class Framing { qemu_stream, vfkit_datagram };
 const char* to_string(Framing framing);
 
 struct UserspaceParams {
-  std::string kind = "passt";      // "passt" (Debian), "gvproxy", or "custom" (root only)
+  std::string kind = "passt";       // "passt" (Debian), "gvproxy", or "custom" (root only)
   std::optional<std::string> path;  // binary; default: the preset's name looked up in PATH
   std::vector<std::string> args;    // extra arguments appended to the preset's
   std::optional<Framing> framing;   // custom only; presets fix their framing
@@ -59,15 +63,16 @@ using PortForward = core::PortForward;
 // own addresses; a bridged VM gets the operator's LAN).
 struct NetworkInfo {
   std::string name;
-  std::optional<std::string> subnet;      // CIDR
+  std::optional<std::string> subnet;  // CIDR
   std::optional<std::string> gateway;
   std::optional<std::string> dhcp_range;  // "first-last"
   std::optional<std::string> dns;
   std::optional<std::string> bridge;
-  std::optional<std::string> address;     // the guest's IPv4 address
+  std::optional<std::string> address;  // the guest's IPv4 address
   std::optional<std::string> tap;
 };
 json to_json(const NetworkInfo& network);
+void from_json(const json& value, NetworkInfo& out);
 
 struct StartParams {
   std::string name;
@@ -97,7 +102,167 @@ StartParams parse_start_params(const json& params);
 PortForward parse_forward_params(const json& params, bool need_guest_port);
 json to_json(const PortForward& forward);
 json to_json(const StartParams& params);
+// `start` as a client sends it: members at their default (mtu 1500, network default, no
+// isolation, the passt preset as is) are left out, so that the daemon's defaults apply.
+json to_request_json(const StartParams& params);
 // Only the name: for `stop`, and `stats` when given.
 std::string parse_name_param(const json& params, bool required);
+// One forward from its text form, as a user types it: protocol `tcp` or `udp`, host
+// "PORT" or "IPV4:PORT" (address default 127.0.0.1), guest_port 1-65535 when needed. The
+// same rules as parse_forward_params; a ParamError names `protocol`, `host` or `guest_port`.
+PortForward parse_forward_text(const std::string& protocol, const std::string& host,
+                               std::optional<std::uint32_t> guest_port);
+
+// ---- Requests squib-netctl sends (the daemon reads them with the parsers above) ----
+
+// `list` and `status`: {}.
+struct NoParams {};
+json to_json(const NoParams& params);
+// `stop` and `restart`: {name}.
+struct NameParams {
+  std::string name;
+};
+json to_json(const NameParams& params);
+// `stats`: {} for all of the caller's attachments, {name} for one.
+struct StatsParams {
+  std::optional<std::string> name;
+};
+json to_json(const StatsParams& params);
+// `forward`: {name, protocol, host: "IPV4:PORT", guest_port}.
+struct ForwardParams {
+  std::string name;
+  PortForward forward;
+};
+json to_json(const ForwardParams& params);
+// `unforward`: {name, protocol, host: "IPV4:PORT"} (forward.guest_port is not sent).
+struct UnforwardParams {
+  std::string name;
+  PortForward forward;
+};
+json to_json(const UnforwardParams& params);
+
+// ---- Results the daemon sends ----
+// from_json throws ParamError naming the member it cannot read (a missing required member,
+// a wrong type); members documented as optional may be absent or null.
+
+void from_json(const json& value, PortForward& out);
+
+// `start`: {name, mode, socket, mac, mtu, network}; socket is null with fd_passing.
+struct StartResult {
+  std::string name;
+  Mode mode = Mode::shared;
+  std::optional<std::string> socket;  // null: the VM's end was passed with the reply
+  std::string mac;
+  std::uint32_t mtu = 1500;
+  NetworkInfo network;
+};
+json to_json(const StartResult& result);
+void from_json(const json& value, StartResult& out);
+
+// `stop` and `restart`: {name}.
+struct NameResult {
+  std::string name;
+};
+json to_json(const NameResult& result);
+void from_json(const json& value, NameResult& out);
+
+// `forward` and `unforward`: {name, forwards} — every forward now in effect (always an array).
+struct ForwardsResult {
+  std::string name;
+  std::vector<PortForward> forwards;
+};
+json to_json(const ForwardsResult& result);
+void from_json(const json& value, ForwardsResult& out);
+
+// One entry of `list`: {name, mode, network, socket, mac, mtu, address, state,
+// peer_connected, detail?, forwards?}. socket and address are always present (null when
+// there is none); detail and forwards are present only when non-empty.
+struct AttachmentInfo {
+  std::string name;
+  Mode mode = Mode::shared;
+  std::string network = "default";
+  std::optional<std::string> socket;  // null: fd passing
+  std::string mac;
+  std::uint32_t mtu = 1500;
+  std::optional<std::string> address;  // the guest's IPv4 address, once known (host/shared)
+  std::string state;                   // starting, running, restarting, failed, stopping
+  bool peer_connected = false;
+  std::optional<std::string> detail;  // e.g. the child's pid, or its last words when failed
+  std::vector<PortForward> forwards;
+};
+json to_json(const AttachmentInfo& info);
+void from_json(const json& value, AttachmentInfo& out);
+json to_json(const std::vector<AttachmentInfo>& list);
+void from_json(const json& value, std::vector<AttachmentInfo>& out);
+
+// One direction's counters in `stats`: {frames, bytes, batches, mean_batch}.
+struct DirectionStats {
+  std::uint64_t frames = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t batches = 0;
+  double mean_batch = 0;
+};
+json to_json(const DirectionStats& stats);
+void from_json(const json& value, DirectionStats& out);
+
+// One entry of `stats`: the `list` entry's members and the counters beside them.
+struct AttachmentStats {
+  AttachmentInfo attachment;
+  DirectionStats from_vm;
+  DirectionStats to_vm;
+  std::map<std::string, std::uint64_t> drops;  // by reason (core::DropReason names)
+  std::uint64_t dropped_total = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t handshakes = 0;
+  std::uint64_t child_restarts = 0;
+  std::uint64_t child_reconfigurations = 0;
+  double uptime_s = 0;
+};
+json to_json(const AttachmentStats& stats);
+void from_json(const json& value, AttachmentStats& out);
+json to_json(const std::vector<AttachmentStats>& list);
+void from_json(const json& value, std::vector<AttachmentStats>& out);
+
+// One entry of `status.networks`: the network's NetworkInfo members and
+// {mode, attachments, dnsmasq_pid} (0 while it has no dnsmasq).
+struct NetworkStatus {
+  NetworkInfo network;
+  Mode mode = Mode::host;
+  std::uint64_t attachments = 0;
+  std::int64_t dnsmasq_pid = 0;
+  std::string backend = "bridge";  // what serves it: "bridge" (Linux) or "vmnet" (macOS)
+};
+json to_json(const NetworkStatus& status);
+void from_json(const json& value, NetworkStatus& out);
+
+// `status.loop`: the worst stall of the daemon's loop and how many exceeded 10 ms.
+struct LoopStatus {
+  double max_stall_ms = 0;
+  std::uint64_t stalls_over_10ms = 0;
+};
+
+// `status`: {version, loop (null without a probe), pid, uptime_s, attachments, platform,
+// run_dir, networks, backends: {passt, gvproxy}} (a backend's resolved path, or null).
+struct StatusResult {
+  std::string version;
+  std::optional<LoopStatus> loop;
+  std::int64_t pid = 0;
+  double uptime_s = 0;
+  std::uint64_t attachments = 0;
+  std::string platform;
+  std::string run_dir;
+  std::vector<NetworkStatus> networks;
+  std::map<std::string, std::optional<std::string>> backends;
+};
+json to_json(const StatusResult& status);
+void from_json(const json& value, StatusResult& out);
+
+// from_json<T>(value): a result read into a new T.
+template <class T>
+T from_json(const json& value) {
+  T out;
+  from_json(value, out);
+  return out;
+}
 
 }  // namespace squib::proto

@@ -13,9 +13,9 @@ namespace {
 using squib::proto::Framing;
 using squib::proto::json;
 using squib::proto::Mode;
+using squib::proto::ParamError;
 using squib::proto::parse_name_param;
 using squib::proto::parse_start_params;
-using squib::proto::ParamError;
 using squib::proto::StartParams;
 
 // `{"name":"vm1"}` merged with `extra`.
@@ -92,9 +92,7 @@ TEST_CASE("parse_start_params fills in the defaults", "[proto][messages]") {
     CHECK_FALSE(nulls.mac);
     CHECK_FALSE(nulls.owner);
   }
-  SECTION("unknown members are ignored") {
-    CHECK(parse_start_params(with_name({{"colour", "blue"}})).name == "vm1");
-  }
+  SECTION("unknown members are ignored") { CHECK(parse_start_params(with_name({{"colour", "blue"}})).name == "vm1"); }
 }
 
 TEST_CASE("parse_start_params refuses parameters that do not apply to the mode, naming the field",
@@ -122,21 +120,18 @@ TEST_CASE("parse_start_params refuses parameters that do not apply to the mode, 
 }
 
 TEST_CASE("parse_start_params reads every field", "[proto][messages]") {
-  const auto params = parse_start_params(json{{"name", "build-1"},
-                                              {"mode", "host"},
-                                              {"network", "lab.net"},
-                                              {"mac", "52:54:00:AB:CD:EF"},
-                                              {"mtu", 9000},
-                                              {"subnet", "192.168.105.0/24"},
-                                              {"address", "192.168.105.7"},
-                                              {"isolation", true},
-                                              {"userspace",
-                                               {{"kind", "custom"},
-                                                {"path", "/usr/bin/passt"},
-                                                {"args", {"--one", "-x"}},
-                                                {"framing", "vfkit"}}},
-                                              {"owner", {{"uid", 1000}, {"gid", 100}}},
-                                              {"fd_passing", true}});
+  const auto params = parse_start_params(json{
+      {"name", "build-1"},
+      {"mode", "host"},
+      {"network", "lab.net"},
+      {"mac", "52:54:00:AB:CD:EF"},
+      {"mtu", 9000},
+      {"subnet", "192.168.105.0/24"},
+      {"address", "192.168.105.7"},
+      {"isolation", true},
+      {"userspace", {{"kind", "custom"}, {"path", "/usr/bin/passt"}, {"args", {"--one", "-x"}}, {"framing", "vfkit"}}},
+      {"owner", {{"uid", 1000}, {"gid", 100}}},
+      {"fd_passing", true}});
   CHECK(params.name == "build-1");
   CHECK(params.mode == Mode::host);
   CHECK(params.address == "192.168.105.7");
@@ -219,7 +214,7 @@ TEST_CASE("parse_start_params: mtu", "[proto][messages]") {
   require_rejected(with_name({{"mtu", 1500.0}}), "mtu", k_mtu_rule);
   require_rejected(with_name({{"mtu", "1500"}}), "mtu", k_mtu_rule);
   require_rejected(with_name({{"mtu", true}}), "mtu", k_mtu_rule);
-  require_rejected(with_name({{"mtu", 4294968796ULL}}), "mtu", k_mtu_rule);          // 2^32 + 1500
+  require_rejected(with_name({{"mtu", 4294968796ULL}}), "mtu", k_mtu_rule);            // 2^32 + 1500
   require_rejected(with_name({{"mtu", 18446744073709551615ULL}}), "mtu", k_mtu_rule);  // 2^64 - 1
   require_rejected(with_name({{"mtu", -9223372036854775807LL - 1}}), "mtu", k_mtu_rule);
 }
@@ -256,8 +251,7 @@ TEST_CASE("parse_start_params: userspace", "[proto][messages]") {
                    "must be a non-empty path");
   require_rejected(with_name({{"userspace", {{"path", 7}}}}), "userspace.path", "must be a string");
   require_rejected(with_name({{"userspace", {{"args", "--x"}}}}), "userspace.args", "must be an array of strings");
-  require_rejected(with_name({{"userspace", {{"args", {"--x", 1}}}}}), "userspace.args",
-                   "must be an array of strings");
+  require_rejected(with_name({{"userspace", {{"args", {"--x", 1}}}}}), "userspace.args", "must be an array of strings");
   require_rejected(with_name({{"userspace", {{"args", {{"a", "b"}}}}}}), "userspace.args",
                    "must be an array of strings");
   require_rejected(with_name({{"userspace", {{"framing", "tcp"}}}}), "userspace.framing", "must be qemu or vfkit");
@@ -287,17 +281,20 @@ TEST_CASE("to_json writes the control protocol's shape", "[proto][messages]") {
 }
 
 TEST_CASE("to_json → parse_start_params round-trips", "[proto][messages]") {
-  const json input = GENERATE(json{{"name", "vm1"}},
-                              json{{"name", "b"}, {"mode", "bridged"}, {"bridge", "br-lan"}, {"mtu", 68}},
-                              json{{"name", "h"}, {"mode", "host"}, {"network", "n2"}, {"isolation", true},
-                                   {"subnet", "10.0.0.0/8"}, {"mac", "02:AA:00:00:00:01"}},
-                              json{{"name", "u"},
-                                   {"mode", "userspace"},
-                                   {"userspace", {{"kind", "custom"}, {"path", "/opt/x"}, {"args", {"a", ""}},
-                                                  {"framing", "qemu"}}},
-                                   {"owner", {{"uid", 4294967294U}}},
-                                   {"fd_passing", true},
-                                   {"mtu", 65535}});
+  const json input =
+      GENERATE(json{{"name", "vm1"}}, json{{"name", "b"}, {"mode", "bridged"}, {"bridge", "br-lan"}, {"mtu", 68}},
+               json{{"name", "h"},
+                    {"mode", "host"},
+                    {"network", "n2"},
+                    {"isolation", true},
+                    {"subnet", "10.0.0.0/8"},
+                    {"mac", "02:AA:00:00:00:01"}},
+               json{{"name", "u"},
+                    {"mode", "userspace"},
+                    {"userspace", {{"kind", "custom"}, {"path", "/opt/x"}, {"args", {"a", ""}}, {"framing", "qemu"}}},
+                    {"owner", {{"uid", 4294967294U}}},
+                    {"fd_passing", true},
+                    {"mtu", 65535}});
   INFO("input: " << input.dump());
   const auto parsed = parse_start_params(input);
   const auto again = parse_start_params(squib::proto::to_json(parsed));
@@ -332,5 +329,267 @@ TEST_CASE("parse_name_param", "[proto][messages]") {
     CHECK_THROWS_WITH(parse_name_param(json{{"name", ""}}, true), "name: " + k_name_rule);
     CHECK_THROWS_WITH(parse_name_param(json{{"name", 3}}, false), "name: must be a string");
     CHECK_THROWS_AS(parse_name_param(json{{"name", 3}}, true), ParamError);
+  }
+}
+
+// ---- Results and the requests squib-netctl sends: exact JSON of one example each (keys,
+// null versus absent), and to_json → from_json round trips. ----
+
+namespace {
+
+using squib::proto::AttachmentInfo;
+using squib::proto::AttachmentStats;
+using squib::proto::DirectionStats;
+using squib::proto::ForwardsResult;
+using squib::proto::NameResult;
+using squib::proto::NetworkInfo;
+using squib::proto::NetworkStatus;
+using squib::proto::PortForward;
+using squib::proto::StartResult;
+using squib::proto::StatusResult;
+
+// to_json(value) → from_json → to_json gives the same JSON, and the text form too (what
+// squib-netctl reads is parsed text: its integers are unsigned).
+template <class T>
+void require_round_trip(const T& value) {
+  const json encoded = squib::proto::to_json(value);
+  INFO("json: " << encoded.dump());
+  CHECK(squib::proto::to_json(squib::proto::from_json<T>(encoded)) == encoded);
+  CHECK(squib::proto::to_json(squib::proto::from_json<T>(json::parse(encoded.dump()))) == encoded);
+}
+
+AttachmentInfo userspace_info() {
+  AttachmentInfo info;
+  info.name = "vm1";
+  info.mode = Mode::userspace;
+  info.socket = "/run/squib-net/vm1.sock";
+  info.mac = "02:87:98:c5:4e:19";
+  info.state = "running";
+  info.peer_connected = true;
+  info.detail = "pid 42";
+  info.forwards = {PortForward{"tcp", "127.0.0.1", 2222, 22}};
+  return info;
+}
+
+AttachmentInfo fd_passed_info() {
+  AttachmentInfo info;
+  info.name = "p1";
+  info.mode = Mode::host;
+  info.network = "lab";
+  info.mac = "02:00:00:00:00:01";
+  info.mtu = 9000;
+  info.address = "192.168.105.20";
+  info.state = "starting";
+  return info;
+}
+
+AttachmentStats some_stats() {
+  AttachmentStats stats;
+  stats.attachment = fd_passed_info();
+  stats.from_vm = DirectionStats{2, 684, 2, 1.0};
+  stats.to_vm = DirectionStats{3, 1000, 2, 1.5};
+  stats.drops = {{"runt", 0}, {"spoofed_mac", 7}};
+  stats.dropped_total = 7;
+  stats.errors = 1;
+  stats.handshakes = 2;
+  stats.child_restarts = 3;
+  stats.child_reconfigurations = 4;
+  stats.uptime_s = 7.25;
+  return stats;
+}
+
+NetworkInfo host_network() {
+  NetworkInfo network;
+  network.name = "default";
+  network.subnet = "192.168.105.0/24";
+  network.gateway = "192.168.105.1";
+  network.dhcp_range = "192.168.105.2-192.168.105.254";
+  network.bridge = "sqbr-0123abcd";
+  return network;
+}
+
+StatusResult some_status() {
+  StatusResult status;
+  status.version = "0.9.0";
+  status.loop = squib::proto::LoopStatus{12.5, 3};
+  status.pid = 4242;
+  status.uptime_s = 1.5;
+  status.attachments = 2;
+  status.platform = "linux";
+  status.run_dir = "/run/squib-net";
+  status.networks = {NetworkStatus{host_network(), Mode::shared, 2, 777}};
+  status.backends = {{"passt", "/usr/bin/passt"}, {"gvproxy", std::nullopt}};
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
+  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, {}};
+  result.network.name = "default";
+  // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
+  CHECK(squib::proto::to_json(result) ==
+        json::parse(R"({"name":"vm1","mode":"userspace","socket":"/run/squib-net/vm1.sock","mac":"02:87:98:c5:4e:19",
+                        "mtu":1500,"network":{"name":"default","subnet":null,"gateway":null}})"));
+  require_round_trip(result);
+  SECTION("fd passing: socket null; a host network's members") {
+    result.socket.reset();
+    result.mode = Mode::host;
+    result.network = host_network();
+    result.network.address = "192.168.105.20";
+    result.network.tap = "sq-01";
+    const json out = squib::proto::to_json(result);
+    CHECK(out.at("socket").is_null());
+    CHECK(out.at("network") == json{{"name", "default"},
+                                    {"subnet", "192.168.105.0/24"},
+                                    {"gateway", "192.168.105.1"},
+                                    {"dhcp_range", "192.168.105.2-192.168.105.254"},
+                                    {"bridge", "sqbr-0123abcd"},
+                                    {"address", "192.168.105.20"},
+                                    {"tap", "sq-01"}});
+    require_round_trip(result);
+  }
+}
+
+TEST_CASE("NameResult and ForwardsResult: exact JSON and round trip", "[proto][messages]") {
+  CHECK(squib::proto::to_json(NameResult{"vm1"}) == json{{"name", "vm1"}});
+  require_round_trip(NameResult{"vm1"});
+  const ForwardsResult forwards{"vm1",
+                                {PortForward{"tcp", "127.0.0.1", 2222, 22}, PortForward{"udp", "0.0.0.0", 53, 53}}};
+  CHECK(squib::proto::to_json(forwards) ==
+        json::parse(R"({"name":"vm1","forwards":[{"protocol":"tcp","host":"127.0.0.1:2222","guest_port":22},
+                                                  {"protocol":"udp","host":"0.0.0.0:53","guest_port":53}]})"));
+  require_round_trip(forwards);
+  SECTION("no forwards left: an empty array, never absent") {
+    CHECK(squib::proto::to_json(ForwardsResult{"vm1", {}}) == json{{"name", "vm1"}, {"forwards", json::array()}});
+    require_round_trip(ForwardsResult{"vm1", {}});
+  }
+}
+
+TEST_CASE("AttachmentInfo: exact JSON (null socket/address, absent detail/forwards) and round trip",
+          "[proto][messages]") {
+  CHECK(squib::proto::to_json(userspace_info()) ==
+        json::parse(R"({"name":"vm1","mode":"userspace","network":"default","socket":"/run/squib-net/vm1.sock",
+                        "mac":"02:87:98:c5:4e:19","mtu":1500,"address":null,"state":"running","peer_connected":true,
+                        "detail":"pid 42",
+                        "forwards":[{"protocol":"tcp","host":"127.0.0.1:2222","guest_port":22}]})"));
+  const json bare = squib::proto::to_json(fd_passed_info());
+  CHECK(bare == json::parse(R"({"name":"p1","mode":"host","network":"lab","socket":null,"mac":"02:00:00:00:00:01",
+                                "mtu":9000,"address":"192.168.105.20","state":"starting","peer_connected":false})"));
+  CHECK_FALSE(bare.contains("detail"));
+  CHECK_FALSE(bare.contains("forwards"));
+  require_round_trip(userspace_info());
+  require_round_trip(fd_passed_info());
+  require_round_trip(std::vector<AttachmentInfo>{userspace_info(), fd_passed_info()});
+  CHECK(squib::proto::to_json(std::vector<AttachmentInfo>{}) == json::array());
+}
+
+TEST_CASE("AttachmentStats: exact JSON and round trip", "[proto][messages]") {
+  json expected = squib::proto::to_json(fd_passed_info());
+  expected.update(json::parse(R"({"from_vm":{"frames":2,"bytes":684,"batches":2,"mean_batch":1.0},
+                                  "to_vm":{"frames":3,"bytes":1000,"batches":2,"mean_batch":1.5},
+                                  "drops":{"runt":0,"spoofed_mac":7},"dropped_total":7,"errors":1,"handshakes":2,
+                                  "child_restarts":3,"child_reconfigurations":4,"uptime_s":7.25})"));
+  CHECK(squib::proto::to_json(some_stats()) == expected);
+  CHECK(squib::proto::to_json(DirectionStats{2, 684, 2, 1.0}) ==
+        json{{"frames", 2}, {"bytes", 684}, {"batches", 2}, {"mean_batch", 1.0}});
+  require_round_trip(DirectionStats{2, 684, 2, 1.0});
+  require_round_trip(some_stats());
+  require_round_trip(std::vector<AttachmentStats>{some_stats()});
+}
+
+TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backend null) and round trip",
+          "[proto][messages]") {
+  CHECK(squib::proto::to_json(some_status()) ==
+        json::parse(R"({"version":"0.9.0","loop":{"max_stall_ms":12.5,"stalls_over_10ms":3},"pid":4242,
+                        "uptime_s":1.5,"attachments":2,"platform":"linux","run_dir":"/run/squib-net",
+                        "networks":[{"name":"default","subnet":"192.168.105.0/24","gateway":"192.168.105.1",
+                                     "dhcp_range":"192.168.105.2-192.168.105.254","bridge":"sqbr-0123abcd",
+                                     "backend":"bridge","mode":"shared","attachments":2,"dnsmasq_pid":777}],
+                        "backends":{"passt":"/usr/bin/passt","gvproxy":null}})"));
+  require_round_trip(some_status());
+  require_round_trip(NetworkStatus{host_network(), Mode::host, 0, 0});
+  StatusResult bare = some_status();
+  bare.loop.reset();
+  bare.networks.clear();
+  const json out = squib::proto::to_json(bare);
+  CHECK(out.at("loop").is_null());
+  CHECK(out.at("networks") == json::array());
+  require_round_trip(bare);
+}
+
+TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
+  using squib::proto::from_json;
+  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, {}});
+  start["network"]["name"] = "default";
+  CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
+  json broken = start;
+  broken.erase("mac");
+  CHECK_THROWS_WITH(from_json<StartResult>(broken), "mac: is required");
+  broken = start;
+  broken["mode"] = "warp";
+  CHECK_THROWS_WITH(from_json<StartResult>(broken), "mode: must be shared, host, bridged or userspace");
+  broken = start;
+  broken["network"].erase("name");
+  CHECK_THROWS_WITH(from_json<StartResult>(broken), "network.name: is required");
+  json list = squib::proto::to_json(std::vector<AttachmentInfo>{userspace_info(), fd_passed_info()});
+  list[1]["peer_connected"] = "yes";
+  CHECK_THROWS_WITH(from_json<std::vector<AttachmentInfo>>(list), "[1].peer_connected: must be true or false");
+  json stats = squib::proto::to_json(std::vector<AttachmentStats>{some_stats()});
+  stats[0]["from_vm"]["bytes"] = -1;
+  CHECK_THROWS_WITH(from_json<std::vector<AttachmentStats>>(stats),
+                    "[0].from_vm.bytes: must be a non-negative integer");
+  json status = squib::proto::to_json(some_status());
+  status["networks"][0]["attachments"] = "two";
+  CHECK_THROWS_WITH(from_json<StatusResult>(status), "networks[0].attachments: must be a non-negative integer");
+  json forwards = squib::proto::to_json(ForwardsResult{"vm1", {}});
+  forwards.erase("forwards");
+  CHECK_THROWS_WITH(from_json<ForwardsResult>(forwards), "forwards: is required");
+}
+
+TEST_CASE("Requests squib-netctl sends", "[proto][messages]") {
+  using squib::proto::to_json;
+  const PortForward forward{"udp", "127.0.0.1", 5353, 53};
+  SECTION("exact JSON") {
+    CHECK(to_json(squib::proto::NoParams{}) == json::object());
+    CHECK(to_json(squib::proto::NameParams{"vm1"}) == json{{"name", "vm1"}});
+    CHECK(to_json(squib::proto::StatsParams{}) == json::object());
+    CHECK(to_json(squib::proto::StatsParams{"vm1"}) == json{{"name", "vm1"}});
+    CHECK(to_json(squib::proto::ForwardParams{"vm1", forward}) ==
+          json{{"name", "vm1"}, {"protocol", "udp"}, {"host", "127.0.0.1:5353"}, {"guest_port", 53}});
+    CHECK(to_json(squib::proto::UnforwardParams{"vm1", forward}) ==
+          json{{"name", "vm1"}, {"protocol", "udp"}, {"host", "127.0.0.1:5353"}});
+  }
+  SECTION("the daemon's parsers read them back") {
+    CHECK(parse_name_param(to_json(squib::proto::NameParams{"vm1"}), true) == "vm1");
+    CHECK(parse_name_param(to_json(squib::proto::StatsParams{}), false).empty());
+    const json forward_params = to_json(squib::proto::ForwardParams{"vm1", forward});
+    CHECK(parse_name_param(forward_params, true) == "vm1");
+    CHECK(squib::proto::parse_forward_params(forward_params, true) == forward);
+    const json unforward_params = to_json(squib::proto::UnforwardParams{"vm1", forward});
+    PortForward without_guest = forward;
+    without_guest.guest_port = 0;
+    CHECK(squib::proto::parse_forward_params(unforward_params, false) == without_guest);
+  }
+  SECTION("start: only what differs from the defaults") {
+    CHECK(squib::proto::to_request_json(parse_start_params(json{{"name", "vm1"}})) ==
+          json{{"name", "vm1"}, {"mode", "shared"}});
+    const auto given =
+        parse_start_params(with_name({{"mode", "userspace"}, {"mtu", 9000}, {"userspace", {{"kind", "gvproxy"}}}}));
+    CHECK(squib::proto::to_request_json(given) == json{{"name", "vm1"},
+                                                       {"mode", "userspace"},
+                                                       {"mtu", 9000},
+                                                       {"userspace", {{"kind", "gvproxy"}, {"args", json::array()}}}});
+    require_same(parse_start_params(squib::proto::to_request_json(given)), given);
+  }
+  SECTION("parse_forward_text: the text form, with the rules of parse_forward_params") {
+    using squib::proto::parse_forward_text;
+    CHECK(parse_forward_text("tcp", "2222", 22) == PortForward{"tcp", "127.0.0.1", 2222, 22});
+    CHECK(parse_forward_text("udp", "0.0.0.0:53", std::nullopt) == PortForward{"udp", "0.0.0.0", 53, 0});
+    CHECK_THROWS_WITH(parse_forward_text("icmp", "2222", 22), "protocol: must be tcp or udp");
+    CHECK_THROWS_WITH(parse_forward_text("tcp", "host:22", 22), "host: must be PORT or IPV4:PORT, e.g. 127.0.0.1:2222");
+    CHECK_THROWS_WITH(parse_forward_text("tcp", "70000", 22),
+                      "host: must be PORT or IPV4:PORT with a port from 1 to 65535");
+    CHECK_THROWS_WITH(parse_forward_text("tcp", "2222", 0), "guest_port: must be an integer from 1 to 65535");
   }
 }

@@ -83,14 +83,19 @@ public:
     done();
   }
 
-  [[nodiscard]] nlohmann::json describe() const override {
-    nlohmann::json out = nlohmann::json::array();
+  [[nodiscard]] std::vector<proto::NetworkStatus> describe() const override {
+    std::vector<proto::NetworkStatus> out;
     for (const auto& [name, network] : m_networks) {
-      out.push_back({{"name", name},
-                     {"mode", proto::to_string(network.mode)},
-                     {"backend", "vmnet"},
-                     {"subnet", network.subnet ? nlohmann::json(network.subnet->to_string()) : nlohmann::json(nullptr)},
-                     {"attachments", network.attachments}});
+      proto::NetworkStatus status;
+      status.network.name = name;
+      if (network.subnet) {
+        status.network.subnet = network.subnet->to_string();
+        status.network.gateway = core::ipv4_to_string(network.subnet->gateway());
+      }
+      status.backend = "vmnet";
+      status.mode = network.mode;
+      status.attachments = network.attachments;
+      out.push_back(std::move(status));
     }
     return out;
   }

@@ -51,7 +51,7 @@ class LinuxKernelModes final : public KernelModes {
   }
   void cleanup_stale(const std::vector<proto::StartParams>& recorded) override { m_networks.cleanup_stale(recorded); }
   void shutdown(std::function<void()> done) override { m_networks.shutdown(std::move(done)); }
-  [[nodiscard]] nlohmann::json describe() const override { return m_networks.describe(); }
+  [[nodiscard]] std::vector<proto::NetworkStatus> describe() const override { return m_networks.describe(); }
 
  private:
   const DaemonConfig& m_config;
