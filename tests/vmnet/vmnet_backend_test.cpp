@@ -178,6 +178,44 @@ TEST_CASE("interface id is the UUIDv5 of the attachment name in our namespace", 
   CHECK(squib::backend::to_string(a) == "93bea571-1453-5935-b553-04f028dfc043");
 }
 
+// The fake itself: vmnet_mac_address_key is an output, so a requested MAC is ignored and the
+// fake reports its own, one per interface id; with allocation off, neither MAC nor id.
+TEST_CASE("the contract fake allocates its own MAC per interface id", "[vmnet][fake]") {
+  REQUIRE(fake_vmnet_reset(2000));
+  dispatch_queue_t queue = dispatch_queue_create("test.fake.mac", DISPATCH_QUEUE_SERIAL);
+  const unsigned char id_a[16] = {0xa};
+  const unsigned char id_b[16] = {0xb};
+  auto start_one = [&](const unsigned char* id, int allocate) {  // allocate: -1 absent, 0, 1
+    xpc_object_t desc = xpc_dictionary_create(nullptr, nullptr, 0);
+    xpc_dictionary_set_uint64(desc, vmnet_operation_mode_key, VMNET_SHARED_MODE);
+    xpc_dictionary_set_string(desc, vmnet_mac_address_key, "02:11:22:33:44:55");
+    if (id != nullptr) xpc_dictionary_set_uuid(desc, vmnet_interface_id_key, id);
+    if (allocate >= 0) xpc_dictionary_set_bool(desc, vmnet_allocate_mac_address_key, allocate == 1);
+    interface_ref iface = vmnet_start_interface(desc, queue, ^(vmnet_return_t, xpc_object_t) {
+    });
+    xpc_release(desc);
+    REQUIRE(iface != nullptr);
+    REQUIRE(fake_dispatch_wait_idle(2000));
+    std::optional<std::string> mac;
+    if (const char* m = fake_vmnet_param_string(vmnet_mac_address_key)) mac = m;
+    CHECK(vmnet_stop_interface(iface, queue, ^(vmnet_return_t) {
+    }) == VMNET_SUCCESS);
+    REQUIRE(fake_dispatch_wait_idle(2000));
+    return mac;
+  };
+  const auto a1 = start_one(id_a, -1);
+  REQUIRE(a1.has_value());
+  CHECK(*a1 != "02:11:22:33:44:55");  // the request is ignored
+  CHECK(start_one(id_a, 1) == a1);     // same id, same MAC
+  const auto b = start_one(id_b, 1);
+  REQUIRE(b.has_value());
+  CHECK(*b != *a1);
+  CHECK_FALSE(start_one(id_a, 0).has_value());  // allocation off: no MAC reported
+  CHECK_FALSE(fake_vmnet_param_has(vmnet_interface_id_key));
+  dispatch_release(queue);
+  CHECK(fake_vmnet_reset(2000));
+}
+
 TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmnet][start]") {
   SECTION("shared with a gateway and DHCP range") {
     options.mode = VmnetMode::shared;
