@@ -26,7 +26,8 @@
  * - fake_vmnet_inject() queues frames "from the network" and posts one
  *   VMNET_INTERFACE_PACKETS_AVAILABLE event per call, only then (edge-triggered on new
  *   arrivals, never re-posted after a short read [fake]: a consumer that does not read until
- *   a read returns 0 strands frames), on the queue given to the event callback; the event's
+ *   a read returns 0 strands frames), on the queue given to the event callback (and once
+ *   when a callback is set while frames are already queued); the event's
  *   vmnet_estimated_packets_available_key is the queue depth at posting time.
  * - vmnet_read(): *pktcnt > 200 → VMNET_TOO_MANY_PACKETS; any of the *pktcnt descriptors
  *   smaller than max packet size (vm_pkt_size or iov_len) → VMNET_INVALID_ARGUMENT
