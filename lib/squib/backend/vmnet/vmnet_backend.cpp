@@ -6,6 +6,7 @@
 #include <squib/core/frame_pool.hpp>
 #include <squib/core/frame_view.hpp>
 #include <squib/core/sha1.hpp>
+#include <squib/uv/handle.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -170,25 +171,6 @@ struct QueueLink {
   }
 };
 
-// The two libuv handles, freed in their close callbacks (libuv handle.rst); `done` runs after
-// the last one closed. Not uv::Handle<T>: that helper has no close notification.
-struct LoopHandles {
-  uv_async_t async{};
-  uv_timer_t timer{};
-  int open = 0;
-  std::function<void()> on_async;    // the backend's wakeup, cleared when closing
-  std::function<void()> on_timeout;  // the backend's start or stop timeout, cleared when closing
-  std::function<void()> done;
-};
-
-void on_handle_closed(uv_handle_t* handle) {
-  auto* handles = static_cast<LoopHandles*>(handle->data);
-  if (--handles->open > 0) return;
-  std::function<void()> done = std::move(handles->done);
-  delete handles;
-  if (done) done();
-}
-
 }  // namespace
 
 // A start completion, taken by the loop.
@@ -202,7 +184,12 @@ struct VmnetBackend::Vmnet {
   dispatch_queue_t queue = nullptr;
   interface_ref interface = nullptr;  // set once the start completed successfully
   std::shared_ptr<QueueLink> link;
-  LoopHandles* handles = nullptr;  // owned by libuv once closing
+  // The loop side: one async (start completion, packet events, stop completion) and one
+  // timer (start timeout, then stop timeout); handle->data is the backend until closed.
+  uv::Handle<uv_async_t> async;
+  uv::Handle<uv_timer_t> timer;
+  bool handles_open = false;
+  std::function<void()> stop_done;  // stop()'s `done`, run after both handles closed
   std::optional<core::FramePool> rx_pool;
   std::size_t max_packet_size = 0;
   std::size_t rx_count = 0;  // frames per vmnet_read: k_batch_size, fewer for big packets
@@ -302,29 +289,24 @@ void VmnetBackend::start(Done ready) {
     fail_start(started.error());
     return;
   }
-  uv_timer_start(&m_vmnet->handles->timer, [](uv_timer_t* timer) {
-    auto* handles = static_cast<LoopHandles*>(timer->data);
-    if (handles->on_timeout) handles->on_timeout();
-  }, static_cast<std::uint64_t>(m_options.start_timeout.count()), 0);
+  uv_timer_start(m_vmnet->timer.get(), [](uv_timer_t* timer) { uv::owner_of<VmnetBackend>(timer)->on_timer(); },
+                 static_cast<std::uint64_t>(m_options.start_timeout.count()), 0);
 }
 
 // The loop side: one async (start completion, packet events, stop completion) and one timer
 // (start timeout, then stop timeout), both dispatched by state.
+// Their callbacks find the backend in handle->data; after uv::Handle::close no callback runs
+// (libuv handle.rst), so they never outlive it.
 void VmnetBackend::open_handles() {
   Vmnet& v = *m_vmnet;
-  v.handles = new LoopHandles;
-  v.handles->async.data = v.handles;
-  v.handles->timer.data = v.handles;
-  v.handles->on_async = [this] { on_wakeup(); };
-  v.handles->on_timeout = [this] { on_timer(); };
-  uv_async_init(m_context.loop, &v.handles->async, [](uv_async_t* async) {
-    auto* handles = static_cast<LoopHandles*>(async->data);
-    if (handles->on_async) handles->on_async();
-  });
-  uv_timer_init(m_context.loop, &v.handles->timer);
-  v.handles->open = 2;
+  uv_async_init(m_context.loop, v.async.get(),
+                [](uv_async_t* async) { uv::owner_of<VmnetBackend>(async)->on_wakeup(); });
+  uv_timer_init(m_context.loop, v.timer.get());
+  v.async->data = this;
+  v.timer->data = this;
+  v.handles_open = true;
   std::lock_guard lock(v.link->mutex);
-  v.link->async = &v.handles->async;
+  v.link->async = v.async.get();
 }
 
 // Hands the descriptor to vmnet and keeps the interface it returns in the link; the
@@ -378,7 +360,7 @@ std::optional<VmnetBackend::StartOutcome> VmnetBackend::take_start(bool abandon)
 // reports vmnet's error.
 void VmnetBackend::finish_start(const StartOutcome& outcome) {
   Vmnet& v = *m_vmnet;
-  uv_timer_stop(&v.handles->timer);
+  uv_timer_stop(v.timer.get());
   if (outcome.status != VMNET_SUCCESS) {
     release_handles(nullptr);
     fail_start(vmnet_error("vmnet_start_interface", outcome.status));
@@ -541,7 +523,7 @@ void VmnetBackend::read_batches() {
   }
   // Bound reached and the last read still brought frames: come back after the loop served
   // everyone else (vmnet will not raise another event for frames it already announced).
-  uv_async_send(&v.handles->async);
+  uv_async_send(v.async.get());
 }
 
 void VmnetBackend::send(const core::FrameBatch& from_vm) {
@@ -634,7 +616,7 @@ void VmnetBackend::stop(std::function<void()> done) {
 // returns. An interface that already came back is stopped like a running one; one still
 // pending is abandoned to the completion handler, which stops it when it arrives.
 void VmnetBackend::stop_while_starting(std::function<void()> done) {
-  uv_timer_stop(&m_vmnet->handles->timer);
+  uv_timer_stop(m_vmnet->timer.get());
   auto outcome = take_start(true);
   if (outcome && outcome->status == VMNET_SUCCESS) {
     m_info = outcome->info;
@@ -653,7 +635,7 @@ void VmnetBackend::stop_while_starting(std::function<void()> done) {
 void VmnetBackend::stop_interface(std::function<void()> done) {
   Vmnet& v = *m_vmnet;
   m_state = BackendState::stopping;
-  v.handles->done = std::move(done);
+  v.stop_done = std::move(done);
   // No more PACKETS_AVAILABLE events; one already queued finds the state `stopping`.
   vmnet_interface_set_event_callback(v.interface, VMNET_INTERFACE_PACKETS_AVAILABLE, nullptr, nullptr);
   std::shared_ptr<QueueLink> link = v.link;
@@ -665,33 +647,37 @@ void VmnetBackend::stop_interface(std::function<void()> done) {
     finish_stop();
     return;
   }
-  uv_timer_start(&v.handles->timer, [](uv_timer_t* timer) {
-    auto* handles = static_cast<LoopHandles*>(timer->data);
-    if (handles->on_timeout) handles->on_timeout();
-  }, static_cast<std::uint64_t>(m_options.stop_timeout.count()), 0);
+  uv_timer_start(v.timer.get(), [](uv_timer_t* timer) { uv::owner_of<VmnetBackend>(timer)->on_timer(); },
+                 static_cast<std::uint64_t>(m_options.stop_timeout.count()), 0);
 }
 
 void VmnetBackend::finish_stop() {
   Vmnet& v = *m_vmnet;
   v.interface = nullptr;
   m_state = BackendState::stopped;
-  std::function<void()> done = std::move(v.handles->done);
+  std::function<void()> done = std::move(v.stop_done);
   release_handles(std::move(done));  // may destroy *this (done) on a later loop turn
 }
 
-// Disarms the link and closes both handles; `done` runs after the last close callback.
+// Disarms the link and closes both handles; `done` runs after the second close callback
+// (uv::Handle's close notification), when nothing of the backend is left in libuv.
 void VmnetBackend::release_handles(std::function<void()> done) {
-  if (!m_vmnet || m_vmnet->handles == nullptr) {
+  if (!m_vmnet || !m_vmnet->handles_open) {
     if (done) done();
     return;
   }
+  m_vmnet->handles_open = false;
   m_vmnet->link->disarm();
-  LoopHandles* handles = std::exchange(m_vmnet->handles, nullptr);
-  handles->on_async = nullptr;
-  handles->on_timeout = nullptr;
-  handles->done = std::move(done);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handles->async), on_handle_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handles->timer), on_handle_closed);
+  struct Closing {
+    int open = 2;
+    std::function<void()> done;
+  };
+  auto closing = std::make_shared<Closing>(Closing{2, std::move(done)});
+  auto closed = [closing] {
+    if (--closing->open == 0 && closing->done) std::exchange(closing->done, nullptr)();
+  };
+  m_vmnet->async.close(closed);
+  m_vmnet->timer.close(closed);
 }
 
 }  // namespace squib::backend

@@ -44,8 +44,9 @@
 //   counted; after a short or failed call the rest of the batch is dropped too.
 // - stop() clears the event callback, calls vmnet_stop_interface() and returns; the
 //   completion wakes the loop, or the uv_timer gives up after `stop_timeout`. Then both
-//   handles are closed and `done` runs from the last close callback: nothing of the backend
-//   can call back after it, and what a late block still reaches is the link it co-owns.
+//   handles (uv::Handle) are closed and `done` runs from the second close notification:
+//   nothing of the backend can call back after it, and what a late block still reaches is
+//   the link it co-owns.
 //
 // Stats (core/stats.hpp): this backend counts from_vm frames/bytes/batches that vmnet_write
 // accepted, drops backend_full (vmnet busy), backend_down (not running or vmnet failure),
