@@ -4,6 +4,7 @@
 // nothing about vmnet.framework itself, which this project has not run yet (docs/macos.md).
 
 #include <squib/backend/vmnet/vmnet_backend.hpp>
+#include <squib/backend/vmnet/vmnet_descriptor.hpp>
 #include <squib/backend/vmnet/vmnet_network.hpp>
 
 #include <catch2/catch.hpp>
@@ -33,6 +34,10 @@ using squib::core::DropReason;
 using squib::core::FrameBatch;
 
 constexpr std::size_t k_batch = squib::core::k_batch_size;
+// VMNET_NOT_AUTHORIZED by number: the old-SDK variant's enum has no such member.
+const auto k_not_authorized = static_cast<vmnet_return_t>(1010);
+constexpr bool k_sdk_has_checksum_offload = SQUIB_FAKE_VMNET_SDK_VERSION >= 120000;
+constexpr bool k_sdk_has_virtio_header = SQUIB_FAKE_VMNET_SDK_VERSION >= 150400;
 
 // A test frame: broadcast destination, a source MAC, EtherType 0x88b5 (IEEE 802 local
 // experimental), then a 32-bit sequence number and padding up to `size`.
@@ -156,39 +161,78 @@ TEST_CASE("vmnet_strerror names every vmnet_return_t", "[vmnet]") {
   CHECK(vmnet_strerror(VMNET_BUFFER_EXHAUSTED) == "VMNET_BUFFER_EXHAUSTED");
   CHECK(vmnet_strerror(VMNET_TOO_MANY_PACKETS) == "VMNET_TOO_MANY_PACKETS");
   CHECK(vmnet_strerror(VMNET_SHARING_SERVICE_BUSY) == "VMNET_SHARING_SERVICE_BUSY");
-  CHECK(vmnet_strerror(VMNET_NOT_AUTHORIZED) == "VMNET_NOT_AUTHORIZED");
+  CHECK(vmnet_strerror(k_not_authorized) == "VMNET_NOT_AUTHORIZED");
   CHECK(vmnet_strerror(999) == "VMNET_UNKNOWN_STATUS");
   CHECK(vmnet_strerror(1011) == "VMNET_UNKNOWN_STATUS");
   CHECK(vmnet_strerror(0) == "VMNET_UNKNOWN_STATUS");
 }
 
-TEST_CASE("interface id is a stable name-based UUID version 8", "[vmnet]") {
+TEST_CASE("interface id is the UUIDv5 of the attachment name in our namespace", "[vmnet]") {
   using squib::backend::interface_id_for;
   const auto a = interface_id_for("vm1");
   CHECK(a == interface_id_for("vm1"));
   CHECK(a != interface_id_for("vm2"));
-  CHECK((a[6] & 0xf0) == 0x80);  // version 8
+  CHECK((a[6] & 0xf0) == 0x50);  // version 5
   CHECK((a[8] & 0xc0) == 0x80);  // RFC 9562 variant
-  const std::string text = squib::backend::to_string(a);
-  CHECK(text.size() == 36);
-  CHECK(text[8] == '-');
-  CHECK(text[14] == '8');
+  // Python: uuid.uuid5(uuid.UUID("b0d6e74e-5a56-40f6-8359-9ac9ca2e5084"), "vm1")
+  CHECK(squib::backend::to_string(a) == "93bea571-1453-5935-b553-04f028dfc043");
+}
+
+// The fake itself: vmnet_mac_address_key is an output, so a requested MAC is ignored and the
+// fake reports its own, one per interface id; with allocation off, neither MAC nor id.
+TEST_CASE("the contract fake allocates its own MAC per interface id", "[vmnet][fake]") {
+  REQUIRE(fake_vmnet_reset(2000));
+  dispatch_queue_t queue = dispatch_queue_create("test.fake.mac", DISPATCH_QUEUE_SERIAL);
+  const unsigned char id_a[16] = {0xa};
+  const unsigned char id_b[16] = {0xb};
+  auto start_one = [&](const unsigned char* id, int allocate) {  // allocate: -1 absent, 0, 1
+    xpc_object_t desc = xpc_dictionary_create(nullptr, nullptr, 0);
+    xpc_dictionary_set_uint64(desc, vmnet_operation_mode_key, VMNET_SHARED_MODE);
+    xpc_dictionary_set_string(desc, vmnet_mac_address_key, "02:11:22:33:44:55");
+    if (id != nullptr) xpc_dictionary_set_uuid(desc, vmnet_interface_id_key, id);
+    if (allocate >= 0) xpc_dictionary_set_bool(desc, vmnet_allocate_mac_address_key, allocate == 1);
+    interface_ref iface = vmnet_start_interface(desc, queue, ^(vmnet_return_t, xpc_object_t) {
+    });
+    xpc_release(desc);
+    REQUIRE(iface != nullptr);
+    REQUIRE(fake_dispatch_wait_idle(2000));
+    std::optional<std::string> mac;
+    if (const char* m = fake_vmnet_param_string(vmnet_mac_address_key)) mac = m;
+    CHECK(vmnet_stop_interface(iface, queue, ^(vmnet_return_t) {
+    }) == VMNET_SUCCESS);
+    REQUIRE(fake_dispatch_wait_idle(2000));
+    return mac;
+  };
+  const auto a1 = start_one(id_a, -1);
+  REQUIRE(a1.has_value());
+  CHECK(*a1 != "02:11:22:33:44:55");  // the request is ignored
+  CHECK(start_one(id_a, 1) == a1);     // same id, same MAC
+  const auto b = start_one(id_b, 1);
+  REQUIRE(b.has_value());
+  CHECK(*b != *a1);
+  CHECK_FALSE(start_one(id_a, 0).has_value());  // allocation off: no MAC reported
+  CHECK_FALSE(fake_vmnet_param_has(vmnet_interface_id_key));
+  dispatch_release(queue);
+  CHECK(fake_vmnet_reset(2000));
 }
 
 TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmnet][start]") {
-  SECTION("shared with a DHCP range") {
+  SECTION("shared with a gateway and DHCP range") {
     options.mode = VmnetMode::shared;
-    options.start_address = "192.168.105.2";
+    options.start_address = "192.168.105.1";
     options.end_address = "192.168.105.254";
     options.subnet_mask = "255.255.255.0";
     context.mtu = 4000;
     REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_uint64(vmnet_operation_mode_key) == VMNET_SHARED_MODE);
-    CHECK(std::string(fake_vmnet_desc_string(vmnet_start_address_key)) == "192.168.105.2");
+    CHECK(std::string(fake_vmnet_desc_string(vmnet_start_address_key)) == "192.168.105.1");
     CHECK(std::string(fake_vmnet_desc_string(vmnet_end_address_key)) == "192.168.105.254");
     CHECK(std::string(fake_vmnet_desc_string(vmnet_subnet_mask_key)) == "255.255.255.0");
     CHECK(fake_vmnet_desc_uint64(vmnet_mtu_key) == 4000);
-    CHECK(std::string(fake_vmnet_desc_string(vmnet_mac_address_key)) == context.mac.to_string());
+    // vmnet_mac_address_key is an output; vmnet is told not to allocate one (as QEMU).
+    CHECK_FALSE(fake_vmnet_desc_has(vmnet_mac_address_key));
+    REQUIRE(fake_vmnet_desc_has(vmnet_allocate_mac_address_key));
+    CHECK_FALSE(fake_vmnet_desc_bool(vmnet_allocate_mac_address_key));
     unsigned char id[16];
     REQUIRE(fake_vmnet_desc_uuid(vmnet_interface_id_key, id));
     const auto expected = squib::backend::interface_id_for("vm1");
@@ -204,27 +248,49 @@ TEST_CASE_METHOD(Fixture, "start builds the descriptor from the options", "[vmne
     CHECK(fake_vmnet_desc_bool(vmnet_enable_isolation_key));
     CHECK_FALSE(fake_vmnet_desc_has(vmnet_start_address_key));
   }
-  SECTION("bridged names the host interface") {
+  SECTION("bridged names the host interface and no MTU (an error in bridged mode)") {
     options.mode = VmnetMode::bridged;
     options.bridge = "en0";
     REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_uint64(vmnet_operation_mode_key) == VMNET_BRIDGED_MODE);
     CHECK(std::string(fake_vmnet_desc_string(vmnet_shared_interface_name_key)) == "en0");
+    CHECK_FALSE(fake_vmnet_desc_has(vmnet_mtu_key));
+    CHECK(backend->interface_info().mtu == 1500);  // the bridged interface's, from vmnet
+    CHECK(backend->interface_info().gateway.empty());
   }
-  SECTION("offloads are passed when asked for") {
+  SECTION("TSO is passed when asked for (macOS 11)") {
     options.offloads.tso = true;
-    options.offloads.virtio_header = true;
     REQUIRE(start(make()).ok());
     CHECK(fake_vmnet_desc_bool(vmnet_enable_tso_key));
-    CHECK(fake_vmnet_desc_bool(vmnet_enable_virtio_header_key));
-    CHECK_FALSE(fake_vmnet_desc_has(vmnet_enable_checksum_offload_key));
+    CHECK(backend->interface_info().max_packet_size == 65550);
+  }
+  SECTION("virtio header: passed with a macOS 15.4 SDK, ENOTSUP before") {
+    options.offloads.virtio_header = true;
+    auto result = start(make());
+    if (k_sdk_has_virtio_header) {
+      REQUIRE(result.ok());
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 150400
+      CHECK(fake_vmnet_desc_bool(vmnet_enable_virtio_header_key));
+      CHECK_FALSE(fake_vmnet_desc_has(vmnet_enable_checksum_offload_key));
+#endif
+    } else {
+      REQUIRE_FALSE(result.ok());
+      CHECK(result.error().code == ENOTSUP);
+      CHECK(fake_vmnet_start_calls() == 0);
+    }
+  }
+  SECTION("checksum offload: passed with a macOS 12 SDK, ENOTSUP before") {
+    options.offloads.checksum = true;
+    auto result = start(make());
+    CHECK(result.ok() == k_sdk_has_checksum_offload);
+    if (!result.ok()) CHECK(result.error().code == ENOTSUP);
   }
   if (backend && backend->state() == BackendState::running) stop_and_wait();
 }
 
 TEST_CASE_METHOD(Fixture, "bad options fail before vmnet is called", "[vmnet][start]") {
   SECTION("bridged without a bridge") { options.mode = VmnetMode::bridged; }
-  SECTION("partial DHCP range") { options.start_address = "192.168.105.2"; }
+  SECTION("partial DHCP range") { options.start_address = "192.168.105.1"; }
   SECTION("virtio header with checksum offload") {
     options.offloads.virtio_header = true;
     options.offloads.checksum = true;
@@ -245,16 +311,67 @@ TEST_CASE_METHOD(Fixture, "bad options fail before vmnet is called", "[vmnet][st
   CHECK(backend->state() == BackendState::failed);
 }
 
-TEST_CASE_METHOD(Fixture, "start reads back MAC, MTU and max packet size", "[vmnet][start]") {
+TEST_CASE_METHOD(Fixture, "start reads back MTU, max packet size, MAC, gateway and DHCP range", "[vmnet][start]") {
   fake_vmnet_set_reported_mtu(1400);
   fake_vmnet_set_reported_max_packet_size(1414);
-  REQUIRE(start(make()).ok());
+  SECTION("a range we chose: start is the gateway, DHCP begins after it") {
+    options.start_address = "192.168.105.1";
+    options.end_address = "192.168.105.200";
+    options.subnet_mask = "255.255.255.0";
+    REQUIRE(start(make()).ok());
+    CHECK(backend->interface_info().gateway == "192.168.105.1");
+    CHECK(backend->interface_info().dhcp_first == "192.168.105.2");
+    CHECK(backend->interface_info().dhcp_last == "192.168.105.200");
+    CHECK(backend->interface_info().subnet_mask == "255.255.255.0");
+  }
+  SECTION("vmnet's default range") {
+    REQUIRE(start(make()).ok());
+    CHECK(backend->interface_info().gateway == fake_vmnet_param_string(vmnet_start_address_key));
+    CHECK(backend->interface_info().dhcp_first == "192.168.64.2");
+    CHECK(backend->interface_info().dhcp_last == fake_vmnet_param_string(vmnet_end_address_key));
+  }
   CHECK(backend->state() == BackendState::running);
-  CHECK(backend->interface_info().mac == context.mac.to_string());
+  // We do not ask vmnet for a MAC: it reports none, and the requested-MAC echo is gone.
+  CHECK_FALSE(fake_vmnet_param_has(vmnet_mac_address_key));
+  CHECK(backend->interface_info().mac.empty());
   CHECK(backend->interface_info().mtu == 1400);
   CHECK(backend->interface_info().max_packet_size == 1414);
   CHECK(fake_vmnet_callback_set());
   stop_and_wait();
+}
+
+TEST_CASE_METHOD(Fixture, "a gateway that is the network address is refused by vmnet", "[vmnet][start]") {
+  // vmnet_start_address_key is the gateway, a host address of the subnet [Apple vmnet.h]; the
+  // strict fake refuses anything else, and the backend reports vmnet's status as EINVAL.
+  options.start_address = "192.168.105.0";
+  options.end_address = "192.168.105.254";
+  options.subnet_mask = "255.255.255.0";
+  auto result = start(make());
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().code == EINVAL);
+  CHECK_THAT(result.error().message, Catch::Contains("VMNET_INVALID_ARGUMENT"));
+}
+
+TEST_CASE_METHOD(Fixture, "the macOS 26 network descriptor holds only the documented keys", "[vmnet][start]") {
+  options.isolation = true;
+  options.offloads.tso = true;
+  auto desc = squib::backend::build_network_descriptor(options);
+  REQUIRE(desc.ok());
+  xpc_object_t d = desc->get();
+  CHECK(fake_xpc_dictionary_has(d, vmnet_allocate_mac_address_key));
+  CHECK_FALSE(xpc_dictionary_get_bool(d, vmnet_allocate_mac_address_key));
+  CHECK(xpc_dictionary_get_bool(d, vmnet_enable_isolation_key));
+  CHECK(xpc_dictionary_get_bool(d, vmnet_enable_tso_key));
+  for (const char* key : {vmnet_operation_mode_key, vmnet_interface_id_key, vmnet_mac_address_key, vmnet_mtu_key,
+                          vmnet_start_address_key, vmnet_end_address_key, vmnet_subnet_mask_key,
+                          vmnet_shared_interface_name_key}) {
+    INFO(key);
+    CHECK_FALSE(fake_xpc_dictionary_has(d, key));
+  }
+  options.offloads.virtio_header = true;
+  auto refused = squib::backend::build_network_descriptor(options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == EINVAL);
 }
 
 TEST_CASE_METHOD(Fixture, "start failures map vmnet statuses to named errors", "[vmnet][start]") {
@@ -269,7 +386,7 @@ TEST_CASE_METHOD(Fixture, "start failures map vmnet statuses to named errors", "
                           Case{VMNET_SETUP_INCOMPLETE, EIO, "VMNET_SETUP_INCOMPLETE"},
                           Case{VMNET_INVALID_ACCESS, EPERM, "VMNET_INVALID_ACCESS"},
                           Case{VMNET_SHARING_SERVICE_BUSY, EBUSY, "VMNET_SHARING_SERVICE_BUSY"},
-                          Case{VMNET_NOT_AUTHORIZED, EPERM, "VMNET_NOT_AUTHORIZED"});
+                          Case{k_not_authorized, EPERM, "VMNET_NOT_AUTHORIZED"});
   fake_vmnet_set_start_status(c.status);
   auto result = start(make());
   REQUIRE_FALSE(result.ok());
@@ -505,6 +622,59 @@ TEST_CASE_METHOD(Fixture, "network frames arrive in batches of at most 32, in or
   }
   CHECK(stats.errors == 0);
   CHECK(stats.total_drops() == 0);
+  stop_and_wait();
+}
+
+TEST_CASE_METHOD(Fixture, "reads go on after a short read until vmnet returns 0", "[vmnet][rx]") {
+  // The fake raises one event for the 50 frames and none after a short read (vmnet
+  // documents none), so stopping at the first short batch would strand 45 frames.
+  REQUIRE(start(make()).ok());
+  fake_vmnet_set_read_limit(7);
+  inject_sequence(0, 50);
+  REQUIRE(run_until([&] { return sink.frames.size() == 50; }));
+  require_in_order(50);
+  CHECK(fake_vmnet_events_posted() == 1);
+  CHECK(fake_vmnet_queued() == 0);
+  stop_and_wait();
+}
+
+TEST_CASE_METHOD(Fixture, "TSO frames stay within 200 packets and 256 KiB per vmnet call", "[vmnet][rx][tx]") {
+  options.offloads.tso = true;  // max packet size 65550
+  REQUIRE(start(make()).ok());
+  REQUIRE(backend->interface_info().max_packet_size == 65550);
+  constexpr std::size_t k_big = 64 * 1024;
+
+  // VM → network: one batch of 32 x 64 KiB = 2 MiB is 8 calls of 4 frames (256 KiB).
+  std::vector<std::vector<std::byte>> frames;
+  for (std::uint32_t i = 0; i < k_batch; ++i) frames.push_back(make_frame(i, k_big));
+  FrameBatch batch;
+  for (auto& f : frames) batch.push(f);
+  backend->send(batch);
+  CHECK(fake_vmnet_written_count() == k_batch);
+  CHECK(fake_vmnet_write_calls() == 8);
+  CHECK(fake_vmnet_max_write_bytes() <= squib::backend::k_vmnet_max_bytes_per_call);
+  CHECK(stats.from_vm.frames == k_batch);
+  CHECK(stats.from_vm.bytes == k_batch * k_big);
+  CHECK(stats.from_vm.batches == 1);
+  CHECK(stats.total_drops() == 0);
+  std::vector<std::byte> out(k_big);
+  for (std::size_t i = 0; i < k_batch; ++i) {
+    REQUIRE(fake_vmnet_written_frame(i, out.data(), out.size()) == k_big);
+    CHECK(seq_of(out) == i);
+  }
+
+  // Network → VM: buffers offered per read stay within 256 KiB (3 x 65550), and all arrive.
+  std::vector<const void*> pointers;
+  std::vector<std::size_t> lengths;
+  for (auto& f : frames) {
+    pointers.push_back(f.data());
+    lengths.push_back(f.size());
+  }
+  fake_vmnet_inject_many(pointers.data(), lengths.data(), frames.size());
+  REQUIRE(run_until([&] { return sink.frames.size() == k_batch; }));
+  require_in_order(static_cast<std::uint32_t>(k_batch));
+  CHECK(static_cast<std::size_t>(fake_vmnet_max_read_count()) * 65550 <= squib::backend::k_vmnet_max_bytes_per_call);
+  CHECK(stats.errors == 0);
   stop_and_wait();
 }
 

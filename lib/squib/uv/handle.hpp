@@ -6,9 +6,17 @@
 // A handle that was never initialised (type still UV_UNKNOWN_HANDLE) is deleted at once.
 // After close() no callback of the handle runs again (libuv guarantees this), so owners may
 // be destroyed right after closing their handles.
+//
+// close(closed) also tells when libuv is done with the handle: `closed` runs from the close
+// callback, after the memory is freed (at once, from close(), for a handle never
+// initialised). It must not throw (it runs inside a libuv callback, style §5). It is what an
+// owner needs to report "every handle closed" (Backend::stop's `done`) without a hand-rolled
+// struct of handles and counters.
 
 #include <uv.h>
 
+#include <functional>
+#include <memory>
 #include <utility>
 
 namespace squib::uv {
@@ -35,15 +43,25 @@ public:
   explicit operator bool() const { return m_handle != nullptr; }
 
   // Closes (asynchronously) and forgets the handle. Safe to call more than once.
-  void close() {
+  void close() { close(nullptr); }
+
+  // As close(); `closed` (if set) runs once the handle is freed — see the header comment.
+  // With no handle left to close (already closed or moved from), `closed` runs at once.
+  void close(std::function<void()> closed) {
     T* handle = std::exchange(m_handle, nullptr);
-    if (handle == nullptr) return;
     auto* base_handle = reinterpret_cast<uv_handle_t*>(handle);
-    if (base_handle->type == UV_UNKNOWN_HANDLE) {
+    if (handle == nullptr || base_handle->type == UV_UNKNOWN_HANDLE) {
       delete handle;
+      if (closed) closed();
     } else if (uv_is_closing(base_handle) == 0) {
-      base_handle->data = nullptr;
-      uv_close(base_handle, [](uv_handle_t* h) { delete reinterpret_cast<T*>(h); });
+      // handle->data now carries the notification (null without one): the owner's pointer
+      // is gone, and no callback of the handle can run to look for it (libuv handle.rst).
+      base_handle->data = closed ? new std::function<void()>(std::move(closed)) : nullptr;
+      uv_close(base_handle, [](uv_handle_t* h) {
+        std::unique_ptr<std::function<void()>> notify(static_cast<std::function<void()>*>(h->data));
+        delete reinterpret_cast<T*>(h);
+        if (notify) (*notify)();
+      });
     }
   }
 

@@ -1,19 +1,25 @@
 /*
  * TEST DOUBLE — contract fake of vmnet.framework (the one test double of squib-netd, design
  * brief §6). The model and the controls are described in include/fake_vmnet_control.h; the
- * API contract kept from Apple's vmnet.h is:
+ * API contract kept from Apple's vmnet.h, and the strict checks with their sources, are listed
+ * there; in short:
  * - vmnet_start_interface() returns an interface_ref at once and reports the outcome later,
- *   on the caller's queue, with the interface parameters (MAC, MTU, max packet size);
- * - the event callback runs on the queue given to vmnet_interface_set_event_callback();
+ *   on the caller's queue, with the interface parameters (MTU, max packet size, the address
+ *   triple, and the MAC and id the fake allocates — never a MAC the caller asked for);
+ * - the event callback runs on the queue given to vmnet_interface_set_event_callback(), once
+ *   per arrival of new frames and never again for frames already announced;
  * - vmnet_read()/vmnet_write() take an in/out packet count: capacity in, frames moved out;
- *   each vmpktdesc's vm_pkt_size must equal the sum of its iov_len on write;
+ *   at most 200 packets and 256 KiB per call; a write is one iov per packet with
+ *   vm_pkt_size == iov_len, all or error;
  * - vmnet_stop_interface() reports completion on the given queue.
  */
 #define _GNU_SOURCE
 #include <vmnet/vmnet.h>
 
 #include <Block.h>
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,15 +36,29 @@ const char* const vmnet_end_address_key = "vmnet_end_address";
 const char* const vmnet_subnet_mask_key = "vmnet_subnet_mask";
 const char* const vmnet_shared_interface_name_key = "vmnet_shared_interface_name";
 const char* const vmnet_enable_isolation_key = "vmnet_enable_isolation";
+const char* const vmnet_allocate_mac_address_key = "vmnet_allocate_mac_address";
 const char* const vmnet_enable_tso_key = "vmnet_enable_tso";
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 120000
 const char* const vmnet_enable_checksum_offload_key = "vmnet_enable_checksum_offload";
+#endif
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 150400
 const char* const vmnet_enable_virtio_header_key = "vmnet_enable_virtio_header";
+#endif
 const char* const vmnet_estimated_packets_available_key = "vmnet_estimated_packets_available";
 
-/* A MAC the fake reports when none was requested: locally administered, unicast. */
-static const char* const k_default_mac = "0e:00:5e:00:00:01";
 /* Ethernet header (IEEE 802.3): what vmnet adds to the MTU for max packet size. */
 enum { k_ethernet_header = 14 };
+/* vmnet_max_packet_size_key with TSO [VH programs/common.h:10-12]. */
+enum { k_tso_max_packet_size = 65550 };
+
+/* MACs the fake allocated, one per interface id (same id → same MAC [AD
+ * "vmnet_interface_id_key"]): locally administered unicast 0e:00:5e:00:xx:xx [fake]. */
+struct allocation {
+  unsigned char id[16];
+  char mac[18];
+};
+static struct allocation g_allocations[256];
+static size_t g_allocation_count;
 
 struct frame {
   unsigned char* data;
@@ -82,6 +102,9 @@ static int g_write_limit;
 static vmnet_return_t g_write_fail_status;
 static int g_write_fail_calls;
 
+static xpc_object_t g_last_param;
+static int g_max_read_count, g_max_write_count;
+static size_t g_max_write_bytes;
 static int g_start_calls, g_stop_calls, g_read_calls, g_write_calls, g_events;
 static int g_start_completions, g_started; /* start completion handlers run / succeeded */
 static int g_live;
@@ -145,6 +168,117 @@ static void clear_callback_locked(struct fake_vmnet_interface* iface) {
   iface->callback_queue = NULL;
 }
 
+/* Caller holds g_mutex. The MAC allocated for `id` (allocating one if new). */
+static const char* allocate_mac_locked(const unsigned char id[16]) {
+  for (size_t i = 0; i < g_allocation_count; ++i) {
+    if (memcmp(g_allocations[i].id, id, 16) == 0) return g_allocations[i].mac;
+  }
+  if (g_allocation_count == sizeof(g_allocations) / sizeof(g_allocations[0])) abort();
+  struct allocation* a = &g_allocations[g_allocation_count++];
+  memcpy(a->id, id, 16);
+  snprintf(a->mac, sizeof(a->mac), "0e:00:5e:00:%02x:%02x", (unsigned)(g_allocation_count >> 8) & 0xffU,
+           (unsigned)g_allocation_count & 0xffU);
+  return a->mac;
+}
+
+static bool parse_ipv4(const char* text, uint32_t* out) {
+  struct in_addr addr;
+  if (text == NULL || inet_pton(AF_INET, text, &addr) != 1) return false;
+  *out = ntohl(addr.s_addr);
+  return true;
+}
+
+static bool is_rfc1918(uint32_t a) {
+  return (a >> 24) == 10 || (a >> 20) == ((172U << 4) | 1U) || (a >> 16) == ((192U << 8) | 168U);
+}
+
+/* The start/end/mask rules of vmnet-facts.md §2: all or none; start is the gateway (a host
+ * address of the subnet), start+1..end the DHCP pool inside the same subnet; RFC 1918. */
+static vmnet_return_t check_range(xpc_object_t desc) {
+  const char* start_text = xpc_dictionary_get_string(desc, vmnet_start_address_key);
+  const char* end_text = xpc_dictionary_get_string(desc, vmnet_end_address_key);
+  const char* mask_text = xpc_dictionary_get_string(desc, vmnet_subnet_mask_key);
+  int present = fake_xpc_dictionary_has(desc, vmnet_start_address_key) +
+                fake_xpc_dictionary_has(desc, vmnet_end_address_key) +
+                fake_xpc_dictionary_has(desc, vmnet_subnet_mask_key);
+  if (present == 0) return VMNET_SUCCESS;
+  if (present != 3) return VMNET_INVALID_ARGUMENT;
+  uint32_t start, end, mask;
+  if (!parse_ipv4(start_text, &start) || !parse_ipv4(end_text, &end) || !parse_ipv4(mask_text, &mask)) {
+    return VMNET_INVALID_ARGUMENT;
+  }
+  if (mask == 0 || ((~mask + 1U) & ~mask) != 0) return VMNET_INVALID_ARGUMENT; /* contiguous */
+  uint32_t network = start & mask;
+  uint32_t broadcast = network | ~mask;
+  if (start == network || start >= end || (end & mask) != network || end >= broadcast) {
+    return VMNET_INVALID_ARGUMENT;
+  }
+  if (!is_rfc1918(start)) return VMNET_FAILURE;
+  return VMNET_SUCCESS;
+}
+
+/* Caller holds g_mutex. The start's status: the descriptor's first violation, else the knob. */
+static vmnet_return_t check_descriptor(xpc_object_t desc, uint64_t mode) {
+  if (mode != VMNET_HOST_MODE && mode != VMNET_SHARED_MODE && mode != VMNET_BRIDGED_MODE) {
+    return VMNET_INVALID_ARGUMENT;
+  }
+  if (mode == VMNET_BRIDGED_MODE) {
+    if (xpc_dictionary_get_string(desc, vmnet_shared_interface_name_key) == NULL) return VMNET_INVALID_ARGUMENT;
+    if (fake_xpc_dictionary_has(desc, vmnet_mtu_key)) return VMNET_INVALID_ARGUMENT;
+  } else {
+    vmnet_return_t range = check_range(desc);
+    if (range != VMNET_SUCCESS) return range;
+  }
+  if (fake_xpc_dictionary_has(desc, vmnet_interface_id_key) &&
+      xpc_dictionary_get_uuid(desc, vmnet_interface_id_key) == NULL) {
+    return VMNET_INVALID_ARGUMENT; /* wrong xpc type */
+  }
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 150400
+  if (xpc_dictionary_get_bool(desc, vmnet_enable_virtio_header_key) &&
+      xpc_dictionary_get_bool(desc, vmnet_enable_checksum_offload_key)) {
+    return VMNET_INVALID_ARGUMENT;
+  }
+#endif
+  return g_start_status;
+}
+
+/* Caller holds g_mutex. The completion's param for a start that succeeds. */
+static xpc_object_t make_param_locked(xpc_object_t desc, uint64_t mode, const struct fake_vmnet_interface* iface) {
+  xpc_object_t param = xpc_dictionary_create(NULL, NULL, 0);
+  xpc_dictionary_set_uint64(param, vmnet_operation_mode_key, mode);
+  xpc_dictionary_set_uint64(param, vmnet_mtu_key, iface->mtu);
+  xpc_dictionary_set_uint64(param, vmnet_max_packet_size_key, iface->max_packet_size);
+  if (mode != VMNET_BRIDGED_MODE) {
+    const char* start = xpc_dictionary_get_string(desc, vmnet_start_address_key);
+    const bool host = mode == VMNET_HOST_MODE;
+    xpc_dictionary_set_string(param, vmnet_start_address_key,
+                              start != NULL ? start : (host ? "192.168.128.1" : "192.168.64.1"));
+    xpc_dictionary_set_string(param, vmnet_end_address_key,
+                              start != NULL ? xpc_dictionary_get_string(desc, vmnet_end_address_key)
+                                            : (host ? "192.168.128.254" : "192.168.64.254"));
+    xpc_dictionary_set_string(param, vmnet_subnet_mask_key,
+                              start != NULL ? xpc_dictionary_get_string(desc, vmnet_subnet_mask_key) : "255.255.255.0");
+  }
+  const bool allocate = !fake_xpc_dictionary_has(desc, vmnet_allocate_mac_address_key) ||
+                        xpc_dictionary_get_bool(desc, vmnet_allocate_mac_address_key);
+  if (allocate) {
+    unsigned char id[16] = {0};
+    const uint8_t* requested = xpc_dictionary_get_uuid(desc, vmnet_interface_id_key);
+    if (requested != NULL) {
+      memcpy(id, requested, 16);
+    } else { /* a new id: counter-based, version 4 and variant bits set [fake] */
+      id[0] = 0xfa;
+      id[15] = (unsigned char)(g_allocation_count + 1);
+      id[14] = (unsigned char)((g_allocation_count + 1) >> 8);
+      id[6] = 0x40;
+      id[8] = 0x80;
+    }
+    xpc_dictionary_set_uuid(param, vmnet_interface_id_key, id);
+    xpc_dictionary_set_string(param, vmnet_mac_address_key, allocate_mac_locked(id));
+  }
+  return param;
+}
+
 interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue,
                                     vmnet_start_interface_completion_handler_t handler) {
   pthread_mutex_lock(&g_mutex);
@@ -156,45 +290,34 @@ interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue,
     return NULL;
   }
 
-  vmnet_return_t status = g_start_status;
   uint64_t mode = xpc_dictionary_get_uint64(desc, vmnet_operation_mode_key);
-  if (mode != VMNET_HOST_MODE && mode != VMNET_SHARED_MODE && mode != VMNET_BRIDGED_MODE) {
-    status = VMNET_INVALID_ARGUMENT;
-  }
-  if (mode == VMNET_BRIDGED_MODE && xpc_dictionary_get_string(desc, vmnet_shared_interface_name_key) == NULL) {
-    status = VMNET_INVALID_ARGUMENT;
-  }
+  vmnet_return_t status = check_descriptor(desc, mode);
 
   struct fake_vmnet_interface* iface = calloc(1, sizeof(*iface));
   if (iface == NULL) abort();
   iface->stopped = true; /* until the completion reports success */
-  uint64_t requested_mtu = xpc_dictionary_get_uint64(desc, vmnet_mtu_key);
+  uint64_t requested_mtu = mode == VMNET_BRIDGED_MODE ? 0 : xpc_dictionary_get_uint64(desc, vmnet_mtu_key);
   iface->mtu = g_reported_mtu != 0 ? g_reported_mtu : (requested_mtu != 0 ? requested_mtu : 1500);
-  iface->max_packet_size =
-      g_reported_max_packet_size != 0 ? g_reported_max_packet_size : iface->mtu + k_ethernet_header;
+  const bool tso = xpc_dictionary_get_bool(desc, vmnet_enable_tso_key);
+  iface->max_packet_size = g_reported_max_packet_size != 0 ? g_reported_max_packet_size
+                           : tso                           ? k_tso_max_packet_size
+                                                           : iface->mtu + k_ethernet_header;
   iface->next_all = g_all;
   g_all = iface;
   g_current = iface;
 
-  const char* requested_mac = xpc_dictionary_get_string(desc, vmnet_mac_address_key);
-  struct {
-    char text[32];
-  } mac = {{0}}; /* a struct, because blocks cannot capture arrays */
-  strncpy(mac.text, requested_mac != NULL ? requested_mac : k_default_mac, sizeof(mac.text) - 1);
+  xpc_object_t param = status == VMNET_SUCCESS ? make_param_locked(desc, mode, iface) : NULL;
   int delay_ms = g_start_delay_ms;
   pthread_mutex_unlock(&g_mutex);
 
   dispatch_async(queue, ^{
     sleep_ms(delay_ms);
-    xpc_object_t param = NULL;
     if (status == VMNET_SUCCESS) {
-      param = xpc_dictionary_create(NULL, NULL, 0);
-      xpc_dictionary_set_string(param, vmnet_mac_address_key, mac.text);
-      xpc_dictionary_set_uint64(param, vmnet_mtu_key, iface->mtu);
-      xpc_dictionary_set_uint64(param, vmnet_max_packet_size_key, iface->max_packet_size);
       pthread_mutex_lock(&g_mutex);
       iface->stopped = false;
       ++g_live;
+      if (g_last_param != NULL) xpc_release(g_last_param);
+      g_last_param = xpc_retain(param);
       pthread_mutex_unlock(&g_mutex);
     }
     handler(status, param);
@@ -233,6 +356,21 @@ vmnet_return_t vmnet_read(interface_ref iface, struct vmpktdesc* packets, int* p
     pthread_mutex_unlock(&g_mutex);
     return VMNET_INVALID_ARGUMENT;
   }
+  if (*pktcnt > g_max_read_count) g_max_read_count = *pktcnt;
+  if (*pktcnt > fake_vmnet_max_packets_per_call) {
+    *pktcnt = 0;
+    pthread_mutex_unlock(&g_mutex);
+    return VMNET_TOO_MANY_PACKETS;
+  }
+  for (int i = 0; i < *pktcnt; ++i) { /* every buffer must hold a max-size packet */
+    size_t capacity = 0;
+    for (uint32_t v = 0; v < packets[i].vm_pkt_iovcnt; ++v) capacity += packets[i].vm_pkt_iov[v].iov_len;
+    if (packets[i].vm_pkt_size < iface->max_packet_size || capacity < iface->max_packet_size) {
+      *pktcnt = 0;
+      pthread_mutex_unlock(&g_mutex);
+      return VMNET_INVALID_ARGUMENT;
+    }
+  }
   if (g_read_fail_calls > 0) {
     --g_read_fail_calls;
     *pktcnt = 0;
@@ -242,16 +380,16 @@ vmnet_return_t vmnet_read(interface_ref iface, struct vmpktdesc* packets, int* p
   size_t n = (size_t)*pktcnt;
   if (list_pending(&g_rx) < n) n = list_pending(&g_rx);
   if (g_read_limit > 0 && (size_t)g_read_limit < n) n = (size_t)g_read_limit;
+  size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) {
     struct frame* frame = &g_rx.items[g_rx.head];
-    struct vmpktdesc* packet = &packets[i];
-    size_t capacity = 0;
-    for (uint32_t v = 0; v < packet->vm_pkt_iovcnt; ++v) capacity += packet->vm_pkt_iov[v].iov_len;
-    if (frame->len > packet->vm_pkt_size || frame->len > capacity) {
-      *pktcnt = (int)i;
-      pthread_mutex_unlock(&g_mutex);
-      return VMNET_PACKET_TOO_BIG;
+    if (bytes + frame->len > fake_vmnet_max_bytes_per_call) { /* 256 KiB per call */
+      n = i;
+      break;
     }
+    bytes += frame->len;
+    struct vmpktdesc* packet = &packets[i];
+    if (frame->len > packet->vm_pkt_size) abort(); /* cannot happen: checked above */
     size_t copied = 0;
     for (uint32_t v = 0; v < packet->vm_pkt_iovcnt && copied < frame->len; ++v) {
       size_t chunk = packet->vm_pkt_iov[v].iov_len;
@@ -259,15 +397,13 @@ vmnet_return_t vmnet_read(interface_ref iface, struct vmpktdesc* packets, int* p
       memcpy(packet->vm_pkt_iov[v].iov_base, frame->data + copied, chunk);
       copied += chunk;
     }
-    packet->vm_pkt_size = frame->len;
-    packet->vm_flags = 0;
+    packet->vm_pkt_size = frame->len; /* the only field vmnet_read sets */
     free(frame->data);
     frame->data = NULL;
     ++g_rx.head;
   }
   *pktcnt = (int)n;
-  /* A read cut short by read_limit leaves frames queued: signal again (see control.h). */
-  if (g_read_limit > 0 && list_pending(&g_rx) > 0 && n == (size_t)g_read_limit) post_event_locked(iface);
+  /* No event for what is still queued: only new arrivals raise one (see control.h). */
   pthread_mutex_unlock(&g_mutex);
   return VMNET_SUCCESS;
 }
@@ -280,36 +416,40 @@ vmnet_return_t vmnet_write(interface_ref iface, struct vmpktdesc* packets, int* 
     pthread_mutex_unlock(&g_mutex);
     return VMNET_INVALID_ARGUMENT;
   }
-  if (g_write_fail_calls > 0) {
-    --g_write_fail_calls;
-    *pktcnt = 0;
+  const int requested = *pktcnt;
+  *pktcnt = 0; /* all or error: nothing written unless every check passes */
+  if (requested > g_max_write_count) g_max_write_count = requested;
+  if (requested > fake_vmnet_max_packets_per_call) {
     pthread_mutex_unlock(&g_mutex);
-    return g_write_fail_status;
+    return VMNET_TOO_MANY_PACKETS;
   }
-  int n = *pktcnt;
-  if (g_write_limit > 0 && g_write_limit < n) n = g_write_limit;
-  unsigned char buffer[65536 + 64];
-  for (int i = 0; i < n; ++i) {
-    struct vmpktdesc* packet = &packets[i];
-    size_t total = 0;
-    for (uint32_t v = 0; v < packet->vm_pkt_iovcnt; ++v) total += packet->vm_pkt_iov[v].iov_len;
-    if (packet->vm_pkt_iovcnt == 0 || total != packet->vm_pkt_size) {
-      *pktcnt = i;
+  size_t bytes = 0;
+  for (int i = 0; i < requested; ++i) {
+    const struct vmpktdesc* packet = &packets[i];
+    if (packet->vm_pkt_iovcnt != 1 || packet->vm_pkt_iov == NULL ||
+        packet->vm_pkt_iov[0].iov_len != packet->vm_pkt_size || packet->vm_pkt_size < k_ethernet_header) {
       pthread_mutex_unlock(&g_mutex);
       return VMNET_INVALID_ARGUMENT;
     }
-    if (total > iface->max_packet_size || total > sizeof(buffer)) {
-      *pktcnt = i;
+    if (packet->vm_pkt_size > iface->max_packet_size) {
       pthread_mutex_unlock(&g_mutex);
       return VMNET_PACKET_TOO_BIG;
     }
-    size_t copied = 0;
-    for (uint32_t v = 0; v < packet->vm_pkt_iovcnt; ++v) {
-      memcpy(buffer + copied, packet->vm_pkt_iov[v].iov_base, packet->vm_pkt_iov[v].iov_len);
-      copied += packet->vm_pkt_iov[v].iov_len;
-    }
-    list_push(&g_written, buffer, total);
+    bytes += packet->vm_pkt_size;
   }
+  if (bytes > g_max_write_bytes) g_max_write_bytes = bytes;
+  if (bytes > fake_vmnet_max_bytes_per_call) {
+    pthread_mutex_unlock(&g_mutex);
+    return VMNET_TOO_MANY_PACKETS; /* [fake] status; the 256 KiB limit is Apple's */
+  }
+  if (g_write_fail_calls > 0) {
+    --g_write_fail_calls;
+    pthread_mutex_unlock(&g_mutex);
+    return g_write_fail_status;
+  }
+  int n = requested;
+  if (g_write_limit > 0 && g_write_limit < n) n = g_write_limit;
+  for (int i = 0; i < n; ++i) list_push(&g_written, packets[i].vm_pkt_iov[0].iov_base, packets[i].vm_pkt_size);
   *pktcnt = n;
   pthread_mutex_unlock(&g_mutex);
   return VMNET_SUCCESS;
@@ -355,6 +495,11 @@ bool fake_vmnet_reset(int timeout_ms) {
   g_retired_count = 0;
   if (g_last_desc != NULL) xpc_release(g_last_desc);
   g_last_desc = NULL;
+  if (g_last_param != NULL) xpc_release(g_last_param);
+  g_last_param = NULL;
+  g_allocation_count = 0;
+  g_max_read_count = g_max_write_count = 0;
+  g_max_write_bytes = 0;
   list_clear(&g_rx);
   list_clear(&g_written);
   g_start_status = VMNET_SUCCESS;
@@ -406,6 +551,15 @@ GETTER(fake_vmnet_events_posted, g_events)
 GETTER(fake_vmnet_start_completions, g_start_completions)
 GETTER(fake_vmnet_started_interfaces, g_started)
 GETTER(fake_vmnet_live_interfaces, g_live)
+GETTER(fake_vmnet_max_read_count, g_max_read_count)
+GETTER(fake_vmnet_max_write_count, g_max_write_count)
+
+size_t fake_vmnet_max_write_bytes(void) {
+  pthread_mutex_lock(&g_mutex);
+  size_t value = g_max_write_bytes;
+  pthread_mutex_unlock(&g_mutex);
+  return value;
+}
 
 bool fake_vmnet_callback_set(void) {
   pthread_mutex_lock(&g_mutex);
@@ -431,13 +585,29 @@ void fake_vmnet_fail_writes(vmnet_return_t status, int calls) {
 /* The descriptor getters read a dictionary only the test thread touches after start. */
 uint64_t fake_vmnet_desc_uint64(const char* key) { return xpc_dictionary_get_uint64(g_last_desc, key); }
 bool fake_vmnet_desc_bool(const char* key) { return xpc_dictionary_get_bool(g_last_desc, key); }
-bool fake_vmnet_desc_has(const char* key) {
-  return xpc_dictionary_get_string(g_last_desc, key) != NULL || xpc_dictionary_get_uuid(g_last_desc, key) != NULL ||
-         xpc_dictionary_get_uint64(g_last_desc, key) != 0 || xpc_dictionary_get_bool(g_last_desc, key);
-}
+bool fake_vmnet_desc_has(const char* key) { return fake_xpc_dictionary_has(g_last_desc, key); }
 const char* fake_vmnet_desc_string(const char* key) {
   const char* value = xpc_dictionary_get_string(g_last_desc, key);
   return value != NULL ? value : "";
+}
+/* The param getters read a dictionary written before the start completion ran. */
+const char* fake_vmnet_param_string(const char* key) {
+  pthread_mutex_lock(&g_mutex);
+  const char* value = g_last_param != NULL ? xpc_dictionary_get_string(g_last_param, key) : NULL;
+  pthread_mutex_unlock(&g_mutex);
+  return value;
+}
+uint64_t fake_vmnet_param_uint64(const char* key) {
+  pthread_mutex_lock(&g_mutex);
+  uint64_t value = g_last_param != NULL ? xpc_dictionary_get_uint64(g_last_param, key) : 0;
+  pthread_mutex_unlock(&g_mutex);
+  return value;
+}
+bool fake_vmnet_param_has(const char* key) {
+  pthread_mutex_lock(&g_mutex);
+  bool has = g_last_param != NULL && fake_xpc_dictionary_has(g_last_param, key);
+  pthread_mutex_unlock(&g_mutex);
+  return has;
 }
 bool fake_vmnet_desc_uuid(const char* key, unsigned char out[16]) {
   const uint8_t* uuid = xpc_dictionary_get_uuid(g_last_desc, key);

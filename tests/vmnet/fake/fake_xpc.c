@@ -104,3 +104,6 @@ const uint8_t* xpc_dictionary_get_uuid(xpc_object_t dict, const char* key) {
   struct entry* entry = find(dict, key);
   return entry != NULL && entry->type == type_uuid ? entry->uuid : NULL;
 }
+
+/* Test-only (fake_vmnet_control.h): Apple's equivalent is xpc_dictionary_get_value() != NULL. */
+bool fake_xpc_dictionary_has(xpc_object_t dict, const char* key) { return find(dict, key) != NULL; }

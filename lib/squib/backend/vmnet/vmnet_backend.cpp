@@ -3,9 +3,10 @@
 #include <squib/backend/vmnet/vmnet_descriptor.hpp>
 #include <squib/backend/vmnet/vmnet_network.hpp>
 #include <squib/core/assert.hpp>
-#include <squib/core/fnv1a.hpp>
 #include <squib/core/frame_pool.hpp>
 #include <squib/core/frame_view.hpp>
+#include <squib/core/sha1.hpp>
+#include <squib/uv/handle.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -13,6 +14,10 @@
 #include <vmnet/vmnet.h>
 #include <xpc/xpc.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <mutex>
@@ -33,22 +38,62 @@ constexpr std::array<std::string_view, 11> k_status_names{
     "VMNET_SHARING_SERVICE_BUSY", "VMNET_NOT_AUTHORIZED"};
 constexpr std::uint32_t k_first_status = 1000;
 static_assert(VMNET_SUCCESS == 1000 && VMNET_TOO_MANY_PACKETS == 1008, "vmnet.h numbering changed");
+static_assert(core::k_batch_size <= k_vmnet_max_packets_per_call);
+
+// vmnet_return_t is an unscoped enum whose members depend on the SDK: it is switched on and
+// formatted through its number only. A `case 1010` on the enum itself breaks -Wswitch
+// -Werror with an SDK whose enum stops at 1009, and fmt >= 10 refuses to format the enum.
+constexpr std::uint32_t number(vmnet_return_t status) { return static_cast<std::uint32_t>(status); }
+constexpr std::uint32_t k_sharing_service_busy = 1009;  // VMNET_SHARING_SERVICE_BUSY
+constexpr std::uint32_t k_not_authorized = 1010;        // VMNET_NOT_AUTHORIZED, macOS 26 SDK
+
+// "VMNET_INVALID_ARGUMENT (1003)": how a status appears in logs and error messages.
+std::string describe(vmnet_return_t status) {
+  return std::string(vmnet_strerror(number(status))) + " (" + std::to_string(number(status)) + ")";
+}
 
 // The errno-style code start() reports for a vmnet status.
 int errno_for(vmnet_return_t status) {
-  switch (status) {
+  switch (number(status)) {
     case VMNET_INVALID_ACCESS: return EPERM;
-    case 1010 /* VMNET_NOT_AUTHORIZED, macOS 26 SDK */: return EPERM;
+    case k_not_authorized: return EPERM;
     case VMNET_INVALID_ARGUMENT: return EINVAL;
     case VMNET_MEM_FAILURE: return ENOMEM;
-    case 1009 /* VMNET_SHARING_SERVICE_BUSY */: return EBUSY;
+    case k_sharing_service_busy: return EBUSY;
     default: return EIO;
   }
 }
 
+// The dotted quad after `address` (the first DHCP address after the gateway); "" if unparsable.
+std::string next_address(const char* address) {
+  in_addr parsed{};
+  if (address == nullptr || inet_pton(AF_INET, address, &parsed) != 1) return {};
+  parsed.s_addr = htonl(ntohl(parsed.s_addr) + 1);
+  char text[INET_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET, &parsed, text, sizeof(text)) == nullptr) return {};
+  return text;
+}
+
+std::string string_of(xpc_object_t dict, const char* key) {
+  const char* value = xpc_dictionary_get_string(dict, key);
+  return value != nullptr ? value : "";
+}
+
+// What the start completion's parameters say (vmnet_backend.hpp VmnetInterfaceInfo).
+VmnetInterfaceInfo read_param(xpc_object_t param) {
+  VmnetInterfaceInfo info;
+  info.mac = string_of(param, vmnet_mac_address_key);
+  info.mtu = xpc_dictionary_get_uint64(param, vmnet_mtu_key);
+  info.max_packet_size = xpc_dictionary_get_uint64(param, vmnet_max_packet_size_key);
+  info.gateway = string_of(param, vmnet_start_address_key);  // start = the gateway [Apple vmnet.h]
+  info.dhcp_first = next_address(xpc_dictionary_get_string(param, vmnet_start_address_key));
+  info.dhcp_last = string_of(param, vmnet_end_address_key);
+  info.subnet_mask = string_of(param, vmnet_subnet_mask_key);
+  return info;
+}
+
 core::Error vmnet_error(std::string_view what, vmnet_return_t status) {
-  std::string message = std::string(what) + ": " + std::string(vmnet_strerror(status)) + " (" +
-                        std::to_string(status) + ")";
+  std::string message = std::string(what) + ": " + describe(status);
   if (errno_for(status) == EPERM) {
     message += "; vmnet needs root or the com.apple.vm.networking entitlement";
   }
@@ -101,12 +146,7 @@ struct QueueLink {
       } else {
         start = StartPhase::completed;
         start_status = status;
-        if (status == VMNET_SUCCESS && param != nullptr) {
-          const char* reported_mac = xpc_dictionary_get_string(param, vmnet_mac_address_key);
-          info.mac = reported_mac != nullptr ? reported_mac : "";
-          info.mtu = xpc_dictionary_get_uint64(param, vmnet_mtu_key);
-          info.max_packet_size = xpc_dictionary_get_uint64(param, vmnet_max_packet_size_key);
-        }
+        if (status == VMNET_SUCCESS && param != nullptr) info = read_param(param);
         wake_locked();
       }
     }
@@ -131,25 +171,6 @@ struct QueueLink {
   }
 };
 
-// The two libuv handles, freed in their close callbacks (libuv handle.rst); `done` runs after
-// the last one closed. Not uv::Handle<T>: that helper has no close notification.
-struct LoopHandles {
-  uv_async_t async{};
-  uv_timer_t timer{};
-  int open = 0;
-  std::function<void()> on_async;    // the backend's wakeup, cleared when closing
-  std::function<void()> on_timeout;  // the backend's start or stop timeout, cleared when closing
-  std::function<void()> done;
-};
-
-void on_handle_closed(uv_handle_t* handle) {
-  auto* handles = static_cast<LoopHandles*>(handle->data);
-  if (--handles->open > 0) return;
-  std::function<void()> done = std::move(handles->done);
-  delete handles;
-  if (done) done();
-}
-
 }  // namespace
 
 // A start completion, taken by the loop.
@@ -163,9 +184,15 @@ struct VmnetBackend::Vmnet {
   dispatch_queue_t queue = nullptr;
   interface_ref interface = nullptr;  // set once the start completed successfully
   std::shared_ptr<QueueLink> link;
-  LoopHandles* handles = nullptr;  // owned by libuv once closing
+  // The loop side: one async (start completion, packet events, stop completion) and one
+  // timer (start timeout, then stop timeout); handle->data is the backend until closed.
+  uv::Handle<uv_async_t> async;
+  uv::Handle<uv_timer_t> timer;
+  bool handles_open = false;
+  std::function<void()> stop_done;  // stop()'s `done`, run after both handles closed
   std::optional<core::FramePool> rx_pool;
   std::size_t max_packet_size = 0;
+  std::size_t rx_count = 0;  // frames per vmnet_read: k_batch_size, fewer for big packets
   std::array<vmpktdesc, core::k_batch_size> rx_packets{};
   std::array<iovec, core::k_batch_size> rx_iovs{};
   std::array<vmpktdesc, core::k_batch_size> tx_packets{};
@@ -198,17 +225,10 @@ std::string_view vmnet_strerror(std::uint32_t status) {
 }
 
 InterfaceId interface_id_for(std::string_view name) {
-  // Two FNV bases: the standard offset basis and its bitwise complement.
-  const std::uint64_t high = core::fnv1a64(name);
-  const std::uint64_t low = core::fnv1a64(name, ~core::k_fnv1a64_basis);
-  InterfaceId id{};
-  for (std::size_t i = 0; i < 8; ++i) {
-    id[i] = static_cast<unsigned char>(high >> (56 - 8 * i));
-    id[8 + i] = static_cast<unsigned char>(low >> (56 - 8 * i));
-  }
-  id[6] = static_cast<unsigned char>((id[6] & 0x0fU) | 0x80U);  // version 8 (RFC 9562 §5.8)
-  id[8] = static_cast<unsigned char>((id[8] & 0x3fU) | 0x80U);  // variant 10 (RFC 9562 §4.1)
-  return id;
+  const core::Uuid id = core::uuid_v5(core::Uuid(k_interface_id_namespace), name);
+  InterfaceId out{};
+  std::copy(id.begin(), id.end(), out.begin());
+  return out;
 }
 
 std::string to_string(const InterfaceId& id) {
@@ -256,7 +276,8 @@ VmnetBackend::~VmnetBackend() {
 void VmnetBackend::start(Done ready) {
   SQUIB_ASSERT(m_state == BackendState::starting && !m_vmnet && !m_ready);
   m_ready = std::move(ready);
-  auto desc = build_descriptor(m_options, {.name = m_context.name, .mac = m_context.mac, .mtu = m_context.mtu});
+  auto desc = m_options.network ? build_network_descriptor(m_options)
+                                : build_descriptor(m_options, {.name = m_context.name, .mtu = m_context.mtu});
   if (!desc.ok()) {
     fail_start(desc.error());
     return;
@@ -268,29 +289,24 @@ void VmnetBackend::start(Done ready) {
     fail_start(started.error());
     return;
   }
-  uv_timer_start(&m_vmnet->handles->timer, [](uv_timer_t* timer) {
-    auto* handles = static_cast<LoopHandles*>(timer->data);
-    if (handles->on_timeout) handles->on_timeout();
-  }, static_cast<std::uint64_t>(m_options.start_timeout.count()), 0);
+  uv_timer_start(m_vmnet->timer.get(), [](uv_timer_t* timer) { uv::owner_of<VmnetBackend>(timer)->on_timer(); },
+                 static_cast<std::uint64_t>(m_options.start_timeout.count()), 0);
 }
 
 // The loop side: one async (start completion, packet events, stop completion) and one timer
 // (start timeout, then stop timeout), both dispatched by state.
+// Their callbacks find the backend in handle->data; after uv::Handle::close no callback runs
+// (libuv handle.rst), so they never outlive it.
 void VmnetBackend::open_handles() {
   Vmnet& v = *m_vmnet;
-  v.handles = new LoopHandles;
-  v.handles->async.data = v.handles;
-  v.handles->timer.data = v.handles;
-  v.handles->on_async = [this] { on_wakeup(); };
-  v.handles->on_timeout = [this] { on_timer(); };
-  uv_async_init(m_context.loop, &v.handles->async, [](uv_async_t* async) {
-    auto* handles = static_cast<LoopHandles*>(async->data);
-    if (handles->on_async) handles->on_async();
-  });
-  uv_timer_init(m_context.loop, &v.handles->timer);
-  v.handles->open = 2;
+  uv_async_init(m_context.loop, v.async.get(),
+                [](uv_async_t* async) { uv::owner_of<VmnetBackend>(async)->on_wakeup(); });
+  uv_timer_init(m_context.loop, v.timer.get());
+  v.async->data = this;
+  v.timer->data = this;
+  v.handles_open = true;
   std::lock_guard lock(v.link->mutex);
-  v.link->async = &v.handles->async;
+  v.link->async = v.async.get();
 }
 
 // Hands the descriptor to vmnet and keeps the interface it returns in the link; the
@@ -344,7 +360,7 @@ std::optional<VmnetBackend::StartOutcome> VmnetBackend::take_start(bool abandon)
 // reports vmnet's error.
 void VmnetBackend::finish_start(const StartOutcome& outcome) {
   Vmnet& v = *m_vmnet;
-  uv_timer_stop(&v.handles->timer);
+  uv_timer_stop(v.timer.get());
   if (outcome.status != VMNET_SUCCESS) {
     release_handles(nullptr);
     fail_start(vmnet_error("vmnet_start_interface", outcome.status));
@@ -363,9 +379,11 @@ void VmnetBackend::finish_start(const StartOutcome& outcome) {
     return;
   }
   m_state = BackendState::running;
-  spdlog::info("vmnet {}: started {} interface {} mac {} mtu {} max packet {}", m_context.name,
-               to_string(m_options.mode), to_string(interface_id_for(m_context.name)), m_info.mac, m_info.mtu,
-               m_info.max_packet_size);
+  spdlog::info("vmnet {}: started {} interface {}, VM mac {} (vmnet's: {}), mtu {}, max packet {}, gateway {}, "
+               "dhcp {}-{} mask {}",
+               m_context.name, to_string(m_options.mode), to_string(interface_id_for(m_context.name)),
+               m_context.mac.to_string(), m_info.mac.empty() ? "none" : m_info.mac, m_info.mtu,
+               m_info.max_packet_size, m_info.gateway, m_info.dhcp_first, m_info.dhcp_last, m_info.subnet_mask);
   answer_start({});
 }
 
@@ -375,9 +393,12 @@ void VmnetBackend::prepare_buffers() {
   Vmnet& v = *m_vmnet;
   v.max_packet_size = m_info.max_packet_size != 0 ? static_cast<std::size_t>(m_info.max_packet_size)
                                                   : m_context.max_frame;
-  v.rx_pool.emplace(core::k_batch_size, v.max_packet_size);
+  // vmnet's 256 KiB per call, counted on the buffers we offer (a TSO interface, 65550-byte
+  // packets, reads 3 at a time): safe whether vmnet counts capacity or data.
+  v.rx_count = std::clamp<std::size_t>(k_vmnet_max_bytes_per_call / v.max_packet_size, 1, core::k_batch_size);
+  v.rx_pool.emplace(v.rx_count, v.max_packet_size);
   for (std::size_t i = 0; i < core::k_batch_size; ++i) {
-    v.rx_iovs[i].iov_base = v.rx_pool->slot(i).data();
+    v.rx_iovs[i].iov_base = i < v.rx_count ? v.rx_pool->slot(i).data() : nullptr;
     v.rx_packets[i].vm_pkt_iov = &v.rx_iovs[i];
     v.rx_packets[i].vm_pkt_iovcnt = 1;
     v.tx_packets[i].vm_pkt_iov = &v.tx_iovs[i];
@@ -431,7 +452,7 @@ void VmnetBackend::on_wakeup() {
         status = m_vmnet->link->stop_status;
       }
       if (status != VMNET_SUCCESS) {
-        spdlog::warn("vmnet {}: vmnet_stop_interface: {} ({})", m_context.name, vmnet_strerror(status), status);
+        spdlog::warn("vmnet {}: vmnet_stop_interface: {}", m_context.name, describe(status));
       }
       finish_stop();
       return;
@@ -463,27 +484,28 @@ void VmnetBackend::read_batches() {
   for (std::size_t round = 0; round < k_max_batches_per_wakeup; ++round) {
     // vmnet_read takes each descriptor's capacity in vm_pkt_size and iov_len and overwrites
     // vm_pkt_size with the frame length, so both are reset before every call.
-    for (std::size_t i = 0; i < core::k_batch_size; ++i) {
+    for (std::size_t i = 0; i < v.rx_count; ++i) {
       v.rx_packets[i].vm_pkt_size = v.max_packet_size;
       v.rx_packets[i].vm_flags = 0;
       v.rx_iovs[i].iov_len = v.max_packet_size;
     }
-    int count = static_cast<int>(core::k_batch_size);
+    int count = static_cast<int>(v.rx_count);
     const vmnet_return_t status = vmnet_read(v.interface, v.rx_packets.data(), &count);
     if (status != VMNET_SUCCESS) {
       ++m_context.stats->errors;
       if (status != v.last_read_status) {
-        spdlog::warn("vmnet {}: vmnet_read: {} ({})", m_context.name, vmnet_strerror(status), status);
+        spdlog::warn("vmnet {}: vmnet_read: {}", m_context.name, describe(status));
       }
       v.last_read_status = status;
       return;  // the next PACKETS_AVAILABLE event retries
     }
     v.last_read_status = VMNET_SUCCESS;
     const auto got = static_cast<std::size_t>(count < 0 ? 0 : count);
-    if (got > core::k_batch_size) {  // vmnet broke its contract: count it, trust nothing
+    if (got > v.rx_count) {  // vmnet broke its contract: count it, trust nothing
       ++m_context.stats->errors;
       return;
     }
+    if (got == 0) return;  // drained: only an empty read says so
 
     core::FrameBatch batch;
     for (std::size_t i = 0; i < got; ++i) {
@@ -498,10 +520,10 @@ void VmnetBackend::read_batches() {
     }
     if (!batch.empty()) m_context.to_vm->consume(batch);
     if (m_state != BackendState::running) return;  // consume() may have stopped us
-    if (got < core::k_batch_size) return;           // drained for now
   }
-  // Bound reached with full batches: come back after the loop served everyone else.
-  uv_async_send(&v.handles->async);
+  // Bound reached and the last read still brought frames: come back after the loop served
+  // everyone else (vmnet will not raise another event for frames it already announced).
+  uv_async_send(v.async.get());
 }
 
 void VmnetBackend::send(const core::FrameBatch& from_vm) {
@@ -526,28 +548,51 @@ void VmnetBackend::send(const core::FrameBatch& from_vm) {
   }
   if (n == 0) return;
 
-  int count = static_cast<int>(n);
-  const vmnet_return_t status = vmnet_write(v.interface, v.tx_packets.data(), &count);
+  // Calls of at most 200 packets and 256 KiB (one frame is at most max packet size, 65550
+  // with TSO, so every call takes at least one).
+  std::size_t written = 0;
+  std::size_t bytes = 0;
+  std::size_t first = 0;
+  while (first < n) {
+    std::size_t last = first;
+    std::size_t chunk_bytes = 0;
+    while (last < n && last - first < k_vmnet_max_packets_per_call &&
+           (last == first || chunk_bytes + v.tx_packets[last].vm_pkt_size <= k_vmnet_max_bytes_per_call)) {
+      chunk_bytes += v.tx_packets[last].vm_pkt_size;
+      ++last;
+    }
+    const std::size_t taken = write_chunk(first, last - first, n);
+    for (std::size_t i = first; i < first + taken; ++i) bytes += v.tx_packets[i].vm_pkt_size;
+    written += taken;
+    if (taken < last - first) break;  // the rest of the batch was dropped and counted
+    first = last;
+  }
+  m_context.stats->from_vm.add_batch(written, bytes);
+}
+
+std::size_t VmnetBackend::write_chunk(std::size_t first, std::size_t count, std::size_t total) {
+  Vmnet& v = *m_vmnet;
+  int done = static_cast<int>(count);
+  const vmnet_return_t status = vmnet_write(v.interface, v.tx_packets.data() + first, &done);
   if (status == VMNET_SUCCESS) {
     v.last_write_status = VMNET_SUCCESS;
-    const std::size_t written = count < 0 ? 0 : std::min(static_cast<std::size_t>(count), n);
-    std::size_t bytes = 0;
-    for (std::size_t i = 0; i < written; ++i) bytes += v.tx_packets[i].vm_pkt_size;
-    m_context.stats->from_vm.add_batch(written, bytes);
-    if (written < n) m_context.stats->drop(DropReason::backend_full, n - written);
-    return;
+    const std::size_t taken = done < 0 ? 0 : std::min(static_cast<std::size_t>(done), count);
+    // vmnet did not take all: it is full now; drop the rest of the batch, not just this call.
+    if (taken < count) m_context.stats->drop(DropReason::backend_full, total - first - taken);
+    return taken;
   }
-  // A failed call is taken to have written nothing (vmnet.h does not promise otherwise).
+  // A failed call is taken to have written nothing (vmnet.h: all or error).
   if (status == VMNET_BUFFER_EXHAUSTED || status == VMNET_TOO_MANY_PACKETS) {
-    m_context.stats->drop(DropReason::backend_full, n);
+    m_context.stats->drop(DropReason::backend_full, total - first);
   } else {
     ++m_context.stats->errors;
-    m_context.stats->drop(DropReason::backend_down, n);
+    m_context.stats->drop(DropReason::backend_down, total - first);
   }
   if (status != v.last_write_status) {
-    spdlog::warn("vmnet {}: vmnet_write: {} ({})", m_context.name, vmnet_strerror(status), status);
+    spdlog::warn("vmnet {}: vmnet_write: {}", m_context.name, describe(status));
   }
   v.last_write_status = status;
+  return 0;
 }
 
 // ---- stop -------------------------------------------------------------------------------
@@ -571,7 +616,7 @@ void VmnetBackend::stop(std::function<void()> done) {
 // returns. An interface that already came back is stopped like a running one; one still
 // pending is abandoned to the completion handler, which stops it when it arrives.
 void VmnetBackend::stop_while_starting(std::function<void()> done) {
-  uv_timer_stop(&m_vmnet->handles->timer);
+  uv_timer_stop(m_vmnet->timer.get());
   auto outcome = take_start(true);
   if (outcome && outcome->status == VMNET_SUCCESS) {
     m_info = outcome->info;
@@ -590,7 +635,7 @@ void VmnetBackend::stop_while_starting(std::function<void()> done) {
 void VmnetBackend::stop_interface(std::function<void()> done) {
   Vmnet& v = *m_vmnet;
   m_state = BackendState::stopping;
-  v.handles->done = std::move(done);
+  v.stop_done = std::move(done);
   // No more PACKETS_AVAILABLE events; one already queued finds the state `stopping`.
   vmnet_interface_set_event_callback(v.interface, VMNET_INTERFACE_PACKETS_AVAILABLE, nullptr, nullptr);
   std::shared_ptr<QueueLink> link = v.link;
@@ -598,37 +643,41 @@ void VmnetBackend::stop_interface(std::function<void()> done) {
     link->complete_stop(stop_status);
   });
   if (status != VMNET_SUCCESS) {
-    spdlog::warn("vmnet {}: vmnet_stop_interface: {} ({})", m_context.name, vmnet_strerror(status), status);
+    spdlog::warn("vmnet {}: vmnet_stop_interface: {}", m_context.name, describe(status));
     finish_stop();
     return;
   }
-  uv_timer_start(&v.handles->timer, [](uv_timer_t* timer) {
-    auto* handles = static_cast<LoopHandles*>(timer->data);
-    if (handles->on_timeout) handles->on_timeout();
-  }, static_cast<std::uint64_t>(m_options.stop_timeout.count()), 0);
+  uv_timer_start(v.timer.get(), [](uv_timer_t* timer) { uv::owner_of<VmnetBackend>(timer)->on_timer(); },
+                 static_cast<std::uint64_t>(m_options.stop_timeout.count()), 0);
 }
 
 void VmnetBackend::finish_stop() {
   Vmnet& v = *m_vmnet;
   v.interface = nullptr;
   m_state = BackendState::stopped;
-  std::function<void()> done = std::move(v.handles->done);
+  std::function<void()> done = std::move(v.stop_done);
   release_handles(std::move(done));  // may destroy *this (done) on a later loop turn
 }
 
-// Disarms the link and closes both handles; `done` runs after the last close callback.
+// Disarms the link and closes both handles; `done` runs after the second close callback
+// (uv::Handle's close notification), when nothing of the backend is left in libuv.
 void VmnetBackend::release_handles(std::function<void()> done) {
-  if (!m_vmnet || m_vmnet->handles == nullptr) {
+  if (!m_vmnet || !m_vmnet->handles_open) {
     if (done) done();
     return;
   }
+  m_vmnet->handles_open = false;
   m_vmnet->link->disarm();
-  LoopHandles* handles = std::exchange(m_vmnet->handles, nullptr);
-  handles->on_async = nullptr;
-  handles->on_timeout = nullptr;
-  handles->done = std::move(done);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handles->async), on_handle_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handles->timer), on_handle_closed);
+  struct Closing {
+    int open = 2;
+    std::function<void()> done;
+  };
+  auto closing = std::make_shared<Closing>(Closing{2, std::move(done)});
+  auto closed = [closing] {
+    if (--closing->open == 0 && closing->done) std::exchange(closing->done, nullptr)();
+  };
+  m_vmnet->async.close(closed);
+  m_vmnet->timer.close(closed);
 }
 
 }  // namespace squib::backend

@@ -23,19 +23,30 @@ bool has_range(const VmnetOptions& options) {
   return !options.start_address.empty() && !options.end_address.empty() && !options.subnet_mask.empty();
 }
 
-// vmnet_enable_tso_key and vmnet_enable_checksum_offload_key (macOS 15), and
-// vmnet_enable_virtio_header_key (macOS 15.4), when asked for.
+// vmnet_enable_tso_key (macOS 11.0), vmnet_enable_checksum_offload_key (macOS 12.0) and
+// vmnet_enable_virtio_header_key (macOS 15.4), when asked for [vmnet-facts.md §2]. Each needs
+// an SDK that declares it and a macOS that has it; else ENOTSUP.
 core::Result<void> set_offloads(xpc_object_t desc, const VmnetOffloads& offloads) {
-  if (offloads.tso || offloads.checksum) {
-#if SQUIB_VMNET_SDK(150000)
-    if (__builtin_available(macOS 15.0, *)) {
-      if (offloads.tso) xpc_dictionary_set_bool(desc, vmnet_enable_tso_key, true);
-      if (offloads.checksum) xpc_dictionary_set_bool(desc, vmnet_enable_checksum_offload_key, true);
+  if (offloads.tso) {
+#if SQUIB_VMNET_SDK(110000)
+    if (__builtin_available(macOS 11.0, *)) {
+      xpc_dictionary_set_bool(desc, vmnet_enable_tso_key, true);
     } else {
-      return core::Error{ENOTSUP, "TSO and checksum offload need macOS 15"};
+      return core::Error{ENOTSUP, "TSO needs macOS 11"};
     }
 #else
-    return core::Error{ENOTSUP, "TSO and checksum offload need a macOS 15 SDK"};
+    return core::Error{ENOTSUP, "TSO needs a macOS 11 SDK"};
+#endif
+  }
+  if (offloads.checksum) {
+#if SQUIB_VMNET_SDK(120000)
+    if (__builtin_available(macOS 12.0, *)) {
+      xpc_dictionary_set_bool(desc, vmnet_enable_checksum_offload_key, true);
+    } else {
+      return core::Error{ENOTSUP, "checksum offload needs macOS 12"};
+    }
+#else
+    return core::Error{ENOTSUP, "checksum offload needs a macOS 12 SDK"};
 #endif
   }
   if (offloads.virtio_header) {
@@ -76,22 +87,34 @@ core::Result<XpcObject> build_descriptor(const VmnetOptions& options, const Vmne
   xpc_dictionary_set_uint64(d, vmnet_operation_mode_key, operating_mode(options.mode));
   const InterfaceId id = interface_id_for(attachment.name);
   xpc_dictionary_set_uuid(d, vmnet_interface_id_key, id.data());
-  // Advisory: vmnet reports the MAC it associates with the interface; the VM uses the
-  // attachment's MAC in any case (vmnet forwards any source MAC in shared and host mode —
-  // socket_vmnet serves several VMs through one interface that way).
-  const std::string mac = attachment.mac.to_string();
-  xpc_dictionary_set_string(d, vmnet_mac_address_key, mac.c_str());
-  xpc_dictionary_set_uint64(d, vmnet_mtu_key, attachment.mtu);
+  // vmnet_mac_address_key is an output [Apple vmnet.h]: never set. The VM sends with its own
+  // MAC, so vmnet need not allocate one (QEMU net/vmnet-common.m sets this false too).
+  xpc_dictionary_set_bool(d, vmnet_allocate_mac_address_key, false);
   if (options.mode == VmnetMode::bridged) {
+    // No vmnet_mtu_key: in a bridged descriptor it is an error [Apple vmnet.h]; the MTU is
+    // the bridged interface's and comes back in the parameters.
     xpc_dictionary_set_string(d, vmnet_shared_interface_name_key, options.bridge.c_str());
   } else {
+    xpc_dictionary_set_uint64(d, vmnet_mtu_key, attachment.mtu);
     if (has_range(options)) {
-      xpc_dictionary_set_string(d, vmnet_start_address_key, options.start_address.c_str());
+      xpc_dictionary_set_string(d, vmnet_start_address_key, options.start_address.c_str());  // the gateway
       xpc_dictionary_set_string(d, vmnet_end_address_key, options.end_address.c_str());
       xpc_dictionary_set_string(d, vmnet_subnet_mask_key, options.subnet_mask.c_str());
     }
     if (options.isolation) xpc_dictionary_set_bool(d, vmnet_enable_isolation_key, true);
   }
+  if (auto offloads = set_offloads(d, options.offloads); !offloads.ok()) return offloads.error();
+  return core::Result<XpcObject>{std::move(desc)};
+}
+
+core::Result<XpcObject> build_network_descriptor(const VmnetOptions& options) {
+  if (options.offloads.virtio_header) {
+    return core::Error{EINVAL, "virtio headers are not documented for vmnet_interface_start_with_network"};
+  }
+  XpcObject desc(xpc_dictionary_create(nullptr, nullptr, 0));
+  xpc_object_t d = desc.get();
+  xpc_dictionary_set_bool(d, vmnet_allocate_mac_address_key, false);
+  if (options.isolation) xpc_dictionary_set_bool(d, vmnet_enable_isolation_key, true);
   if (auto offloads = set_offloads(d, options.offloads); !offloads.ok()) return offloads.error();
   return core::Result<XpcObject>{std::move(desc)};
 }

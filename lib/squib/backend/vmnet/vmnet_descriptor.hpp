@@ -11,14 +11,18 @@
 #include <squib/core/mac_address.hpp>
 #include <squib/core/result.hpp>
 
+#include <vmnet/vmnet.h>
 #include <xpc/xpc.h>
 
+// True when the SDK we build against declares symbols of macOS `v` (e.g. 150400).
 #if defined(__APPLE__)
 #include <Availability.h>
-// True when the SDK we build against declares symbols of macOS `v` (e.g. 150400).
 #define SQUIB_VMNET_SDK(v) (__MAC_OS_X_VERSION_MAX_ALLOWED >= (v))
+#elif defined(SQUIB_FAKE_VMNET_SDK_VERSION)
+// The Linux contract fake plays an SDK of this level (tests/vmnet/fake/include/vmnet/vmnet.h).
+#define SQUIB_VMNET_SDK(v) (SQUIB_FAKE_VMNET_SDK_VERSION >= (v))
 #else
-#define SQUIB_VMNET_SDK(v) 1  // the Linux contract fake declares everything it models
+#error "vmnet backend: neither Apple's SDK nor the contract fake"
 #endif
 
 #include <cstddef>
@@ -59,14 +63,23 @@ private:
 // virtio header with checksum offload [Apple vmnet.h].
 core::Result<void> validate_options(const VmnetOptions& options);
 
-// What the descriptor says about the attachment itself.
+// What the descriptor says about the attachment itself. No MAC: vmnet_mac_address_key is an
+// output of vmnet (Apple vmnet.h); the descriptor sets vmnet_allocate_mac_address_key=false
+// (as QEMU net/vmnet-common.m does) and the VM sends with its own MAC.
 struct VmnetAttachment {
-  std::string_view name;  // → vmnet_interface_id_key (interface_id_for)
-  core::MacAddress mac;   // → vmnet_mac_address_key (advisory)
-  std::size_t mtu = 1500;  // → vmnet_mtu_key
+  std::string_view name;   // → vmnet_interface_id_key (interface_id_for)
+  std::size_t mtu = 1500;  // → vmnet_mtu_key, shared/host only (an error in bridged mode)
 };
 
-// validate_options(), then the descriptor. ENOTSUP for an offload this macOS or SDK lacks.
+// validate_options(), then the vmnet_start_interface descriptor. ENOTSUP for an offload this
+// macOS or SDK lacks.
 core::Result<XpcObject> build_descriptor(const VmnetOptions& options, const VmnetAttachment& attachment);
+
+// The descriptor for macOS 26 vmnet_interface_start_with_network: only the keys Apple
+// documents for it (AD "vmnet_interface_start_with_network(_:_:_:_:)"):
+// vmnet_allocate_mac_address_key (false), vmnet_enable_tso_key,
+// vmnet_enable_checksum_offload_key, vmnet_enable_isolation_key. Mode, addresses, MTU and id
+// belong to the network. EINVAL for a virtio header (not documented there), ENOTSUP as above.
+core::Result<XpcObject> build_network_descriptor(const VmnetOptions& options);
 
 }  // namespace squib::backend

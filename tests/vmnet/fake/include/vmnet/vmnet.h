@@ -5,6 +5,14 @@
  * numeric values (vmnet.h, macOS SDK; cross-checked with nirs/vmnet-helper helper.c), so the
  * backend source compiles unchanged. The macOS 26 vmnet_network_* API is NOT faked.
  * Test-only controls (error injection, frame queues) are in fake_vmnet_control.h.
+ *
+ * SDK level: SQUIB_FAKE_VMNET_SDK_VERSION (default 260000) plays the role of
+ * __MAC_OS_X_VERSION_MAX_ALLOWED: define it lower (tests/vmnet/CMakeLists.txt builds a
+ * 110000 variant, the macOS 11 SDK of /work/shared/vmnet-facts.md [H]) and the declarations
+ * newer than that SDK disappear, as they do from an older Apple SDK:
+ *   vmnet_enable_checksum_offload_key 120000, vmnet_enable_virtio_header_key 150400,
+ *   VMNET_NOT_AUTHORIZED (1010) 260000 (Apple doc "vmnet_return_t"; not in the 11.3 SDK).
+ * lib/squib/backend/vmnet/vmnet_descriptor.hpp maps SQUIB_VMNET_SDK(v) to it on Linux.
  */
 #ifndef SQUIB_FAKE_VMNET_VMNET_H
 #define SQUIB_FAKE_VMNET_VMNET_H
@@ -16,12 +24,16 @@
 #include <dispatch/dispatch.h>
 #include <xpc/xpc.h>
 
+#ifndef SQUIB_FAKE_VMNET_SDK_VERSION
+#define SQUIB_FAKE_VMNET_SDK_VERSION 260000
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef uint32_t vmnet_return_t;
-enum {
+/* An unscoped enum as in Apple's header (fmt >= 10 refuses to format it implicitly). */
+typedef enum vmnet_return_t {
   VMNET_SUCCESS = 1000,
   VMNET_FAILURE = 1001,
   VMNET_MEM_FAILURE = 1002,
@@ -32,8 +44,10 @@ enum {
   VMNET_BUFFER_EXHAUSTED = 1007,
   VMNET_TOO_MANY_PACKETS = 1008,
   VMNET_SHARING_SERVICE_BUSY = 1009,
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 260000
   VMNET_NOT_AUTHORIZED = 1010,
-};
+#endif
+} vmnet_return_t;
 
 typedef uint32_t operating_modes_t;
 enum {
@@ -69,9 +83,14 @@ extern const char* const vmnet_end_address_key;
 extern const char* const vmnet_subnet_mask_key;
 extern const char* const vmnet_shared_interface_name_key;
 extern const char* const vmnet_enable_isolation_key;
+extern const char* const vmnet_allocate_mac_address_key;
 extern const char* const vmnet_enable_tso_key;
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 120000
 extern const char* const vmnet_enable_checksum_offload_key;
+#endif
+#if SQUIB_FAKE_VMNET_SDK_VERSION >= 150400
 extern const char* const vmnet_enable_virtio_header_key;
+#endif
 extern const char* const vmnet_estimated_packets_available_key;
 
 interface_ref vmnet_start_interface(xpc_object_t interface_desc, dispatch_queue_t queue,
