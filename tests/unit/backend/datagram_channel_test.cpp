@@ -18,33 +18,16 @@
 #include <uv.h>
 
 #include "support/catch.hpp"
+#include "unit/frames.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::byte>;
+using squib::test::Bytes;
+using squib::test::frame_of;
+using squib::test::batch_of;
+using squib::test::Collect;
 using squib::core::DropReason;
 using squib::core::k_batch_size;
-
-Bytes frame_of(std::size_t size, std::uint8_t seed) {
-  Bytes frame(size);
-  for (std::size_t i = 0; i < size; ++i) frame[i] = static_cast<std::byte>((seed + i) & 0xffU);
-  return frame;
-}
-
-struct Collect final : squib::core::FrameSink {
-  std::vector<Bytes> frames;
-  std::vector<std::size_t> batch_sizes;
-  void consume(const squib::core::FrameBatch& batch) override {
-    batch_sizes.push_back(batch.count);
-    for (const auto& frame : batch.view()) frames.emplace_back(frame.begin(), frame.end());
-  }
-};
-
-squib::core::FrameBatch batch_of(const std::vector<Bytes>& frames) {
-  squib::core::FrameBatch batch;
-  for (const auto& frame : frames) batch.push(frame);
-  return batch;
-}
 
 // A loop, a SOCK_DGRAM socketpair (both ends non-blocking) and a started channel on one
 // end; the test plays the child on the other. `our_sndbuf`, when set, is the channel end's

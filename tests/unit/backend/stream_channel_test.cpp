@@ -17,17 +17,14 @@
 #include <uv.h>
 
 #include "support/catch.hpp"
+#include "unit/frames.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::byte>;
+using squib::test::Bytes;
+using squib::test::frame_of;
+using squib::test::batch_of;
 using squib::core::DropReason;
-
-Bytes frame_of(std::size_t size, std::uint8_t seed) {
-  Bytes frame(size);
-  for (std::size_t i = 0; i < size; ++i) frame[i] = static_cast<std::byte>((seed + i) & 0xffU);
-  return frame;
-}
 
 Bytes framed(const Bytes& frame) {
   const auto n = static_cast<std::uint32_t>(frame.size());
@@ -88,12 +85,6 @@ struct Link {
   }
   void turn() { uv_run(&loop, UV_RUN_NOWAIT); }
 };
-
-squib::core::FrameBatch batch_of(const std::vector<Bytes>& frames) {
-  squib::core::FrameBatch batch;
-  for (const auto& frame : frames) batch.push(frame);
-  return batch;
-}
 
 }  // namespace
 

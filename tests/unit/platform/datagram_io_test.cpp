@@ -21,27 +21,18 @@
 #include <vector>
 
 #include "support/catch.hpp"
+#include "unit/frames.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::byte>;
+using squib::test::Bytes;
+using squib::test::frame_of;
+using squib::test::batch_of;
 using squib::core::k_batch_size;
 using squib::platform::DatagramReader;
 using squib::platform::DatagramWriter;
 
-Bytes frame_of(std::size_t size, std::uint8_t seed) {
-  Bytes frame(size);
-  for (std::size_t i = 0; i < size; ++i) frame[i] = static_cast<std::byte>((seed + i) & 0xffU);
-  return frame;
-}
-
 Bytes copy_of(std::span<const std::byte> span) { return {span.begin(), span.end()}; }
-
-squib::core::FrameBatch batch_of(const std::vector<Bytes>& frames) {
-  squib::core::FrameBatch batch;
-  for (const auto& frame : frames) batch.push(frame);
-  return batch;
-}
 
 // A non-blocking SOCK_DGRAM socketpair, closed on destruction.
 struct Pair {

@@ -24,34 +24,17 @@
 #include <uv.h>
 
 #include "support/catch.hpp"
+#include "unit/frames.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::byte>;
+using squib::test::Bytes;
+using squib::test::frame_of;
+using squib::test::batch_of;
+using squib::test::Collect;
 using squib::core::DropReason;
 using squib::relay::VmPort;
 using squib::relay::VmPortConfig;
-
-Bytes frame_of(std::size_t size, std::uint8_t seed) {
-  Bytes frame(size);
-  for (std::size_t i = 0; i < size; ++i) frame[i] = static_cast<std::byte>((seed + i) & 0xffU);
-  return frame;
-}
-
-squib::core::FrameBatch batch_of(const std::vector<Bytes>& frames) {
-  squib::core::FrameBatch batch;
-  for (const auto& frame : frames) batch.push(frame);
-  return batch;
-}
-
-struct Collect final : squib::core::FrameSink {
-  std::vector<Bytes> frames;
-  std::vector<std::size_t> batch_sizes;
-  void consume(const squib::core::FrameBatch& batch) override {
-    batch_sizes.push_back(batch.count);
-    for (const auto& frame : batch.view()) frames.emplace_back(frame.begin(), frame.end());
-  }
-};
 
 sockaddr_un address_of(const std::string& path) {
   sockaddr_un addr{};
