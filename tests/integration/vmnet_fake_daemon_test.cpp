@@ -3,10 +3,12 @@
 // (tests/vmnet/fake, the one test double), and the portable syscall layer. What a Mac would
 // run, minus vmnet.framework itself: control methods, addressing, the data path into vmnet.
 
+#include <algorithm>
 #include <string>
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
+#include "support/packets.hpp"
 
 using namespace squib::test;
 using namespace std::chrono_literals;
@@ -22,6 +24,9 @@ TEST_CASE("vmnet fake: shared attachments share a vmnet network with the address
   CHECK(a["network"]["gateway"] == "192.168.105.1");
   CHECK(a["network"]["dhcp_range"] == "192.168.105.2-192.168.105.254");
   CHECK(a["socket"] == daemon.run_dir() + "/a.sock");
+  // What vmnet reported back in its start completion, not what was asked.
+  CHECK(a["mtu"] == 1500);
+  CHECK(a["max_packet_size"] == 1514);
   const auto b = daemon.ok("start", {{"name", "b"}, {"mode", "shared"}});  // joins "default"
   CHECK(b["network"]["gateway"] == "192.168.105.1");
 
@@ -62,4 +67,126 @@ TEST_CASE("vmnet fake: a bridged attachment names the host interface it bridges 
   const auto started = daemon.ok("start", {{"name", "br"}, {"mode", "bridged"}, {"bridge", "en0"}});
   CHECK(started["network"]["bridge"] == "en0");
   CHECK(daemon.ok("list")[0]["state"] == "running");
+}
+
+TEST_CASE("vmnet fake: without a subnet the result and status report the one vmnet chose", "[integration][vmnet-fake]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  const auto shared = daemon.ok("start", {{"name", "s"}, {"mode", "shared"}});
+  INFO(shared.dump());
+  // vmnet's defaults (vmnet-helper docs/integration.md): shared 192.168.64.0/24, host
+  // 192.168.128.0/24; the daemon asked for neither.
+  CHECK(shared["network"]["subnet"] == "192.168.64.0/24");
+  CHECK(shared["network"]["gateway"] == "192.168.64.1");
+  CHECK(shared["network"]["dhcp_range"] == "192.168.64.2-192.168.64.254");
+  const auto host = daemon.ok("start", {{"name", "h"}, {"mode", "host"}, {"network", "lab"}});
+  CHECK(host["network"]["subnet"] == "192.168.128.0/24");
+
+  const auto status = daemon.ok("status");
+  INFO(status.dump());
+  REQUIRE(status["networks"].size() == 2);
+  CHECK(status["networks"][0]["name"] == "default");
+  CHECK(status["networks"][0]["subnet"] == "192.168.64.0/24");
+  CHECK(status["networks"][0]["dhcp_range"] == "192.168.64.2-192.168.64.254");
+  CHECK(status["networks"][1]["subnet"] == "192.168.128.0/24");
+  // A later attachment asking for vmnet's choice explicitly is on the same network.
+  daemon.ok("start", {{"name", "s2"}, {"mode", "shared"}, {"subnet", "192.168.64.0/24"}});
+
+  // What this OS and build offer: the fake plays the newest SDK before macOS 26's network
+  // objects (tests/vmnet/fake/include/vmnet/vmnet.h).
+  const auto& kernel = status["kernel"];
+  CHECK(kernel["backend"] == "vmnet");
+  CHECK(kernel["capabilities"]["isolation"] == true);
+  CHECK(kernel["capabilities"]["tso"] == true);
+  CHECK(kernel["capabilities"]["checksum_offload"] == true);
+  CHECK(kernel["capabilities"]["virtio_header"] == true);
+  CHECK(kernel["capabilities"]["network_objects"] == false);
+  CHECK(kernel["os"].get<std::string>().starts_with("Linux "));
+}
+
+TEST_CASE("vmnet fake: two VMs on one shared network reach each other by MAC and the gateway answers ARP and ping",
+          "[integration][vmnet-fake]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  const auto a = daemon.ok("start", {{"name", "a"}, {"mode", "shared"}, {"subnet", "192.168.105.0/24"}});
+  const auto b = daemon.ok("start", {{"name", "b"}, {"mode", "shared"}});
+  FakeVmm vm_a(dir.path() + "/a.local", a["socket"]);
+  FakeVmm vm_b(dir.path() + "/b.local", b["socket"]);
+  const Mac mac_a = parse_mac(a["mac"]);
+  const Mac mac_b = parse_mac(b["mac"]);
+  const Ipv4 gateway = parse_ipv4(a["network"]["gateway"]);
+  const Ipv4 address_a{192, 168, 105, 10};
+  const Ipv4 address_b{192, 168, 105, 11};
+
+  // b asks who has the gateway and gets the answer. (A VM's socket address is learned from
+  // its first datagram, design brief §2: until then frames for it are dropped as no_peer.)
+  vm_b.send(arp_request(mac_b, mac_b, address_b, gateway));
+  REQUIRE(receive_matching(vm_b, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_b); }, 5s));
+
+  // a asks too: the gateway answers a, and a's broadcast reaches b.
+  const Bytes a_asks = arp_request(mac_a, mac_a, address_a, gateway);
+  vm_a.send(a_asks);
+  const auto arp_reply = receive_matching(vm_a, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_a); }, 5s);
+  REQUIRE(arp_reply);
+  CHECK(std::equal(mac_a.begin(), mac_a.end(), arp_reply->begin()));  // sent to a
+  const Mac gateway_mac{(*arp_reply)[6], (*arp_reply)[7], (*arp_reply)[8],
+                        (*arp_reply)[9], (*arp_reply)[10], (*arp_reply)[11]};
+  CHECK(std::equal(gateway_mac.begin(), gateway_mac.end(), arp_reply->begin() + 22));  // "gateway is at"
+  const auto flooded = vm_b.receive();
+  REQUIRE(flooded);
+  CHECK(*flooded == a_asks);
+
+  // a pings the gateway.
+  vm_a.send(icmp_echo(gateway_mac, mac_a, address_a, gateway, 0x5151));
+  CHECK(receive_matching(vm_a, [&](const Bytes& f) { return is_echo_reply(f, gateway, address_a, 0x5151); }, 5s));
+
+  // The network learned b's MAC from b's ARP: a frame from a to it arrives at b byte for byte.
+  Bytes to_b = ethernet(mac_b, mac_a, 0x88b5);
+  for (std::uint8_t i = 0; i < 100; ++i) to_b.push_back(i);
+  vm_a.send(to_b);
+  const auto at_b = vm_b.receive();
+  REQUIRE(at_b);
+  CHECK(*at_b == to_b);
+
+  // Counted exactly: a sent 3 frames; b got its ARP reply, a's ARP and a's frame.
+  REQUIRE(eventually([&] { return stats_of(daemon, "b")["to_vm"]["frames"] == 3; }));
+  CHECK(stats_of(daemon, "b")["dropped_total"] == 0);
+  CHECK(stats_of(daemon, "a")["from_vm"]["frames"] == 3);
+}
+
+TEST_CASE("vmnet fake: isolated VMs on one network do not see each other's frames", "[integration][vmnet-fake]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  const json isolated = {{"mode", "shared"}, {"network", "iso"}, {"isolation", true}};
+  json params_c = isolated;
+  params_c["name"] = "c";
+  json params_d = isolated;
+  params_d["name"] = "d";
+  const auto c = daemon.ok("start", params_c);
+  const auto d = daemon.ok("start", params_d);
+  FakeVmm vm_c(dir.path() + "/c.local", c["socket"]);
+  FakeVmm vm_d(dir.path() + "/d.local", d["socket"]);
+  const Mac mac_c = parse_mac(c["mac"]);
+  const Mac mac_d = parse_mac(d["mac"]);
+  const Ipv4 gateway = parse_ipv4(c["network"]["gateway"]);
+
+  // d speaks first, so that frames for it would be delivered (its socket address is known)
+  // and the network knows its MAC.
+  const Ipv4 address_d{192, 168, 64, 21};
+  vm_d.send(arp_request(mac_d, mac_d, address_d, gateway));
+  REQUIRE(receive_matching(vm_d, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_d); }, 5s));
+
+  // c sends to d's MAC and broadcasts an ARP for the gateway; only the gateway answers c.
+  Bytes to_d = ethernet(mac_d, mac_c, 0x88b5);
+  to_d.resize(64, 0x42);
+  vm_c.send(to_d);
+  vm_c.send(arp_request(mac_c, mac_c, {192, 168, 64, 20}, gateway));
+  REQUIRE(receive_matching(vm_c, [&](const Bytes& f) { return is_arp_reply(f, gateway, {192, 168, 64, 20}); }, 5s));
+  // vmnet handles writes in order, so had c's frames reached d they would be queued ahead of
+  // the reply to d's second ARP: the next frame d sees is that reply.
+  vm_d.send(arp_request(mac_d, mac_d, address_d, gateway));
+  const auto next = vm_d.receive();
+  REQUIRE(next);
+  CHECK(is_arp_reply(*next, gateway, address_d));
+  CHECK(stats_of(daemon, "d")["to_vm"]["frames"] == 2);
 }

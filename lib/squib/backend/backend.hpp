@@ -23,7 +23,9 @@
 // - A backend never throws; errors at start come through `ready`, later ones are logged,
 //   counted and reflected in state().
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +52,18 @@ struct BackendContext {
   std::size_t max_frame = 1518;      // mtu + Ethernet header + one VLAN tag
   core::FrameSink* to_vm = nullptr;  // where network frames go
   core::AttachmentStats* stats = nullptr;
+};
+
+// What the network granted once start() succeeded, where the backend learns it from the
+// network rather than deciding it: vmnet reports the MTU, the largest frame it takes and the
+// addressing it serves, which may differ from what was asked (vmnet's defaults when nothing
+// was). Backends that serve exactly what they were asked (TAP, passt) leave it empty.
+struct GrantedLink {
+  std::optional<std::uint32_t> mtu;
+  std::optional<std::uint64_t> max_packet_size;  // the largest frame, Ethernet header included
+  std::optional<std::string> subnet;             // CIDR
+  std::optional<std::string> gateway;
+  std::optional<std::string> dhcp_range;  // "first-last"
 };
 
 class Backend {
@@ -80,6 +94,8 @@ class Backend {
   [[nodiscard]] virtual BackendState state() const = 0;
   // Human-readable detail for list/stats: e.g. the last lines a failed child printed.
   [[nodiscard]] virtual std::string detail() const { return {}; }
+  // Valid after `ready` reported success (see GrantedLink).
+  [[nodiscard]] virtual GrantedLink granted() const { return {}; }
 
  protected:
   Backend() = default;

@@ -19,6 +19,9 @@ struct Ipv4Subnet {
 
   // "a.b.c.d/n" with n in 8..30; host bits must be zero. nullopt on anything else.
   static std::optional<Ipv4Subnet> parse(std::string_view cidr);
+  // The subnet of `address` under a contiguous `mask` (both host order), as an interface's
+  // address and netmask describe it (vmnet's start address and subnet mask); prefixes as above.
+  static std::optional<Ipv4Subnet> of(std::uint32_t address, std::uint32_t mask);
 
   [[nodiscard]] std::uint32_t mask() const { return prefix == 0 ? 0 : 0xffffffffU << (32 - prefix); }
   [[nodiscard]] std::uint32_t broadcast() const { return network | ~mask(); }
@@ -36,5 +39,6 @@ struct Ipv4Subnet {
 };
 
 std::string ipv4_to_string(std::uint32_t address);  // host byte order → dotted quad
+std::optional<std::uint32_t> parse_ipv4(std::string_view dotted_quad);  // → host byte order
 
 }  // namespace squib::core

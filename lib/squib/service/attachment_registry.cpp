@@ -146,7 +146,7 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   const proto::StartParams for_factory = params;
   m_starting.emplace(
       name,
-      Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done), {}, false});
+      Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done), {}, false, {}});
   m_factory.make(for_factory, std::move(context), [this, name](std::variant<BackendChoice, BackendRefusal> choice) {
     finish_start(name, std::move(choice));
   });
@@ -189,6 +189,7 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   auto* identity = attachment.get();
   attachment->set_backend(std::move(chosen.backend));
   starting.network = std::move(chosen.network);
+  starting.on_granted = std::move(chosen.on_granted);
   starting.backend_started = true;
   m_starting.insert_or_assign(name, std::move(starting));
   backend->start([this, name, identity](core::Result<void> ready) { finish_ready(name, identity, std::move(ready)); });
@@ -211,11 +212,28 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(name);
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
                params.mtu, fd_passing ? "socket passed over the control connection" : "socket " + socket_path);
-  proto::StartResult result{name, params.mode, std::nullopt, *params.mac, params.mtu, std::move(starting.network)};
+  proto::StartResult result{name,       params.mode,  std::nullopt,
+                            *params.mac, params.mtu,   std::nullopt,
+                            std::move(starting.network)};
   if (!fd_passing) result.socket = socket_path;
+  const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
+  report_granted(granted, result);
+  if (starting.on_granted) starting.on_granted(granted);
   m_attachments.emplace(name, std::move(starting.entry));
   save_state();
   starting.done(std::move(result), std::move(starting.passed_fd));
+}
+
+// The result says what the network granted where it differs from what was asked (vmnet's
+// MTU and addressing); the VM's MAC is always its own (vmnet does not allocate one for us).
+void AttachmentRegistry::report_granted(const backend::GrantedLink& granted, proto::StartResult& result) {
+  if (granted.mtu) result.mtu = *granted.mtu;
+  result.max_packet_size = granted.max_packet_size;
+  for (const auto& [field, value] : {std::pair{&result.network.subnet, &granted.subnet},
+                                     std::pair{&result.network.gateway, &granted.gateway},
+                                     std::pair{&result.network.dhcp_range, &granted.dhcp_range}}) {
+    if (*value) *field = *value;
+  }
 }
 
 void AttachmentRegistry::for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const {

@@ -73,6 +73,7 @@ class AttachmentRegistry {
   [[nodiscard]] std::size_t size() const { return m_attachments.size() + m_starting.size(); }
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] std::vector<proto::NetworkStatus> networks() const { return m_factory.networks(); }
+  [[nodiscard]] proto::KernelStatus kernel_status() const { return m_factory.kernel_status(); }
 
   // Recreates the attachments `loaded` from state.json (after a restart or crash); a file
   // that could not be read is logged and nothing is restored.
@@ -96,12 +97,14 @@ class AttachmentRegistry {
     StartDone done;
     proto::NetworkInfo network;    // from the factory, for the result
     bool backend_started = false;  // past the factory: waiting for the backend's `ready`
+    GrantedHook on_granted;        // from the factory: told what the network granted, once ready
   };
 
   void apply_forwards(Entry& entry, std::vector<proto::PortForward> forwards, Answer done);
   void create(proto::StartParams params, bool fd_passing, StartDone done);
   void finish_start(const std::string& name, std::variant<BackendChoice, BackendRefusal> choice);
   void finish_ready(const std::string& name, const relay::Attachment* identity, core::Result<void> ready);
+  static void report_granted(const backend::GrantedLink& granted, proto::StartResult& result);
   void for_each_entry(const std::function<void(const std::string&, const Entry&)>& visit) const;
   void one_stopped();
   void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);

@@ -16,9 +16,14 @@
 
 namespace squib::service {
 
+// Told what the network granted (backend::GrantedLink) once the backend is ready, so the
+// network's record can take what it did not decide itself (vmnet's default subnet).
+using GrantedHook = std::function<void(const backend::GrantedLink&)>;
+
 struct BackendChoice {
   std::unique_ptr<backend::Backend> backend;
-  proto::NetworkInfo network;  // what `start` reports
+  proto::NetworkInfo network;  // what `start` reports, unless the backend's granted() says otherwise
+  GrantedHook on_granted;      // may be empty
   // host/shared: the guest's address, so the source guard can hold it to it (host order).
   std::optional<std::uint32_t> guest_ipv4;
 };

@@ -68,4 +68,8 @@ std::vector<proto::NetworkStatus> BackendFactory::networks() const {
   return m_kernel ? m_kernel->describe() : std::vector<proto::NetworkStatus>{};
 }
 
+proto::KernelStatus BackendFactory::kernel_status() const {
+  return m_kernel ? m_kernel->kernel_status() : proto::KernelStatus{};
+}
+
 }  // namespace squib::service

@@ -42,6 +42,8 @@ class BackendFactory {
   virtual void shutdown(std::function<void()> done);
   // For `status`: the networks and their bridges (empty array without networks).
   [[nodiscard]] virtual std::vector<proto::NetworkStatus> networks() const;
+  // For `status.kernel` (backend null and no capabilities without kernel modes).
+  [[nodiscard]] proto::KernelStatus kernel_status() const;
 
  protected:
   const DaemonConfig& m_config;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/proto/jsonrpc.hpp>
+#include <squib/platform/os_release.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
@@ -26,6 +27,8 @@ proto::StatusResult Dispatcher::status() const {
   out.platform = SQUIB_PLATFORM_NAME;
   out.run_dir = m_config.run_dir;
   out.networks = m_registry.networks();
+  out.kernel = m_registry.kernel_status();
+  out.kernel.os = platform::os_release();
   for (const auto& [name, program] :
        {std::pair{"passt", &m_config.passt_program}, std::pair{"gvproxy", &m_config.gvproxy_program}}) {
     auto resolved = uv::resolve_program(*program);

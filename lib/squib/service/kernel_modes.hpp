@@ -35,6 +35,9 @@ class KernelModes {
   virtual void shutdown(std::function<void()> done) = 0;
   // For `status`: the networks.
   [[nodiscard]] virtual std::vector<proto::NetworkStatus> describe() const = 0;
+  // For `status.kernel`: the backend's name and what this OS offers (`os` is filled in by
+  // the caller).
+  [[nodiscard]] virtual proto::KernelStatus kernel_status() const = 0;
 
  protected:
   KernelModes() = default;

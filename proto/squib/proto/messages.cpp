@@ -492,12 +492,14 @@ json to_json(const UnforwardParams& params) {
 }
 
 json to_json(const StartResult& result) {
-  return {{"name", result.name},
-          {"mode", to_string(result.mode)},
-          {"socket", string_or_null(result.socket)},
-          {"mac", result.mac},
-          {"mtu", result.mtu},
-          {"network", to_json(result.network)}};
+  json out = {{"name", result.name},
+              {"mode", to_string(result.mode)},
+              {"socket", string_or_null(result.socket)},
+              {"mac", result.mac},
+              {"mtu", result.mtu},
+              {"network", to_json(result.network)}};
+  if (result.max_packet_size) out["max_packet_size"] = *result.max_packet_size;
+  return out;
 }
 
 void from_json(const json& value, StartResult& out) {
@@ -507,6 +509,7 @@ void from_json(const json& value, StartResult& out) {
   out.socket = reader.optional_string("socket");
   out.mac = reader.string("mac");
   out.mtu = reader.mtu("mtu");
+  if (reader.find("max_packet_size") != nullptr) out.max_packet_size = reader.u64("max_packet_size");
   out.network = read_network_info(reader.required("network"), "network.");
 }
 
@@ -605,9 +608,13 @@ json to_json(const StatusResult& status) {
   if (status.loop) {
     loop = {{"max_stall_ms", status.loop->max_stall_ms}, {"stalls_over_10ms", status.loop->stalls_over_10ms}};
   }
+  const json kernel = {{"backend", string_or_null(status.kernel.backend)},
+                       {"os", status.kernel.os},
+                       {"capabilities", status.kernel.capabilities}};
   return {{"version", status.version},   {"loop", std::move(loop)},           {"pid", status.pid},
           {"uptime_s", status.uptime_s}, {"attachments", status.attachments}, {"platform", status.platform},
-          {"run_dir", status.run_dir},   {"networks", std::move(networks)},   {"backends", std::move(backends)}};
+          {"run_dir", status.run_dir},   {"networks", std::move(networks)},   {"backends", std::move(backends)},
+          {"kernel", kernel}};
 }
 
 void from_json(const json& value, StatusResult& out) {
@@ -626,6 +633,13 @@ void from_json(const json& value, StatusResult& out) {
   const ResultReader backends(reader.required("backends"), "backends.");
   for (const auto& [name, path] : reader.required("backends").items()) {
     out.backends[name] = backends.optional_string(name.c_str());
+  }
+  const ResultReader kernel(reader.required("kernel"), "kernel.");
+  out.kernel.backend = kernel.optional_string("backend");
+  out.kernel.os = kernel.string("os");
+  const ResultReader capabilities(kernel.required("capabilities"), "kernel.capabilities.");
+  for (const auto& [feature, available] : kernel.required("capabilities").items()) {
+    out.kernel.capabilities[feature] = capabilities.boolean(feature.c_str());
   }
 }
 

@@ -154,6 +154,9 @@ struct StartResult {
   std::optional<std::string> socket;  // null: the VM's end was passed with the reply
   std::string mac;
   std::uint32_t mtu = 1500;
+  // The largest frame the network takes, Ethernet header included, where it says so (vmnet:
+  // vmnet_max_packet_size_key, e.g. 1514, or 65550 with TSO); absent elsewhere.
+  std::optional<std::uint64_t> max_packet_size;
   NetworkInfo network;
 };
 json to_json(const StartResult& result);
@@ -243,6 +246,13 @@ struct LoopStatus {
 
 // `status`: {version, loop (null without a probe), pid, uptime_s, attachments, platform,
 // run_dir, networks, backends: {passt, gvproxy}} (a backend's resolved path, or null).
+// `status.kernel`: what serves host/shared/bridged on this machine and what it can do.
+struct KernelStatus {
+  std::optional<std::string> backend;  // "bridge" (Linux), "vmnet" (macOS); null: userspace only
+  std::string os;                      // e.g. "Linux 6.1.0-18-amd64", "macOS 15.2 (Darwin 24.2.0)"
+  std::map<std::string, bool> capabilities;  // feature → available on this OS (and build)
+};
+
 struct StatusResult {
   std::string version;
   std::optional<LoopStatus> loop;
@@ -253,6 +263,7 @@ struct StatusResult {
   std::string run_dir;
   std::vector<NetworkStatus> networks;
   std::map<std::string, std::optional<std::string>> backends;
+  KernelStatus kernel;
 };
 json to_json(const StatusResult& status);
 void from_json(const json& value, StatusResult& out);

@@ -43,3 +43,17 @@ TEST_CASE("squib::core::Ipv4Subnet overlap is symmetric and prefix-aware", "[pla
   CHECK_FALSE(wide.overlaps(other));
   CHECK_FALSE(other.overlaps(inner));
 }
+
+TEST_CASE("squib::core::Ipv4Subnet::of takes an interface's address and netmask", "[platform]") {
+  using squib::core::Ipv4Subnet;
+  using squib::core::parse_ipv4;
+  // vmnet reports its gateway (start address) and mask: 192.168.64.1 / 255.255.255.0.
+  const auto subnet = Ipv4Subnet::of(parse_ipv4("192.168.64.1").value(), parse_ipv4("255.255.255.0").value());
+  REQUIRE(subnet);
+  CHECK(subnet->to_string() == "192.168.64.0/24");
+  CHECK(Ipv4Subnet::of(parse_ipv4("10.1.2.3").value(), 0xfffff000U)->to_string() == "10.1.0.0/20");
+  CHECK_FALSE(Ipv4Subnet::of(parse_ipv4("10.1.2.3").value(), 0xff00ff00U));  // not contiguous
+  CHECK_FALSE(Ipv4Subnet::of(parse_ipv4("10.1.2.3").value(), 0xffffffffU));  // /32: no room
+  CHECK_FALSE(parse_ipv4("192.168.64"));
+  CHECK(parse_ipv4("0.0.0.1") == 1U);
+}

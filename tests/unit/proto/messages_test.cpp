@@ -419,13 +419,14 @@ StatusResult some_status() {
   status.run_dir = "/run/squib-net";
   status.networks = {NetworkStatus{host_network(), Mode::shared, 2, 777}};
   status.backends = {{"passt", "/usr/bin/passt"}, {"gvproxy", std::nullopt}};
+  status.kernel = {"bridge", "Linux 6.1.0-18-amd64", {{"isolation", true}, {"tso", false}}};
   return status;
 }
 
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, {}};
+  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -447,6 +448,11 @@ TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
                                     {"bridge", "sqbr-0123abcd"},
                                     {"address", "192.168.105.20"},
                                     {"tap", "sq-01"}});
+    require_round_trip(result);
+  }
+  SECTION("vmnet: the largest frame it takes") {
+    result.max_packet_size = 65550;
+    CHECK(squib::proto::to_json(result).at("max_packet_size") == 65550);
     require_round_trip(result);
   }
 }
@@ -506,21 +512,25 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
                         "networks":[{"name":"default","subnet":"192.168.105.0/24","gateway":"192.168.105.1",
                                      "dhcp_range":"192.168.105.2-192.168.105.254","bridge":"sqbr-0123abcd",
                                      "backend":"bridge","mode":"shared","attachments":2,"dnsmasq_pid":777}],
-                        "backends":{"passt":"/usr/bin/passt","gvproxy":null}})"));
+                        "backends":{"passt":"/usr/bin/passt","gvproxy":null},
+                        "kernel":{"backend":"bridge","os":"Linux 6.1.0-18-amd64",
+                                  "capabilities":{"isolation":true,"tso":false}}})"));
   require_round_trip(some_status());
   require_round_trip(NetworkStatus{host_network(), Mode::host, 0, 0});
   StatusResult bare = some_status();
   bare.loop.reset();
   bare.networks.clear();
+  bare.kernel = {std::nullopt, "Linux 6.1.0-18-amd64", {}};  // userspace only
   const json out = squib::proto::to_json(bare);
   CHECK(out.at("loop").is_null());
   CHECK(out.at("networks") == json::array());
+  CHECK(out.at("kernel").at("backend").is_null());
   require_round_trip(bare);
 }
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, {}});
+  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fake_gateway.h"
 #include "fake_vmnet_control.h"
 
 const char* const vmnet_operation_mode_key = "vmnet_operation_mode";
@@ -72,12 +73,23 @@ struct frame_list {
   size_t capacity;
 };
 
+/* Source MACs an interface's writes carried, as a learning bridge keeps them [fake: 8]. */
+enum { k_learned_macs = 8 };
+
 struct fake_vmnet_interface {
   bool stopped;
   uint64_t mtu;
   uint64_t max_packet_size;
   vmnet_interface_event_callback_t callback;
   dispatch_queue_t callback_queue;
+  struct frame_list rx; /* network → VM, waiting for vmnet_read */
+  /* The vmnet network it is on: interfaces with the same mode and the same start/end/mask
+   * share one (vmnet-helper docs/integration.md), bridged ones the same host NIC. */
+  char network[128];
+  uint32_t gateway; /* the start address, host order; 0 in bridged mode (no host address) */
+  bool isolated;    /* vmnet_enable_isolation_key: no traffic to or from other interfaces */
+  unsigned char learned[k_learned_macs][6];
+  size_t learned_count;
   struct fake_vmnet_interface* next_all;
 };
 
@@ -85,7 +97,6 @@ static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct fake_vmnet_interface* g_current;
 static struct fake_vmnet_interface* g_all;
 static xpc_object_t g_last_desc;
-static struct frame_list g_rx;      /* network → VM, waiting for vmnet_read */
 static struct frame_list g_written; /* VM → network, captured from vmnet_write */
 
 static vmnet_return_t g_start_status = VMNET_SUCCESS;
@@ -138,7 +149,7 @@ static void sleep_ms(int ms) {
 static void post_event_locked(struct fake_vmnet_interface* iface) {
   if (iface == NULL || iface->stopped || iface->callback == NULL) return;
   vmnet_interface_event_callback_t callback = Block_copy(iface->callback);
-  uint64_t estimated = list_pending(&g_rx);
+  uint64_t estimated = list_pending(&iface->rx);
   ++g_events;
   dispatch_async(iface->callback_queue, ^{
     xpc_object_t event = xpc_dictionary_create(NULL, NULL, 0);
@@ -279,6 +290,65 @@ static xpc_object_t make_param_locked(xpc_object_t desc, uint64_t mode, const st
   return param;
 }
 
+/* Which vmnet network `iface` joins [fake model of vmnet-helper docs/integration.md]: shared
+ * and host interfaces with the same mode and addressing (as the param reports it) are one
+ * network, whose gateway is the start address; bridged ones share their host NIC's LAN. */
+static void place_on_network(struct fake_vmnet_interface* iface, xpc_object_t desc, xpc_object_t param,
+                             uint64_t mode) {
+  iface->isolated = xpc_dictionary_get_bool(desc, vmnet_enable_isolation_key);
+  if (mode == VMNET_BRIDGED_MODE) {
+    snprintf(iface->network, sizeof(iface->network), "bridged %s",
+             xpc_dictionary_get_string(desc, vmnet_shared_interface_name_key));
+    return;
+  }
+  const char* start = xpc_dictionary_get_string(param, vmnet_start_address_key);
+  snprintf(iface->network, sizeof(iface->network), "%llu %s %s %s", (unsigned long long)mode, start,
+           xpc_dictionary_get_string(param, vmnet_end_address_key),
+           xpc_dictionary_get_string(param, vmnet_subnet_mask_key));
+  if (!parse_ipv4(start, &iface->gateway)) iface->gateway = 0;
+}
+
+static bool is_learned(const struct fake_vmnet_interface* iface, const unsigned char* mac) {
+  for (size_t i = 0; i < iface->learned_count; ++i) {
+    if (memcmp(iface->learned[i], mac, 6) == 0) return true;
+  }
+  return false;
+}
+
+/* Caller holds g_mutex. A learning bridge's view of a frame `from` wrote: its source MAC
+ * is learned; multicast, broadcast and unknown unicast go to every other interface of the
+ * network, known unicast to the one that sent from that MAC; isolated interfaces neither
+ * send to nor receive from others. The gateway answers what it is asked. Each receiver gets
+ * an event for the new frame (fake_vmnet_control.h: events on new arrivals). */
+static void switch_frame_locked(struct fake_vmnet_interface* from, const unsigned char* frame, size_t len) {
+  const unsigned char* dst = frame;
+  const unsigned char* src = frame + 6;
+  if ((src[0] & 1U) == 0 && !is_learned(from, src)) {
+    memcpy(from->learned[from->learned_count % k_learned_macs], src, 6);
+    if (from->learned_count < k_learned_macs) ++from->learned_count;
+  }
+  const bool flood = (dst[0] & 1U) != 0;
+  if (flood || memcmp(dst, fake_gateway_mac, 6) == 0) {
+    unsigned char reply[2048];
+    const size_t reply_len = fake_gateway_answer(frame, len, from->gateway, reply, sizeof(reply));
+    if (reply_len > 0) {
+      list_push(&from->rx, reply, reply_len);
+      post_event_locked(from);
+    }
+  }
+  if (from->isolated || (!flood && memcmp(dst, fake_gateway_mac, 6) == 0)) return;
+  struct fake_vmnet_interface* owner = NULL;
+  for (struct fake_vmnet_interface* to = g_all; !flood && to != NULL; to = to->next_all) {
+    if (to != from && !to->stopped && strcmp(to->network, from->network) == 0 && is_learned(to, dst)) owner = to;
+  }
+  for (struct fake_vmnet_interface* to = g_all; to != NULL; to = to->next_all) {
+    if (to == from || to->stopped || to->isolated || strcmp(to->network, from->network) != 0) continue;
+    if (owner != NULL && to != owner) continue;
+    list_push(&to->rx, frame, len);
+    post_event_locked(to);
+  }
+}
+
 interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue,
                                     vmnet_start_interface_completion_handler_t handler) {
   pthread_mutex_lock(&g_mutex);
@@ -307,6 +377,7 @@ interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue,
   g_current = iface;
 
   xpc_object_t param = status == VMNET_SUCCESS ? make_param_locked(desc, mode, iface) : NULL;
+  if (param != NULL) place_on_network(iface, desc, param, mode);
   int delay_ms = g_start_delay_ms;
   pthread_mutex_unlock(&g_mutex);
 
@@ -342,7 +413,7 @@ vmnet_return_t vmnet_interface_set_event_callback(interface_ref iface, interface
     iface->callback = Block_copy(callback);
     dispatch_retain(queue);
     iface->callback_queue = queue;
-    if (list_pending(&g_rx) > 0) post_event_locked(iface);
+    if (list_pending(&iface->rx) > 0) post_event_locked(iface);
   }
   pthread_mutex_unlock(&g_mutex);
   return VMNET_SUCCESS;
@@ -378,11 +449,12 @@ vmnet_return_t vmnet_read(interface_ref iface, struct vmpktdesc* packets, int* p
     return g_read_fail_status;
   }
   size_t n = (size_t)*pktcnt;
-  if (list_pending(&g_rx) < n) n = list_pending(&g_rx);
+  struct frame_list* rx = &iface->rx;
+  if (list_pending(rx) < n) n = list_pending(rx);
   if (g_read_limit > 0 && (size_t)g_read_limit < n) n = (size_t)g_read_limit;
   size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    struct frame* frame = &g_rx.items[g_rx.head];
+    struct frame* frame = &rx->items[rx->head];
     if (bytes + frame->len > fake_vmnet_max_bytes_per_call) { /* 256 KiB per call */
       n = i;
       break;
@@ -400,7 +472,7 @@ vmnet_return_t vmnet_read(interface_ref iface, struct vmpktdesc* packets, int* p
     packet->vm_pkt_size = frame->len; /* the only field vmnet_read sets */
     free(frame->data);
     frame->data = NULL;
-    ++g_rx.head;
+    ++rx->head;
   }
   *pktcnt = (int)n;
   /* No event for what is still queued: only new arrivals raise one (see control.h). */
@@ -449,7 +521,10 @@ vmnet_return_t vmnet_write(interface_ref iface, struct vmpktdesc* packets, int* 
   }
   int n = requested;
   if (g_write_limit > 0 && g_write_limit < n) n = g_write_limit;
-  for (int i = 0; i < n; ++i) list_push(&g_written, packets[i].vm_pkt_iov[0].iov_base, packets[i].vm_pkt_size);
+  for (int i = 0; i < n; ++i) {
+    list_push(&g_written, packets[i].vm_pkt_iov[0].iov_base, packets[i].vm_pkt_size);
+    switch_frame_locked(iface, packets[i].vm_pkt_iov[0].iov_base, packets[i].vm_pkt_size);
+  }
   *pktcnt = n;
   pthread_mutex_unlock(&g_mutex);
   return VMNET_SUCCESS;
@@ -487,6 +562,7 @@ bool fake_vmnet_reset(int timeout_ms) {
   while (g_all != NULL) {
     struct fake_vmnet_interface* next = g_all->next_all;
     clear_callback_locked(g_all);
+    list_clear(&g_all->rx);
     free(g_all);
     g_all = next;
   }
@@ -500,7 +576,6 @@ bool fake_vmnet_reset(int timeout_ms) {
   g_allocation_count = 0;
   g_max_read_count = g_max_write_count = 0;
   g_max_write_bytes = 0;
-  list_clear(&g_rx);
   list_clear(&g_written);
   g_start_status = VMNET_SUCCESS;
   g_start_delay_ms = 0;
@@ -616,25 +691,36 @@ bool fake_vmnet_desc_uuid(const char* key, unsigned char out[16]) {
   return true;
 }
 
+/* Caller holds g_mutex. The interface tests inject into: the one started last. */
+static struct fake_vmnet_interface* current_locked(void) {
+  if (g_current == NULL) {
+    fprintf(stderr, "vmnet fake: frames injected before any vmnet_start_interface()\n");
+    abort();
+  }
+  return g_current;
+}
+
 size_t fake_vmnet_inject(const void* data, size_t len) {
   pthread_mutex_lock(&g_mutex);
-  list_push(&g_rx, data, len);
-  size_t depth = list_pending(&g_rx);
-  post_event_locked(g_current);
+  struct fake_vmnet_interface* iface = current_locked();
+  list_push(&iface->rx, data, len);
+  size_t depth = list_pending(&iface->rx);
+  post_event_locked(iface);
   pthread_mutex_unlock(&g_mutex);
   return depth;
 }
 
 void fake_vmnet_inject_many(const void* const* frames, const size_t* lens, size_t count) {
   pthread_mutex_lock(&g_mutex);
-  for (size_t i = 0; i < count; ++i) list_push(&g_rx, frames[i], lens[i]);
-  post_event_locked(g_current);
+  struct fake_vmnet_interface* iface = current_locked();
+  for (size_t i = 0; i < count; ++i) list_push(&iface->rx, frames[i], lens[i]);
+  post_event_locked(iface);
   pthread_mutex_unlock(&g_mutex);
 }
 
 size_t fake_vmnet_queued(void) {
   pthread_mutex_lock(&g_mutex);
-  size_t depth = list_pending(&g_rx);
+  size_t depth = g_current != NULL ? list_pending(&g_current->rx) : 0;
   pthread_mutex_unlock(&g_mutex);
   return depth;
 }

@@ -5,6 +5,7 @@
 #include <squib/core/assert.hpp>
 #include <squib/core/frame_pool.hpp>
 #include <squib/core/frame_view.hpp>
+#include <squib/core/ipv4_subnet.hpp>
 #include <squib/core/sha1.hpp>
 #include <squib/uv/handle.hpp>
 
@@ -241,6 +242,21 @@ std::string to_string(const InterfaceId& id) {
     text += hex;
   }
   return text;
+}
+
+GrantedLink VmnetBackend::granted() const {
+  GrantedLink out;
+  if (m_info.mtu != 0) out.mtu = static_cast<std::uint32_t>(m_info.mtu);
+  if (m_info.max_packet_size != 0) out.max_packet_size = m_info.max_packet_size;
+  if (m_info.gateway.empty()) return out;  // bridged: the LAN's addressing, not vmnet's
+  out.gateway = m_info.gateway;
+  const auto gateway = core::parse_ipv4(m_info.gateway);
+  const auto mask = core::parse_ipv4(m_info.subnet_mask);
+  if (gateway && mask) {
+    if (const auto subnet = core::Ipv4Subnet::of(*gateway, *mask)) out.subnet = subnet->to_string();
+  }
+  if (!m_info.dhcp_first.empty() && !m_info.dhcp_last.empty()) out.dhcp_range = m_info.dhcp_first + "-" + m_info.dhcp_last;
+  return out;
 }
 
 VmnetBackend::VmnetBackend(BackendContext context, VmnetOptions options)

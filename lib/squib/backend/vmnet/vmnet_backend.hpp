@@ -103,6 +103,18 @@ struct VmnetOffloads {
   bool virtio_header = false;
 };
 
+// What this macOS and the SDK we were built with let vmnet do (for `status`; start() refuses
+// an offload that is missing with ENOTSUP). Each needs both: a key the SDK declares and a
+// macOS that knows it (vmnet-facts.md §2).
+struct VmnetCapabilities {
+  bool isolation = false;         // vmnet_enable_isolation_key, macOS 11.0
+  bool tso = false;               // vmnet_enable_tso_key, macOS 11.0
+  bool checksum_offload = false;  // vmnet_enable_checksum_offload_key, macOS 12.0
+  bool virtio_header = false;     // vmnet_enable_virtio_header_key, macOS 15.4
+  bool network_objects = false;   // vmnet_network_create + start_with_network, macOS 26
+};
+VmnetCapabilities vmnet_capabilities();
+
 struct VmnetOptions {
   VmnetMode mode = VmnetMode::shared;
   // shared/host: the subnet vmnet serves, dotted quads, all three or none (none: vmnet picks,
@@ -186,6 +198,9 @@ public:
   [[nodiscard]] std::string detail() const override { return m_detail; }
   // Valid after a successful start().
   [[nodiscard]] const VmnetInterfaceInfo& interface_info() const { return m_info; }
+  // interface_info() as the daemon reports it: MTU, max packet size, and in shared/host mode
+  // the subnet (gateway + mask), gateway and DHCP range vmnet serves.
+  [[nodiscard]] GrantedLink granted() const override;
 
 private:
   struct Vmnet;         // Apple types (interface, queue, vmpktdesc arrays): vmnet_backend.cpp

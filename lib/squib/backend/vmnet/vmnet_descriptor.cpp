@@ -1,5 +1,7 @@
 #include <squib/backend/vmnet/vmnet_descriptor.hpp>
 
+#include <squib/backend/vmnet/vmnet_network.hpp>
+
 #include <vmnet/vmnet.h>
 
 #include <cerrno>
@@ -64,6 +66,21 @@ core::Result<void> set_offloads(xpc_object_t desc, const VmnetOffloads& offloads
 }
 
 }  // namespace
+
+VmnetCapabilities vmnet_capabilities() {
+  VmnetCapabilities out;
+#if SQUIB_VMNET_SDK(110000)
+  if (__builtin_available(macOS 11.0, *)) out.isolation = out.tso = true;
+#endif
+#if SQUIB_VMNET_SDK(120000)
+  if (__builtin_available(macOS 12.0, *)) out.checksum_offload = true;
+#endif
+#if SQUIB_VMNET_SDK(150400)
+  if (__builtin_available(macOS 15.4, *)) out.virtio_header = true;
+#endif
+  out.network_objects = VmnetNetwork::available();
+  return out;
+}
 
 core::Result<void> validate_options(const VmnetOptions& options) {
   const bool any_range = !options.start_address.empty() || !options.end_address.empty() || !options.subnet_mask.empty();

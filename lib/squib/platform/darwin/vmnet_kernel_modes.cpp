@@ -16,6 +16,8 @@
 
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include <squib/backend/vmnet/vmnet_backend.hpp>
 #include <squib/backend/vmnet/vmnet_network.hpp>
 #include <squib/core/ipv4_subnet.hpp>
@@ -67,6 +69,7 @@ public:
     }
     options.network = network.network;
     ++network.attachments;
+    choice.on_granted = [this, name = params.network](const backend::GrantedLink& granted) { learn(name, granted); };
     choice.backend = std::make_unique<backend::VmnetBackend>(std::move(context), std::move(options));
     done(std::move(choice));
   }
@@ -91,6 +94,8 @@ public:
       if (network.subnet) {
         status.network.subnet = network.subnet->to_string();
         status.network.gateway = core::ipv4_to_string(network.subnet->gateway());
+        status.network.dhcp_range = core::ipv4_to_string(network.subnet->dhcp_first()) + "-" +
+                                    core::ipv4_to_string(network.subnet->dhcp_last());
       }
       status.backend = "vmnet";
       status.mode = network.mode;
@@ -100,7 +105,35 @@ public:
     return out;
   }
 
+  [[nodiscard]] proto::KernelStatus kernel_status() const override {
+    const backend::VmnetCapabilities can = backend::vmnet_capabilities();
+    return {"vmnet",
+            {},
+            {{"isolation", can.isolation},
+             {"bridged", true},
+             {"tso", can.tso},
+             {"checksum_offload", can.checksum_offload},
+             {"virtio_header", can.virtio_header},
+             {"network_objects", can.network_objects}}};
+  }
+
 private:
+  // A network started without a subnet gets vmnet's default (shared 192.168.64.0/24 …):
+  // once the first interface reports it, the network keeps it, so `status` shows it and
+  // later attachments ask for exactly it.
+  void learn(const std::string& name, const backend::GrantedLink& granted) {
+    const auto it = m_networks.find(name);
+    if (it == m_networks.end() || !granted.subnet) return;
+    const auto subnet = core::Ipv4Subnet::parse(*granted.subnet);
+    if (!subnet) return;
+    if (!it->second.subnet) {
+      it->second.subnet = subnet;
+    } else if (*it->second.subnet != *subnet) {
+      spdlog::warn("network {}: asked vmnet for {}, it serves {}", name, it->second.subnet->to_string(),
+                   subnet->to_string());
+    }
+  }
+
   // The network `params` names, made on first use; or why it cannot be joined.
   std::variant<VmnetNetworkState*, BackendRefusal> join(const proto::StartParams& params) {
     std::optional<core::Ipv4Subnet> subnet;

@@ -52,6 +52,11 @@ class LinuxKernelModes final : public KernelModes {
   void cleanup_stale(const std::vector<proto::StartParams>& recorded) override { m_networks.cleanup_stale(recorded); }
   void shutdown(std::function<void()> done) override { m_networks.shutdown(std::move(done)); }
   [[nodiscard]] std::vector<proto::NetworkStatus> describe() const override { return m_networks.describe(); }
+  // What this daemon does with the kernel's bridge on every Linux it supports; offloads
+  // (TSO/virtio-net headers on the TAP) are not used.
+  [[nodiscard]] proto::KernelStatus kernel_status() const override {
+    return {"bridge", {}, {{"isolation", true}, {"bridged", true}, {"tso", false}, {"network_objects", false}}};
+  }
 
  private:
   const DaemonConfig& m_config;

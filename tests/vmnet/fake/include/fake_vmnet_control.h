@@ -2,7 +2,15 @@
  * TEST DOUBLE — controls of the vmnet/dispatch/xpc contract fake (the one test double of
  * squib-netd, design brief §6). Tests call these; the backend never does.
  *
- * Model (a single "current" interface, the one most recently started). STRICT: it enforces
+ * Model: every started interface has its own receive queue; tests inject into the "current"
+ * one (the one most recently started). Interfaces form vmnet networks as on a Mac: shared or
+ * host interfaces with the same mode and addressing share one network, bridged ones their
+ * host NIC's. A frame an interface writes is switched like vmnet's bridge does it: its source
+ * MAC is learned; broadcast, multicast and unknown unicast reach every other interface of the
+ * network, known unicast only the interface that sent from that MAC; isolated interfaces
+ * (vmnet_enable_isolation_key) neither send to nor receive from others. On shared and host
+ * networks the gateway (the start address, MAC 5a:94:ef:00:00:01 [fake]) answers ARP
+ * requests for it and ICMP echo requests to it, as the Mac does (fake_gateway.h). STRICT: it enforces
  * what /work/shared/vmnet-facts.md ("What a strict fake must enforce") states, and is
  * stricter than vmnet where vmnet's behaviour is undocumented; "[fake]" marks its own choices.
  * - vmnet_start_interface() records the descriptor and returns a handle at once; the
@@ -99,7 +107,8 @@ int fake_vmnet_started_interfaces(void);
 /* Interfaces started and not yet stopped. */
 int fake_vmnet_live_interfaces(void);
 
-/* Network → VM: queue `len` bytes as one frame and post an event. Returns the queue depth. */
+/* Network → VM, on the current interface (aborts before any start): queue `len` bytes as one
+ * frame and post an event. Returns the queue depth. */
 size_t fake_vmnet_inject(const void* data, size_t len);
 /* Queue `count` frames without posting events, then post a single event. */
 void fake_vmnet_inject_many(const void* const* frames, const size_t* lens, size_t count);

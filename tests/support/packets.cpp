@@ -1,0 +1,134 @@
+#include "support/packets.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "support/catch.hpp"
+
+namespace squib::test {
+
+using namespace std::chrono_literals;
+
+Mac parse_mac(const std::string& text) {
+  unsigned b[6] = {};
+  REQUIRE(std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) == 6);
+  return {static_cast<std::uint8_t>(b[0]), static_cast<std::uint8_t>(b[1]), static_cast<std::uint8_t>(b[2]),
+          static_cast<std::uint8_t>(b[3]), static_cast<std::uint8_t>(b[4]), static_cast<std::uint8_t>(b[5])};
+}
+
+Ipv4 parse_ipv4(const std::string& text) {
+  unsigned b[4] = {};
+  REQUIRE(std::sscanf(text.c_str(), "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]) == 4);
+  return {static_cast<std::uint8_t>(b[0]), static_cast<std::uint8_t>(b[1]), static_cast<std::uint8_t>(b[2]),
+          static_cast<std::uint8_t>(b[3])};
+}
+
+void put(Bytes& out, std::initializer_list<std::uint8_t> bytes) { out.insert(out.end(), bytes); }
+void put16(Bytes& out, std::size_t value) { put(out, {static_cast<std::uint8_t>(value >> 8U), static_cast<std::uint8_t>(value)}); }
+
+// RFC 1071 Internet checksum of out[begin, end).
+std::uint16_t checksum(const Bytes& data, std::size_t begin, std::size_t end) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = begin; i < end; i += 2) {
+    sum += static_cast<std::uint32_t>(data[i] << 8U) + (i + 1 < end ? data[i + 1] : 0U);
+  }
+  while ((sum >> 16U) != 0) sum = (sum & 0xffffU) + (sum >> 16U);
+  return static_cast<std::uint16_t>(~sum);
+}
+void set16(Bytes& data, std::size_t at, std::uint16_t value) {
+  data[at] = static_cast<std::uint8_t>(value >> 8U);
+  data[at + 1] = static_cast<std::uint8_t>(value);
+}
+
+Bytes ethernet(const Mac& dst, const Mac& src, unsigned type) {
+  Bytes out;
+  put(out, dst);
+  put(out, src);
+  put16(out, type);
+  return out;
+}
+
+
+// RFC 826 ARP request: who has `target`? tell `sender_ip` (at `sender_mac`).
+Bytes arp_request(const Mac& mac, const Mac& sender_mac, const Ipv4& sender_ip, const Ipv4& target) {
+  auto out = ethernet(k_broadcast, mac, 0x0806);
+  put(out, {0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01});
+  put(out, sender_mac);
+  put(out, sender_ip);
+  put(out, {0, 0, 0, 0, 0, 0});
+  put(out, target);
+  return out;
+}
+
+// IPv4 header (RFC 791, 20 bytes, correct checksum) + `payload`, in an Ethernet frame.
+Bytes ipv4(const Mac& dst_mac, const Mac& src_mac, const Ipv4& src, const Ipv4& dst, std::uint8_t protocol,
+           const Bytes& payload) {
+  auto out = ethernet(dst_mac, src_mac, 0x0800);
+  put(out, {0x45, 0x00});
+  put16(out, 20 + payload.size());
+  put(out, {0x00, 0x01, 0x00, 0x00, 64, protocol, 0x00, 0x00});
+  put(out, src);
+  put(out, dst);
+  set16(out, 14 + 10, checksum(out, 14, 34));
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// ICMP echo request (RFC 792) with identifier `id`, sequence 1, 8 bytes of data.
+Bytes icmp_echo(const Mac& dst_mac, const Mac& src_mac, const Ipv4& src, const Ipv4& dst, unsigned id) {
+  Bytes icmp = {8, 0, 0, 0};
+  put16(icmp, id);
+  put(icmp, {0x00, 0x01, 's', 'q', 'u', 'i', 'b', '-', 'g', 'd'});
+  set16(icmp, 2, checksum(icmp, 0, icmp.size()));
+  return ipv4(dst_mac, src_mac, src, dst, 1, icmp);
+}
+
+// A minimal DHCPDISCOVER (RFC 2131 §4.4.1, RFC 2132 options) from 0.0.0.0:68 to
+// 255.255.255.255:67, broadcast flag set so that the OFFER comes back broadcast.
+Bytes dhcp_discover(const Mac& mac, std::uint32_t xid) {
+  Bytes bootp = {1, 1, 6, 0};
+  put(bootp, {static_cast<std::uint8_t>(xid >> 24U), static_cast<std::uint8_t>(xid >> 16U),
+              static_cast<std::uint8_t>(xid >> 8U), static_cast<std::uint8_t>(xid)});
+  put(bootp, {0, 0, 0x80, 0x00});  // secs, flags: broadcast
+  bootp.resize(bootp.size() + 16, 0);  // ciaddr, yiaddr, siaddr, giaddr
+  put(bootp, mac);
+  bootp.resize(bootp.size() + 10 + 64 + 128, 0);  // chaddr padding, sname, file
+  put(bootp, {99, 130, 83, 99, 53, 1, 1, 255});    // magic cookie; option 53 = DISCOVER; end
+  Bytes udp = {0, 68, 0, 67};
+  put16(udp, 8 + bootp.size());
+  put(udp, {0, 0});  // no UDP checksum (allowed over IPv4, RFC 768)
+  udp.insert(udp.end(), bootp.begin(), bootp.end());
+  return ipv4(k_broadcast, mac, {0, 0, 0, 0}, {255, 255, 255, 255}, 17, udp);
+}
+
+std::uint16_t be16(const Bytes& f, std::size_t at) {
+  return static_cast<std::uint16_t>((f[at] << 8U) | f[at + 1]);
+}
+bool ipv4_at(const Bytes& f, std::size_t at, const Ipv4& address) {
+  return f.size() >= at + 4 && std::memcmp(f.data() + at, address.data(), 4) == 0;
+}
+
+// Reads frames for up to `timeout`; returns the first one `match` accepts.
+std::optional<Bytes> receive_matching(const FakeVmm& vm, const std::function<bool(const Bytes&)>& match,
+                                      std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return std::nullopt;
+    auto frame = vm.receive(left);
+    if (!frame) return std::nullopt;
+    if (match(*frame)) return frame;
+  }
+}
+
+bool is_arp_reply(const Bytes& f, const Ipv4& answered, const Ipv4& asker) {
+  return f.size() >= 42 && be16(f, 12) == 0x0806 && be16(f, 20) == 2 && ipv4_at(f, 28, answered) &&
+         ipv4_at(f, 38, asker);
+}
+
+bool is_echo_reply(const Bytes& f, const Ipv4& from, const Ipv4& to, unsigned id) {
+  return f.size() >= 42 && be16(f, 12) == 0x0800 && f[14 + 9] == 1 && ipv4_at(f, 26, from) && ipv4_at(f, 30, to) &&
+         f[34] == 0 && be16(f, 38) == id;
+}
+
+}  // namespace squib::test
