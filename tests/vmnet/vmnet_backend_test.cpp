@@ -323,12 +323,18 @@ TEST_CASE_METHOD(Fixture, "start reads back MTU, max packet size, MAC, gateway a
     CHECK(backend->interface_info().dhcp_first == "192.168.105.2");
     CHECK(backend->interface_info().dhcp_last == "192.168.105.200");
     CHECK(backend->interface_info().subnet_mask == "255.255.255.0");
+    // What the daemon's start result reports (backend.hpp GrantedLink).
+    const auto granted = backend->granted();
+    CHECK(granted.subnet == "192.168.105.0/24");
+    CHECK(granted.gateway == "192.168.105.1");
+    CHECK(granted.dhcp_range == "192.168.105.2-192.168.105.200");
   }
   SECTION("vmnet's default range") {
     REQUIRE(start(make()).ok());
     CHECK(backend->interface_info().gateway == fake_vmnet_param_string(vmnet_start_address_key));
     CHECK(backend->interface_info().dhcp_first == "192.168.64.2");
     CHECK(backend->interface_info().dhcp_last == fake_vmnet_param_string(vmnet_end_address_key));
+    CHECK(backend->granted().subnet == "192.168.64.0/24");
   }
   CHECK(backend->state() == BackendState::running);
   // We do not ask vmnet for a MAC: it reports none, and the requested-MAC echo is gone.
@@ -336,6 +342,8 @@ TEST_CASE_METHOD(Fixture, "start reads back MTU, max packet size, MAC, gateway a
   CHECK(backend->interface_info().mac.empty());
   CHECK(backend->interface_info().mtu == 1400);
   CHECK(backend->interface_info().max_packet_size == 1414);
+  CHECK(backend->granted().mtu == 1400u);  // vmnet's, though 1500 was asked
+  CHECK(backend->granted().max_packet_size == 1414u);
   CHECK(fake_vmnet_callback_set());
   stop_and_wait();
 }
