@@ -24,6 +24,31 @@
 
 namespace squib::test {
 
+namespace {
+
+// No SIGPIPE from writing to a peer that went away: MSG_NOSIGNAL per call where the OS has it
+// (Linux), SO_NOSIGPIPE on the socket elsewhere (macOS). These files also build on a Mac.
+#ifdef MSG_NOSIGNAL
+constexpr int k_no_sigpipe = MSG_NOSIGNAL;
+#else
+constexpr int k_no_sigpipe = 0;
+#endif
+
+// A Unix socket not inherited by the daemons the tests spawn (fcntl: portable where
+// SOCK_CLOEXEC is not).
+int cloexec_socket(int type) {
+  const int fd = ::socket(AF_UNIX, type, 0);
+  if (fd < 0) return -1;
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+#ifdef SO_NOSIGPIPE
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
+  return fd;
+}
+
+}  // namespace
+
 DaemonProcess::DaemonProcess(const std::string& dir, std::vector<std::string> extra_args,
                              std::vector<std::string> launcher)
     : m_dir(dir), m_args(std::move(extra_args)), m_launcher(std::move(launcher)) {
@@ -111,7 +136,7 @@ int DaemonProcess::stop(int signum, std::chrono::milliseconds timeout) {
 void DaemonProcess::restart() { spawn(); }
 
 FakeVmm::FakeVmm(const std::string& local_path, const std::string& daemon_socket) : m_local(local_path) {
-  m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  m_fd = cloexec_socket(SOCK_DGRAM);
   REQUIRE(m_fd >= 0);
   sockaddr_un local{};
   local.sun_family = AF_UNIX;
@@ -177,7 +202,7 @@ CommandRun run_command(const std::string& line) {
 }
 
 int connect_raw(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = cloexec_socket(SOCK_STREAM);
   if (fd < 0) return -1;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -191,7 +216,7 @@ int connect_raw(const std::string& path) {
 
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), k_no_sigpipe);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -223,6 +248,7 @@ bool path_exists(const std::string& path) {
 
 bool process_alive(pid_t pid) {
   if (pid <= 0) return false;
+  if (!std::filesystem::exists("/proc/self/stat")) return ::kill(pid, 0) == 0;  // macOS: no procfs
   // A zombie still answers kill(0): read its state instead.
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
