@@ -37,7 +37,7 @@ class SquibNet < Formula
   depends_on "spdlog"
 
   def install
-    # Tests need Catch2 v2, which Homebrew does not ship (scripts/ci-macos-deps); CI runs them.
+    # The tests (Catch2 v2 or v3) need root and vmnet; CI runs them (.github/workflows/macos.yml).
     system "cmake", "-S", ".", "-B", "build", "-G", "Ninja", "-DSQUIB_BUILD_TESTS=OFF", *std_cmake_args
     system "cmake", "--build", "build"
     # bin/: squib-netd, squib-netctl, squib-child-exec. share/squib-netd/: the launchd plist

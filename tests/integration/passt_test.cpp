@@ -20,6 +20,8 @@
 
 using namespace squib::test;
 using namespace std::chrono_literals;
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -237,8 +239,8 @@ TEST_CASE("start of a passt that cannot run answers with passt's own words and l
   const auto refused = daemon->call("start", {{"name", "p1"}, {"mode", "userspace"}});
   INFO(daemon->log());
   CHECK(refused.error_code == -32004);
-  CHECK_THAT(refused.error_message, Catch::StartsWith("passt did not start: exited with status 1; its output: ") &&
-                                        Catch::Contains("External interface not usable"));
+  CHECK_THAT(refused.error_message, StartsWith("passt did not start: exited with status 1; its output: ") &&
+                                        ContainsSubstring("External interface not usable"));
   CHECK(daemon->ok("list").empty());
   CHECK(eventually([&] { return children_of(daemon->pid()).empty(); }));  // passt is not restarted
   CHECK(daemon->log().find("p1/passt: restarting child") == std::string::npos);
@@ -307,8 +309,8 @@ TEST_CASE("a forward passt cannot bind is refused with passt's words and the pre
   const auto refused = daemon->call("forward", {{"name", "p1"}, {"host", "127.0.0.1:80"}, {"guest_port", 80}});
   INFO(daemon->log());
   CHECK(refused.error_code == -32004);
-  CHECK_THAT(refused.error_message, Catch::StartsWith("the forwards of 'p1' are unchanged: passt did not start: ") &&
-                                        Catch::Contains("Failed to bind any port for '-t 127.0.0.1/80:80'"));
+  CHECK_THAT(refused.error_message, StartsWith("the forwards of 'p1' are unchanged: passt did not start: ") &&
+                                        ContainsSubstring("Failed to bind any port for '-t 127.0.0.1/80:80'"));
   // The attachment keeps running with exactly its previous forward, served by a new passt.
   REQUIRE(eventually([&] {
     const int now = child_pid(*daemon, "p1");

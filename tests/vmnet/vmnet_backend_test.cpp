@@ -7,12 +7,12 @@
 #include <squib/backend/vmnet/vmnet_descriptor.hpp>
 #include <squib/backend/vmnet/vmnet_network.hpp>
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
 #include <uv.h>
 
 #include "fake_vmnet_control.h"
+#include "support/catch.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +25,8 @@
 namespace {
 
 using namespace std::chrono_literals;
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::StartsWith;
 using squib::backend::BackendContext;
 using squib::backend::BackendState;
 using squib::backend::VmnetBackend;
@@ -357,7 +359,7 @@ TEST_CASE_METHOD(Fixture, "a gateway that is the network address is refused by v
   auto result = start(make());
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == EINVAL);
-  CHECK_THAT(result.error().message, Catch::Contains("VMNET_INVALID_ARGUMENT"));
+  CHECK_THAT(result.error().message, ContainsSubstring("VMNET_INVALID_ARGUMENT"));
 }
 
 TEST_CASE_METHOD(Fixture, "the macOS 26 network descriptor holds only the documented keys", "[vmnet][start]") {
@@ -399,8 +401,8 @@ TEST_CASE_METHOD(Fixture, "start failures map vmnet statuses to named errors", "
   auto result = start(make());
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().code == c.code);
-  CHECK_THAT(result.error().message, Catch::Contains(c.name) && Catch::Contains("vmnet_start_interface"));
-  if (c.code == EPERM) CHECK_THAT(result.error().message, Catch::Contains("com.apple.vm.networking"));
+  CHECK_THAT(result.error().message, ContainsSubstring(c.name) && ContainsSubstring("vmnet_start_interface"));
+  if (c.code == EPERM) CHECK_THAT(result.error().message, ContainsSubstring("com.apple.vm.networking"));
   CHECK(backend->state() == BackendState::failed);
   CHECK(fake_vmnet_live_interfaces() == 0);
   bool done = false;
@@ -432,7 +434,7 @@ TEST_CASE_METHOD(Fixture, "start times out on the loop and the late interface is
   WARN("start gave up after " << waited_ms << " ms (timeout 50 ms)");  // reported, not asserted: a shared machine
   REQUIRE_FALSE(outcome->ok());
   CHECK(outcome->error().code == ETIMEDOUT);
-  CHECK_THAT(outcome->error().message, Catch::StartsWith("StartTimeout"));
+  CHECK_THAT(outcome->error().message, StartsWith("StartTimeout"));
   CHECK(backend->state() == BackendState::failed);
   SECTION("the late completion finds the start abandoned") {
     REQUIRE(fake_dispatch_wait_idle(2000));
