@@ -253,7 +253,7 @@ struct NetworkStatus {
   std::int64_t dnsmasq_pid = 0;
   std::string backend = "bridge";  // what serves it: "bridge" (Linux) or "vmnet" (macOS)
   // Host firewall chains found for this network (empty: none blocks it, or not Linux shared).
-  std::vector<HostFirewallChain> host_firewall;
+  std::vector<HostFirewallChain> host_firewall = {};
 };
 json to_json(const NetworkStatus& status);
 void from_json(const json& value, NetworkStatus& out);
