@@ -94,7 +94,7 @@ TEST_CASE("host firewall: without DOCKER-USER the rules go to the top of the blo
   }
 }
 
-TEST_CASE("host firewall: converged when both rules are there, once; duplicates are removed",
+TEST_CASE("host firewall: converged when both rules are there once, duplicates are removed",
           "[platform][host_firewall]") {
   const std::string listed = R"({"nftables": [
     {"chain": {"family": "inet", "table": "fw", "name": "fwd", "handle": 1, "type": "filter", "hook": "forward",

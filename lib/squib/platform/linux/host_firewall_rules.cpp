@@ -18,6 +18,8 @@ using json = nlohmann::json;
 
 namespace {
 
+// The comment prefix of every squib-netd's rules, whatever its run dir.
+constexpr std::string_view k_any_tag = "squib-netd:";
 // Docker's chain for rules of others (docs.docker.com, "Packet filtering and firewalls").
 constexpr std::string_view k_docker_user = "DOCKER-USER";
 
@@ -147,8 +149,11 @@ Result<HostRuleset> parse_host_ruleset(std::string_view nft_json, std::string_vi
       if (handle != rule->end() && handle->is_number_unsigned()) {
         out.ours.push_back({ref, handle->get<std::uint64_t>(), comment});
       }
-      continue;  // our own rules neither block nor count as a chain's last rule
+      continue;
     }
+    // No daemon's rules (ours or another run dir's, always inserted at the top) block or
+    // count as a chain's last rule.
+    if (comment.starts_with(k_any_tag)) continue;
     const auto it = index.find(key_of(ref));
     if (it == index.end()) continue;
     ChainSeen& seen = chains[it->second];
