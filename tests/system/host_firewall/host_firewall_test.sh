@@ -39,7 +39,7 @@ netctl=${SQUIB_NETCTL:-$root/build/daemon/squib-netctl}
 
 skip() { echo "host_firewall/$scenario: SKIP ($*)"; exit 77; }
 [[ $EUID -eq 0 ]] || skip "needs root"
-for tool in ip nft dnsmasq jq python3 ping; do command -v "$tool" >/dev/null || skip "no $tool"; done
+for tool in ip nft dnsmasq jq python3; do command -v "$tool" >/dev/null || skip "no $tool"; done
 [[ -x "$netd" && -x "$netctl" ]] || skip "build squib-netd first ($netd)"
 [[ -c /dev/net/tun ]] || skip "no /dev/net/tun"
 
@@ -88,6 +88,15 @@ ip netns add "$world"; ip -n "$world" link set lo up
 ip link add "sqfv-$tag" netns "$ns" type veth peer name w0 netns "$world"
 ip -n "$ns" addr add 10.214.0.1/24 dev "sqfv-$tag"; ip -n "$ns" link set "sqfv-$tag" up
 ip -n "$world" addr add "$world_ip/24" dev w0; ip -n "$world" link set w0 up
+# The world's service: a TCP listener the guests connect to (what "reaches the world" means).
+ip netns exec "$world" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8000)); s.listen(64); print("listening", flush=True)
+while True:
+    c, peer = s.accept(); c.sendall(("hello " + peer[0] + "\n").encode()); c.close()
+' "$world_ip" >"$tmp/world.log" 2>&1 &
+pids+=($!)
 
 start_daemon() {  # EXTRA_FLAGS…
     ip netns exec "$ns" "$netd" --run-dir "$run" --log-level debug "$@" >>"$tmp/daemon.log" 2>&1 &
@@ -116,7 +125,7 @@ start() {  # NAME ARGS… : keeps the result in $tmp/NAME.json
 }
 field() { jq -r "$2" "$tmp/$1.json"; }
 
-# guest NAME : a namespace sqfg<n>-<tag> whose TAP g0 is attachment NAME's guest, with the
+# guest NAME : sets guest_ns to a namespace sqfg<n>-<tag> whose TAP g0 is attachment NAME's guest, with the
 # attachment's MAC and leased address (the daemon's source guard admits exactly those).
 guest() {
     local name=$1 g="sqfg${#guests[@]}-$tag"
@@ -134,15 +143,24 @@ guest() {
     ip -n "$g" addr add "$(field "$name" .network.address)/${subnet#*/}" dev g0
     ip -n "$g" link set g0 up
     ip -n "$g" route add default via "$(field "$name" .network.gateway)"
-    echo "$g"
+    guest_ns=$g
 }
-reaches() { ip netns exec "$1" ping -c1 -W1 -q "$world_ip" >/dev/null 2>&1; }
+# reaches GUESTNS : one TCP connection to the world within 1 s, answered "hello <source>" —
+# the source is the daemon namespace's uplink address (10.214.0.1): masqueraded.
+reaches() {
+    ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8000), timeout=1)
+sys.exit(0 if s.recv(64).startswith(b"hello 10.214.0.1") else 1)
+' "$world_ip" >/dev/null 2>&1
+}
 # eventually_reaches GUESTNS SECONDS : bounded wait; prints the milliseconds it took
 eventually_reaches() {
     local start deadline=$((SECONDS + $2))
     start=$(now_ms)
     while (( SECONDS < deadline )); do
         if reaches "$1"; then echo $(( $(now_ms) - start )); return 0; fi
+        sleep 0.05
     done
     return 1
 }
@@ -184,6 +202,7 @@ ours() {  # [FAMILY TABLE CHAIN]
     grep "comment \"$tag_prefix" <<<"$listing" | grep -vc "$foreign_tag" || true
 }
 no_rules_of_ours() { [[ $(ours) -eq 0 ]]; }
+ours_are() { [[ $(ours "${@:2}") -eq $1 ]]; }  # N [FAMILY TABLE CHAIN], for eventually
 status_chain() {  # NETWORK CHAIN ACTION [RULES_CHAIN]
     ctl status | jq -e --arg n "$1" --arg c "$2" --arg a "$3" --arg r "${4:-}" \
         '.networks[] | select(.name == $n) | .host_firewall[] |
@@ -194,12 +213,14 @@ case "$scenario" in
 docker)
     start_daemon
     start vm1
-    g=$(guest vm1)
+    guest vm1; g=$guest_ns
     eventually_reaches "$g" 10 >/dev/null || fail "the guest does not reach the world before any firewall (test premise)"
     bridge=$(field vm1 .network.bridge)
     appeared=$(now_ms)
     add_docker
-    took=$(eventually_reaches "$g" 10) || fail "the guest did not reach the world again within 10 s of Docker's chain"
+    eventually 10 ours_are 2 ip filter DOCKER-USER || fail "no rules of ours in DOCKER-USER within 10 s"
+    rules_ms=$(( $(now_ms) - appeared ))
+    eventually_reaches "$g" 10 >/dev/null || fail "the guest did not reach the world again within 10 s of Docker's chain"
     total=$(( $(now_ms) - appeared ))
     # Only tagged rules of ours, exactly two, in DOCKER-USER and not in FORWARD.
     [[ $(ours ip filter DOCKER-USER) -eq 2 ]] || fail "expected 2 tagged rules in DOCKER-USER: $(in_ns nft list chain ip filter DOCKER-USER)"
@@ -212,14 +233,16 @@ docker)
         fail "status does not report the chain: $(ctl status | jq -c '.networks')"
     "$netctl" --control "$run/control.sock" status | grep -q 'host firewall chain ip filter FORWARD (policy drop): accepted' ||
         fail "squib-netctl status does not show the chain"
-    pass "reachable again ${total} ms after Docker's chain appeared; 2 tagged rules in ip filter DOCKER-USER"
+    stop_daemon
+    no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
+    pass "our rules in DOCKER-USER ${rules_ms} ms and the world reachable ${total} ms after Docker's chain appeared"
     ;;
 second)
     start_daemon
     start vm1
     add_docker
     add_ufw
-    g1=$(guest vm1)
+    guest vm1; g1=$guest_ns
     eventually_reaches "$g1" 10 >/dev/null || fail "vm1 does not reach the world"
     t=$(now_ms)
     start vm2 --network n2 --subnet 192.168.106.0/24
@@ -228,40 +251,49 @@ second)
     n2_docker=$(in_ns nft list chain ip filter DOCKER-USER | grep -c "squib-netd:[0-9a-f]*:n2:" || true)
     n2_ufw=$(in_ns nft list chain inet ufwlike forward | grep -c "squib-netd:[0-9a-f]*:n2:" || true)
     [[ $n2_docker -eq 2 && $n2_ufw -eq 2 ]] || fail "at start: n2 has $n2_docker rules in DOCKER-USER and $n2_ufw in inet ufwlike forward (want 2 and 2)"
-    g2=$(guest vm2)
-    # From the start: the first ping that gets an ARP answer must get through (3 tries cover ARP only).
-    ip netns exec "$g2" ping -c3 -i0.2 -W2 -q "$world_ip" >"$tmp/ping-vm2.log" 2>&1 || fail "vm2 does not reach the world: $(cat "$tmp/ping-vm2.log")"
-    grep -q ' 0% packet loss' "$tmp/ping-vm2.log" || fail "vm2 lost pings at the start: $(cat "$tmp/ping-vm2.log")"
+    guest vm2; g2=$guest_ns
+    # From the start: the very first connection gets through.
+    reaches "$g2" || fail "vm2's first connection to the world failed"
     [[ $(ours) -eq 8 ]] || fail "expected 8 rules of ours (2 networks x 2 rules x 2 chains), found $(ours)"
     eventually 5 status_chain n2 "inet ufwlike forward" accepted "inet ufwlike forward" || fail "status: $(ctl status | jq -c .networks)"
     eventually 5 status_chain n2 "ip filter FORWARD" accepted "ip filter DOCKER-USER" || fail "status: $(ctl status | jq -c .networks)"
-    pass "start of n2 took ${took_start} ms with its rules in both chains; no ping lost"
+    stop_daemon
+    no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
+    pass "start of n2 took ${took_start} ms with its rules in both chains; its first connection got through"
     ;;
 reload)
     add_ufw
     start_daemon
     start vm1
-    g=$(guest vm1)
+    guest vm1; g=$guest_ns
     eventually_reaches "$g" 10 >/dev/null || fail "the guest does not reach the world next to the ufw-like chain"
     pid_before=$daemon_pid
     # 1. atomic: delete and recreate in one transaction (`nft -f` of a whole ruleset).
     in_ns nft -f - <<<"delete table inet ufwlike
 $ufw_ruleset"
+    t=$(now_ms)
+    eventually 10 ours_are 2 inet ufwlike forward || fail "rules not back after the atomic reload"
+    back1=$(( $(now_ms) - t ))
     took1=$(eventually_reaches "$g" 10) || fail "no connectivity after the atomic reload"
-    eventually 5 test "$(ours inet ufwlike forward)" -eq 2 || fail "rules not back after the atomic reload"
+    eventually 5 ours_are 2 inet ufwlike forward || fail "rules not back after the atomic reload"
     # 2. two steps (`ufw reload`: flush, then rebuild).
     in_ns nft delete table inet ufwlike
     add_ufw
+    t=$(now_ms)
+    eventually 10 ours_are 2 inet ufwlike forward || fail "rules not back after the two-step reload"
+    back2=$(( $(now_ms) - t ))
     took2=$(eventually_reaches "$g" 10) || fail "no connectivity after the two-step reload"
-    eventually 5 test "$(ours inet ufwlike forward)" -eq 2 || fail "rules not back after the two-step reload"
+    eventually 5 ours_are 2 inet ufwlike forward || fail "rules not back after the two-step reload"
     [[ "$daemon_pid" == "$pid_before" ]] && kill -0 "$daemon_pid" || fail "the daemon restarted"
     [[ $(ours) -eq 2 ]] || fail "expected exactly 2 rules of ours, found $(ours)"
-    pass "reachable ${took1} ms after an atomic reload, ${took2} ms after a two-step reload"
+    stop_daemon
+    no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
+    pass "rules back ${back1} ms after an atomic reload (reachable after ${took1} ms more), ${back2} ms after a two-step one (${took2} ms)"
     ;;
 leave)
     start_daemon --host-firewall=leave
     start vm1
-    g=$(guest vm1)
+    guest vm1; g=$guest_ns
     eventually_reaches "$g" 10 >/dev/null || fail "the guest does not reach the world before any firewall"
     add_docker
     # The premise of the whole issue: left alone, the chain cuts the guest off.
@@ -275,6 +307,7 @@ leave)
     no_rules_of_ours || fail "rules of ours with --host-firewall=leave"
     [[ $(ctl list | jq length) -eq 1 ]] || fail "the failed attachment is listed"
     in_ns nft list tables | grep -c squib_ | grep -qx 1 || fail "the failed network's table is left"
+    stop_daemon
     pass "left alone the chain cuts the guest off; start fails: $(head -c 160 "$tmp/vm2.out")…"
     ;;
 cleanup)
@@ -296,11 +329,11 @@ cleanup)
     no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
     # 3. kill -9 + restart + stop (state.json brings vm1 and vm2 back).
     start_daemon
-    eventually 10 test "$(ours)" -eq 8 || fail "restored networks did not get their rules back: $(ours)"
+    eventually 10 ours_are 8 || fail "restored networks did not get their rules back: $(ours)"
     kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=
     [[ $(ours) -eq 8 ]] || fail "kill -9 should leave the rules (test premise)"
     start_daemon
-    eventually 10 test "$(ours)" -eq 8 || fail "after restart: $(ours) rules of ours, want 8"
+    eventually 10 ours_are 8 || fail "after restart: $(ours) rules of ours, want 8"
     grep -q 'removed 8 host firewall rule(s)' "$tmp/daemon.log" || fail "the restart did not report removing the stale rules"
     for n in vm1 vm2; do eventually 10 ctl stop "$n" >/dev/null 2>&1 || fail "stop $n after restart"; done
     eventually 5 no_rules_of_ours || fail "after kill -9, restart and stop: $(ours) rule(s) of ours left"
