@@ -305,10 +305,13 @@ leave)
     grep -q "chain 'ip filter FORWARD' (policy drop)" "$tmp/vm2.out" || fail "the error does not name the chain: $(cat "$tmp/vm2.out")"
     grep -q -- "--host-firewall=coexist" "$tmp/vm2.out" || fail "the error does not name the fix: $(cat "$tmp/vm2.out")"
     no_rules_of_ours || fail "rules of ours with --host-firewall=leave"
+    # The failed start's look at the ruleset shows in the status of the network that exists.
+    status_chain default "ip filter FORWARD" left || fail "status does not say the chain is left: $(ctl status | jq -c .networks)"
     [[ $(ctl list | jq length) -eq 1 ]] || fail "the failed attachment is listed"
     in_ns nft list tables | grep -c squib_ | grep -qx 1 || fail "the failed network's table is left"
+    [[ "$(jq -r .error.code "$tmp/vm2.out")" == -32004 ]] || fail "expected error -32004: $(cat "$tmp/vm2.out")"
     stop_daemon
-    pass "left alone the chain cuts the guest off; start fails: $(head -c 160 "$tmp/vm2.out")…"
+    pass "left alone the chain cuts the guest off; start fails: $(jq -r .error.message "$tmp/vm2.out")"
     ;;
 cleanup)
     add_docker
