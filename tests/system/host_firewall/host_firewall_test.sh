@@ -10,9 +10,10 @@
 #            filter, FORWARD on the forward hook with policy drop, jumping to DOCKER-USER):
 #            the guest reaches the world again without anybody's help, our rules are in
 #            DOCKER-USER (not FORWARD), exactly two and both tagged; status says so
-#   second   with that Docker layout and a ufw-like chain (inet, forward hook, policy drop)
-#            in place, a second shared network has its rules in both chains when `start`
-#            returns and its guest reaches the world at once
+#   second   with that Docker layout, a ufw-like chain (inet, forward hook, policy drop) and a
+#            firewalld-like one (inet, policy accept, last rule reject) in place, a second
+#            shared network has its rules in all three when `start` returns and its guest
+#            reaches the world at once
 #   reload   the ufw-like chain is deleted and recreated (as `ufw reload` / `nft -f` do), once
 #            atomically and once in two steps: connectivity comes back, same daemon
 #   leave    --host-firewall=leave: the Docker chain cuts a running guest off (the premise),
@@ -192,6 +193,20 @@ ufw_ruleset='table inet ufwlike {
     }
 }'
 add_ufw() { in_ns nft -f - <<<"$ufw_ruleset"; }
+# firewalld's nftables backend: policy accept, replies accepted, the last rule a reject for
+# everything no zone or policy allowed (firewalld 1.x, table inet firewalld).
+add_firewalld() {
+    in_ns nft -f - <<'EOF'
+table inet firewalld {
+    chain filter_FORWARD {
+        type filter hook forward priority filter + 10; policy accept;
+        ct state { established, related } accept
+        iifname "lo" accept
+        reject with icmpx admin-prohibited
+    }
+}
+EOF
+}
 
 tag_prefix="squib-netd:"
 foreign_tag="squib-netd:ffffffffff:"  # another run dir's daemon
@@ -242,6 +257,7 @@ second)
     start vm1
     add_docker
     add_ufw
+    add_firewalld
     guest vm1; g1=$guest_ns
     eventually_reaches "$g1" 10 >/dev/null || fail "vm1 does not reach the world"
     t=$(now_ms)
@@ -250,16 +266,19 @@ second)
     # When start returns, n2's rules are already in both chains (it waits for them).
     n2_docker=$(in_ns nft list chain ip filter DOCKER-USER | grep -c "squib-netd:[0-9a-f]*:n2:" || true)
     n2_ufw=$(in_ns nft list chain inet ufwlike forward | grep -c "squib-netd:[0-9a-f]*:n2:" || true)
-    [[ $n2_docker -eq 2 && $n2_ufw -eq 2 ]] || fail "at start: n2 has $n2_docker rules in DOCKER-USER and $n2_ufw in inet ufwlike forward (want 2 and 2)"
+    n2_fwd=$(in_ns nft list chain inet firewalld filter_FORWARD | grep -c "squib-netd:[0-9a-f]*:n2:" || true)
+    [[ $n2_docker -eq 2 && $n2_ufw -eq 2 && $n2_fwd -eq 2 ]] ||
+        fail "at start: n2 has $n2_docker rules in DOCKER-USER, $n2_ufw in inet ufwlike forward, $n2_fwd in inet firewalld filter_FORWARD (want 2 each)"
     guest vm2; g2=$guest_ns
     # From the start: the very first connection gets through.
     reaches "$g2" || fail "vm2's first connection to the world failed"
-    [[ $(ours) -eq 8 ]] || fail "expected 8 rules of ours (2 networks x 2 rules x 2 chains), found $(ours)"
+    [[ $(ours) -eq 12 ]] || fail "expected 12 rules of ours (2 networks x 2 rules x 3 chains), found $(ours)"
+    eventually 5 status_chain n2 "inet firewalld filter_FORWARD" accepted "inet firewalld filter_FORWARD" || fail "status: $(ctl status | jq -c .networks)"
     eventually 5 status_chain n2 "inet ufwlike forward" accepted "inet ufwlike forward" || fail "status: $(ctl status | jq -c .networks)"
     eventually 5 status_chain n2 "ip filter FORWARD" accepted "ip filter DOCKER-USER" || fail "status: $(ctl status | jq -c .networks)"
     stop_daemon
     no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
-    pass "start of n2 took ${took_start} ms with its rules in both chains; its first connection got through"
+    pass "start of n2 took ${took_start} ms with its rules in all three chains; its first connection got through"
     ;;
 reload)
     add_ufw

@@ -125,3 +125,34 @@ TEST_CASE("host firewall: input that is not nft's JSON is an error", "[platform]
   CHECK_FALSE(parse_host_ruleset(R"({"nft": []})", k_prefix));
   CHECK(parse_host_ruleset(R"({"nftables": []})", k_prefix));
 }
+
+TEST_CASE("host firewall: firewalld's forward chain (policy accept, last rule reject) blocks, our rules go on top",
+          "[platform][host_firewall]") {
+  // `nft -j list ruleset` of firewalld 1.x's layout, as nft 1.0.6 prints it.
+  const std::string listed = R"({"nftables": [
+    {"table": {"family": "inet", "name": "firewalld", "handle": 1}},
+    {"chain": {"family": "inet", "table": "firewalld", "name": "filter_FORWARD", "handle": 1, "type": "filter",
+               "hook": "forward", "prio": 10, "policy": "accept"}},
+    {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_FORWARD", "handle": 3,
+              "expr": [{"match": {"op": "==", "left": {"ct": {"key": "state"}}, "right": {"set": ["established", "related"]}}},
+                       {"accept": null}]}},
+    {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_FORWARD", "handle": 4,
+              "expr": [{"reject": {"type": "icmpx", "expr": "admin-prohibited"}}]}}]})";
+  auto ruleset = parse_host_ruleset(listed, k_prefix);
+  REQUIRE(ruleset);
+  REQUIRE(ruleset->blocking.size() == 1);
+  CHECK(ruleset->blocking[0].chain.label() == "inet firewalld filter_FORWARD");
+  CHECK(ruleset->blocking[0].verdict == "last rule drops");
+  CHECK(reconcile_script(ruleset.value(), {default_network()}, k_prefix)
+            .starts_with("insert rule inet firewalld filter_FORWARD iifname \"sqbr-aaaaaaaaaa\""));
+  SECTION("a chain whose last rule is conditional does not block") {
+    const std::string conditional = R"({"nftables": [
+      {"chain": {"family": "inet", "table": "t", "name": "f", "handle": 1, "type": "filter", "hook": "forward",
+                 "prio": 0, "policy": "accept"}},
+      {"rule": {"family": "inet", "table": "t", "chain": "f", "handle": 2,
+                "expr": [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "eth9"}}, {"drop": null}]}}]})";
+    auto other = parse_host_ruleset(conditional, k_prefix);
+    REQUIRE(other);
+    CHECK(other->blocking.empty());
+  }
+}
