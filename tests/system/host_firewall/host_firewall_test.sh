@@ -15,7 +15,8 @@
 #            shared network has its rules in all three when `start` returns and its guest
 #            reaches the world at once
 #   reload   the ufw-like chain is deleted and recreated (as `ufw reload` / `nft -f` do), once
-#            atomically and once in two steps: connectivity comes back, same daemon
+#            atomically and once in two steps, then Docker's table is deleted and made again
+#            (Docker restarting): rules and connectivity come back each time, same daemon
 #   leave    --host-firewall=leave: the Docker chain cuts a running guest off (the premise),
 #            `start` of another shared network fails naming the chain, no rule of ours anywhere
 #   cleanup  after stop, after SIGTERM, after kill -9 + restart + stop: no rule of ours in any
@@ -302,12 +303,21 @@ $ufw_ruleset"
     eventually 10 ours_are 2 inet ufwlike forward || fail "rules not back after the two-step reload"
     back2=$(( $(now_ms) - t ))
     took2=$(eventually_reaches "$g" 10) || fail "no connectivity after the two-step reload"
+    # 3. Docker restarting: its table appears, goes, and is made again.
+    add_docker
+    eventually 10 ours_are 2 ip filter DOCKER-USER || fail "rules not in DOCKER-USER after Docker started"
+    in_ns nft delete table ip filter
+    add_docker
+    t=$(now_ms)
+    eventually 10 ours_are 2 ip filter DOCKER-USER || fail "rules not back in DOCKER-USER after Docker restarted"
+    back3=$(( $(now_ms) - t ))
+    eventually_reaches "$g" 10 >/dev/null || fail "no connectivity after Docker restarted"
     eventually 5 ours_are 2 inet ufwlike forward || fail "rules not back after the two-step reload"
     [[ "$daemon_pid" == "$pid_before" ]] && kill -0 "$daemon_pid" || fail "the daemon restarted"
-    [[ $(ours) -eq 2 ]] || fail "expected exactly 2 rules of ours, found $(ours)"
+    [[ $(ours) -eq 4 ]] || fail "expected exactly 4 rules of ours (ufw-like + DOCKER-USER), found $(ours)"
     stop_daemon
     no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
-    pass "rules back ${back1} ms after an atomic reload (reachable after ${took1} ms more), ${back2} ms after a two-step one (${took2} ms)"
+    pass "rules back ${back1} ms after an atomic reload (reachable after ${took1} ms more), ${back2} ms after a two-step one (${took2} ms), ${back3} ms after Docker's table was remade"
     ;;
 leave)
     start_daemon --host-firewall=leave
