@@ -81,6 +81,8 @@ fail() {
 }
 pass() { echo "host_firewall/$scenario: PASS ($((SECONDS - t0))s) $*"; exit 0; }
 in_ns() { ip netns exec "$ns" "$@"; }
+# Never `producer | grep -q`: grep -q exits at the first match and, under pipefail, the
+# producer's SIGPIPE fails the pipeline; `grep … >/dev/null` reads everything.
 now_ms() { date +%s%3N; }
 
 # The daemon's namespace and the world, joined by a veth; the world has no route back to the
@@ -243,11 +245,11 @@ docker)
     [[ $(ours ip filter FORWARD) -eq 0 ]] || fail "rules of ours in FORWARD although DOCKER-USER exists"
     untagged=$(in_ns nft list table ip filter | grep "$bridge" | grep -vc "comment \"$tag_prefix" || true)
     [[ $untagged -eq 0 ]] || fail "$untagged untagged rule(s) for $bridge"
-    in_ns nft list chain ip filter DOCKER-USER | grep -q 'counter packets [0-9]* bytes [0-9]* return' ||
+    in_ns nft list chain ip filter DOCKER-USER | grep 'counter packets [0-9]* bytes [0-9]* return' >/dev/null ||
         fail "Docker's own DOCKER-USER rule changed"
     eventually 5 status_chain default "ip filter FORWARD" accepted "ip filter DOCKER-USER" ||
         fail "status does not report the chain: $(ctl status | jq -c '.networks')"
-    "$netctl" --control "$run/control.sock" status | grep -q 'host firewall chain ip filter FORWARD (policy drop): accepted' ||
+    "$netctl" --control "$run/control.sock" status | grep 'host firewall chain ip filter FORWARD (policy drop): accepted' >/dev/null ||
         fail "squib-netctl status does not show the chain"
     stop_daemon
     no_rules_of_ours || fail "after SIGTERM: $(ours) rule(s) of ours left"
@@ -337,7 +339,7 @@ leave)
     # The failed start's look at the ruleset shows in the status of the network that exists.
     status_chain default "ip filter FORWARD" left || fail "status does not say the chain is left: $(ctl status | jq -c .networks)"
     [[ $(ctl list | jq length) -eq 1 ]] || fail "the failed attachment is listed"
-    in_ns nft list tables | grep -c squib_ | grep -qx 1 || fail "the failed network's table is left"
+    [[ $(in_ns nft list tables | grep -c squib_) -eq 1 ]] || fail "the failed network's table is left"
     [[ "$(jq -r .error.code "$tmp/vm2.out")" == -32004 ]] || fail "expected error -32004: $(cat "$tmp/vm2.out")"
     stop_daemon
     pass "left alone the chain cuts the guest off; start fails: $(jq -r .error.message "$tmp/vm2.out")"
@@ -372,8 +374,8 @@ cleanup)
     stop_daemon
     no_rules_of_ours || fail "after the final SIGTERM: $(ours) rule(s) of ours left"
     [[ "$(in_ns nft list table ip filter)" == "$docker_before" ]] || fail "Docker's table changed: $(in_ns nft list table ip filter)"
-    in_ns nft list chain inet ufwlike forward | grep -q "$foreign_tag" || fail "another run dir's tagged rule was removed"
-    in_ns nft list tables | grep -q squib_ && fail "a table of ours is left"
+    in_ns nft list chain inet ufwlike forward | grep "$foreign_tag" >/dev/null || fail "another run dir's tagged rule was removed"
+    in_ns nft list tables | grep squib_ >/dev/null && fail "a table of ours is left"
     pass "no rule of ours after stop, SIGTERM, kill -9 + restart + stop; others' rules untouched"
     ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
