@@ -229,6 +229,16 @@ void print_status(const squib::proto::StatusResult& status) {
                or_dash(network.gateway), std::to_string(entry.attachments)});
   }
   std::cout << "\n" << table.render();
+  // Other tables' forward chains that would drop a shared network's traffic (Docker, ufw,
+  // firewalld), and what the daemon did: one line each, so a cut-off network is visible.
+  for (const auto& entry : status.networks) {
+    for (const auto& chain : entry.host_firewall) {
+      std::cout << "  " << entry.network.name << ": host firewall chain " << chain.chain << " (" << chain.verdict
+                << "): " << chain.action;
+      if (chain.rules_chain) std::cout << ", our rules in " << *chain.rules_chain;
+      std::cout << "\n";
+    }
+  }
 }
 
 // Prints a result: as received with --json (for scripts), else through `human`, which gets

@@ -94,6 +94,13 @@ int main(int argc, char** argv) {
                  "An existing bridge members may attach bridged VMs to (repeatable; default none: root only)");
   app.add_flag("--keep-privileges", config.keep_privileges,
                "Linux: keep every capability instead of dropping to the needed set after start-up");
+  std::string host_firewall = "coexist";
+  app.add_option("--host-firewall", host_firewall,
+                 "Linux, shared networks, when another table's forward chain drops (Docker, ufw, firewalld): "
+                 "coexist = add tagged accept rules for our bridges to it and keep them there; leave = touch "
+                 "nothing and fail `start` naming the chain (docs/operations.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"coexist", "leave"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,6 +109,7 @@ int main(int argc, char** argv) {
   }
 
   config.idle_timeout = std::chrono::milliseconds(idle_ms);
+  config.host_firewall_leave = host_firewall == "leave";
   if (!member_modes.empty()) {
     config.member_modes.clear();
     for (const auto& mode : member_modes) config.member_modes.insert(*squib::proto::mode_from_string(mode));

@@ -47,6 +47,11 @@ struct DaemonConfig {
   std::uint32_t unprivileged_port_start = 1024;
   // Linux: skip the capability drop after start-up (platform/linux/privileges.hpp).
   bool keep_privileges = false;
+  // Linux, shared networks: coexist with other tables' forward chains that drop (Docker, ufw,
+  // firewalld) by adding tagged accept rules to them (platform/linux/host_firewall.hpp), or
+  // leave them alone and refuse to start a shared network they would cut off
+  // (--host-firewall=leave; docs/operations.md "Docker, ufw and firewalld").
+  bool host_firewall_leave = false;
 
   [[nodiscard]] std::string socket_path(const std::string& name) const { return run_dir + "/" + name + ".sock"; }
   [[nodiscard]] std::string state_path() const { return run_dir + "/state.json"; }

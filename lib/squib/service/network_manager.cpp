@@ -64,7 +64,13 @@ struct NetworkManager::Network {
 };
 
 NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config)
-    : m_loop(loop), m_config(config), m_retiring(loop), m_nft(loop) {}
+    : m_loop(loop),
+      m_config(config),
+      m_retiring(loop),
+      m_nft(loop),
+      m_firewall(loop, config.run_dir,
+                 config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
+                 [this] { maybe_shutdown_done(); }) {}
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
@@ -76,6 +82,8 @@ NetworkManager::~NetworkManager() {
     (void)platform::run_nft({"-f", "-"}, platform::delete_table_script(network->names.table));
     if (auto netlink = platform::Netlink::open()) (void)netlink->delete_link(network->names.bridge);
   }
+  // Our rules in other tables, when shutdown() did not see them all removed.
+  if (!networks.empty() || !m_firewall.idle()) platform::HostFirewall::remove_all(m_config.run_dir);
 }
 
 void NetworkManager::cleanup_stale(const std::vector<proto::StartParams>& recorded) {
@@ -185,8 +193,36 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
   if (network.mode == proto::Mode::shared) {
     m_ip_forwarding.network_added();
     network.forwarding = true;
+    // Ready only once other tables' forward chains let it through (or, leave: fail).
+    m_firewall.add({network.name, network.names.bridge, network.subnet});
+    m_firewall.sync([this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
+    return;
   }
+  start_dnsmasq(network);
+}
 
+void NetworkManager::firewall_checked(const std::string& name, const Network* expected, Result<void> synced) {
+  const auto it = m_networks.find(name);
+  if (it == m_networks.end() || it->second.get() != expected) return;  // torn down meanwhile
+  Network& network = *it->second;
+  if (!synced) return fail(name, Error{synced.error().code, "host firewall: " + synced.error().message});
+  if (m_firewall.policy() == platform::HostFirewallPolicy::leave && !m_firewall.blocking().empty()) {
+    const auto& blocking = m_firewall.blocking().front();
+    const std::string chain = blocking.rules_chain.label();
+    const std::string bridge = "\"" + network.names.bridge + "\"";
+    return fail(name, Error{EPERM, "host firewall: chain '" + blocking.chain.label() + "' (" + blocking.verdict +
+                                       ") would drop the forwarded traffic of this shared network (bridge " +
+                                       network.names.bridge + ") and squib-netd runs with --host-firewall=leave; "
+                                       "run it with --host-firewall=coexist (the default), or allow the bridge "
+                                       "yourself: nft insert rule " + chain + " iifname " + bridge + " accept; "
+                                       "nft insert rule " + chain + " oifname " + bridge +
+                                       " ct state established,related accept"});
+  }
+  start_dnsmasq(network);
+}
+
+void NetworkManager::start_dnsmasq(Network& network) {
+  const std::string name = network.name;
   platform::DnsmasqPlan plan{network.names.bridge,    network.subnet,           network.mode == proto::Mode::shared,
                              network.names.hosts_dir, network.names.lease_path, network.names.pid_path};
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
@@ -301,6 +337,7 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
     }
   }
   if (network->forwarding) m_ip_forwarding.network_removed();
+  if (network->mode == proto::Mode::shared) m_firewall.remove(network->name);
   spdlog::info("network {}: removed bridge {} and nft table inet {}", network->name, network->names.bridge,
                network->names.table);
   if (!network->dnsmasq) return;
@@ -316,7 +353,7 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
 }
 
 void NetworkManager::maybe_shutdown_done() {
-  if (m_shutdown_done && m_retiring.idle() && m_nft.idle()) {
+  if (m_shutdown_done && m_retiring.idle() && m_nft.idle() && m_firewall.idle()) {
     std::exchange(m_shutdown_done, nullptr)();
   }
 }
@@ -339,6 +376,10 @@ std::vector<proto::NetworkStatus> NetworkManager::describe() const {
   for (const auto& [name, network] : m_networks) {
     out.push_back(
         {network->info(), network->mode, network->leases.size(), network->dnsmasq ? network->dnsmasq->pid() : 0});
+    for (auto& finding : m_firewall.findings(name)) {
+      out.back().host_firewall.push_back(
+          {std::move(finding.chain), std::move(finding.verdict), std::move(finding.rules_chain), std::move(finding.action)});
+    }
   }
   return out;
 }

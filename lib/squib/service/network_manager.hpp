@@ -23,6 +23,12 @@
 //   subnet overlapping another network's or a host route, or a mode different from the
 //   network's is an EINVAL Error whose message starts with the field name (the factory
 //   maps it to -32602).
+// - Host firewalls (platform/linux/host_firewall.hpp): a shared network is handed to
+//   HostFirewall once its table is in place; it becomes ready only after the pass that follows
+//   has put our tagged accept rules into every other table's forward chain that would drop its
+//   traffic (Docker's DOCKER-USER, ufw's, firewalld's) — or, with --host-firewall=leave, fails
+//   naming such a chain. HostFirewall keeps the rules there while the network lives (nftables
+//   events) and removes them with it; shutdown waits for that too.
 // - shared mode turns net.ipv4.ip_forward on while a shared network exists
 //   (platform/linux/ip_forwarding.hpp); host-mode networks stay closed by their own table.
 // - Asynchronous, never waiting on the loop: the bridge is made with rtnetlink (a kernel
@@ -47,6 +53,7 @@
 
 #include <squib/core/result.hpp>
 #include <squib/platform/linux/dnsmasq.hpp>
+#include <squib/platform/linux/host_firewall.hpp>
 #include <squib/platform/linux/ip_forwarding.hpp>
 #include <squib/core/ipv4_subnet.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
@@ -93,6 +100,8 @@ class NetworkManager {
 
   void create(const proto::StartParams& params, LeaseCallback done);
   void rules_applied(const std::string& name, const Network* expected, core::Result<std::string> applied);
+  void firewall_checked(const std::string& name, const Network* expected, core::Result<void> synced);
+  void start_dnsmasq(Network& network);
   void fail(const std::string& name, const core::Error& error);
   core::Result<NetworkLease> allocate(Network& network, const proto::StartParams& params);
   void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
@@ -108,6 +117,7 @@ class NetworkManager {
   uv::Retirement<platform::Dnsmasq> m_retiring;  // dnsmasq children being stopped
   std::function<void()> m_shutdown_done;
   platform::NftQueue m_nft;
+  platform::HostFirewall m_firewall;  // our rules in other tables' forward chains
   platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
 };
 

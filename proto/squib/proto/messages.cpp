@@ -285,6 +285,15 @@ NetworkStatus read_network_status(const json& value, const std::string& prefix) 
   out.mode = reader.mode("mode");
   out.attachments = reader.u64("attachments");
   out.dnsmasq_pid = reader.i64("dnsmasq_pid");
+  // Optional: daemons before host firewall integration do not send it.
+  if (const json* chains = reader.find("host_firewall")) {
+    if (!chains->is_array()) throw ParamError(reader.path("host_firewall"), "must be an array");
+    for (std::size_t i = 0; i < chains->size(); ++i) {
+      const ResultReader chain((*chains)[i], reader.path("host_firewall") + "[" + std::to_string(i) + "].");
+      out.host_firewall.push_back(HostFirewallChain{chain.string("chain"), chain.string("verdict"),
+                                                    chain.optional_string("rules_chain"), chain.string("action")});
+    }
+  }
   return out;
 }
 
@@ -594,6 +603,14 @@ json to_json(const NetworkStatus& status) {
   out["mode"] = to_string(status.mode);
   out["attachments"] = status.attachments;
   out["dnsmasq_pid"] = status.dnsmasq_pid;
+  json chains = json::array();
+  for (const auto& chain : status.host_firewall) {
+    chains.push_back({{"chain", chain.chain},
+                      {"verdict", chain.verdict},
+                      {"rules_chain", string_or_null(chain.rules_chain)},
+                      {"action", chain.action}});
+  }
+  out["host_firewall"] = std::move(chains);
   return out;
 }
 

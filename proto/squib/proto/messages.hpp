@@ -226,14 +226,34 @@ void from_json(const json& value, AttachmentStats& out);
 json to_json(const std::vector<AttachmentStats>& list);
 void from_json(const json& value, std::vector<AttachmentStats>& out);
 
+// One entry of `status.networks[].host_firewall` (Linux, shared networks): a base chain of
+// another table on the forward hook that would drop the network's forwarded traffic, and
+// what the daemon did about it (docs/operations.md "Docker, ufw and firewalld").
+// {chain, verdict, rules_chain, action}:
+//   chain        "FAMILY TABLE CHAIN", e.g. "ip filter FORWARD"
+//   verdict      why it blocks: "policy drop" or "last rule drops"
+//   rules_chain  where the daemon's accept rules are, e.g. "ip filter DOCKER-USER"; null when
+//                it added none (--host-firewall=leave, or adding them failed)
+//   action       "accepted" (rules in place), "pending" (being added), "left"
+//                (--host-firewall=leave) or "failed: <nft's message>"
+struct HostFirewallChain {
+  std::string chain;
+  std::string verdict;
+  std::optional<std::string> rules_chain;
+  std::string action;
+  bool operator==(const HostFirewallChain&) const = default;
+};
+
 // One entry of `status.networks`: the network's NetworkInfo members and
-// {mode, attachments, dnsmasq_pid} (0 while it has no dnsmasq).
+// {mode, attachments, dnsmasq_pid (0 while it has no dnsmasq), host_firewall}.
 struct NetworkStatus {
   NetworkInfo network;
   Mode mode = Mode::host;
   std::uint64_t attachments = 0;
   std::int64_t dnsmasq_pid = 0;
   std::string backend = "bridge";  // what serves it: "bridge" (Linux) or "vmnet" (macOS)
+  // Host firewall chains found for this network (empty: none blocks it, or not Linux shared).
+  std::vector<HostFirewallChain> host_firewall = {};
 };
 json to_json(const NetworkStatus& status);
 void from_json(const json& value, NetworkStatus& out);

@@ -418,6 +418,8 @@ StatusResult some_status() {
   status.platform = "linux";
   status.run_dir = "/run/squib-net";
   status.networks = {NetworkStatus{host_network(), Mode::shared, 2, 777}};
+  status.networks[0].host_firewall = {{"ip filter FORWARD", "policy drop", "ip filter DOCKER-USER", "accepted"},
+                                      {"inet ufw forward", "last rule drops", std::nullopt, "left"}};
   status.backends = {{"passt", "/usr/bin/passt"}, {"gvproxy", std::nullopt}};
   status.kernel = {"bridge", "Linux 6.1.0-18-amd64", {{"isolation", true}, {"tso", false}}};
   return status;
@@ -511,7 +513,11 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
                         "uptime_s":1.5,"attachments":2,"platform":"linux","run_dir":"/run/squib-net",
                         "networks":[{"name":"default","subnet":"192.168.105.0/24","gateway":"192.168.105.1",
                                      "dhcp_range":"192.168.105.2-192.168.105.254","bridge":"sqbr-0123abcd",
-                                     "backend":"bridge","mode":"shared","attachments":2,"dnsmasq_pid":777}],
+                                     "backend":"bridge","mode":"shared","attachments":2,"dnsmasq_pid":777,
+                                     "host_firewall":[{"chain":"ip filter FORWARD","verdict":"policy drop",
+                                                       "rules_chain":"ip filter DOCKER-USER","action":"accepted"},
+                                                      {"chain":"inet ufw forward","verdict":"last rule drops",
+                                                       "rules_chain":null,"action":"left"}]}],
                         "backends":{"passt":"/usr/bin/passt","gvproxy":null},
                         "kernel":{"backend":"bridge","os":"Linux 6.1.0-18-amd64",
                                   "capabilities":{"isolation":true,"tso":false}}})"));

@@ -14,6 +14,12 @@ std::string network_hash(std::string_view scope, std::string_view network_name) 
   return out;
 }
 
+std::string run_dir_hash(std::string_view run_dir) {
+  char out[16];
+  std::snprintf(out, sizeof out, "%010llx", static_cast<unsigned long long>(core::fnv1a64(run_dir) & 0xffffffffffULL));
+  return out;
+}
+
 NetworkNames network_names(const std::string& run_dir, std::string_view network_name) {
   const std::string hash = network_hash(run_dir, network_name);
   const std::string base = run_dir + "/" + std::string(k_network_file_prefix) + hash;

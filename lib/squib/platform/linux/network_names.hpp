@@ -22,6 +22,9 @@ inline constexpr std::string_view k_network_file_prefix = "net-";
 
 // The 10 hex digits h of FNV-1a of `network_name` within `scope` (the daemon's run dir).
 std::string network_hash(std::string_view scope, std::string_view network_name);
+// The 10 hex digits of FNV-1a of the run dir itself: the tag of the rules the daemon adds to
+// other tables' chains (host_firewall_rules.hpp, comment "squib-netd:<this>:<network>:…").
+std::string run_dir_hash(std::string_view run_dir);
 
 struct NetworkNames {
   std::string bridge;

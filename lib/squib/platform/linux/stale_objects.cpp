@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/platform/linux/dnsmasq.hpp>
+#include <squib/platform/linux/host_firewall.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/network_names.hpp>
 #include <squib/platform/linux/nft.hpp>
@@ -40,7 +41,10 @@ void remove_stale(const std::string& run_dir, const StaleObjects& objects) {
   } else {
     spdlog::error("cleanup: {}", netlink.error().message);
   }
-  // 3. nft tables.
+  // 3. Our tagged rules in other tables' chains (host_firewall_rules.hpp): every one of this
+  //    run dir, whatever network it was for.
+  HostFirewall::remove_all(run_dir);
+  // 4. nft tables.
   auto listed = run_nft({"list", "tables"});
   if (!listed) {
     spdlog::warn("cleanup: {}", listed.error().message);

@@ -8,7 +8,9 @@
 //   1. dnsmasq children whose pid files (net-*.pid) are in the run dir (Dnsmasq::stop_stale:
 //      dnsmasq can outlive a kill -9, see dnsmasq.hpp), then every net-* file of the run dir;
 //   2. the named links (TAPs, bridges) that exist, by rtnetlink;
-//   3. the named `inet squib_*` tables that exist, with `nft`.
+//   3. the rules tagged "squib-netd:<run-dir hash>:" in other tables' chains (Docker, ufw,
+//      firewalld; platform/linux/host_firewall.hpp) — all of this run dir's, no others;
+//   4. the named `inet squib_*` tables that exist, with `nft`.
 // Failures are logged and the rest goes on. Synchronous: it runs before the loop serves
 // anyone.
 
