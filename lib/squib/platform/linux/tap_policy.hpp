@@ -26,7 +26,8 @@
 //    router_advertisement. A guest must not hand its neighbours addresses or routes.
 // Chain isolation (only for isolated attachments), hook bridge forward: every frame the bridge
 // forwards from this TAP to another port, or from another port to it, is dropped and counted
-// as `isolated`. Frames to and from the host (the gateway, dnsmasq) take the input/output
+// as `isolated` (between two isolated TAPs both tables match; the one the kernel evaluates
+// first drops and counts the frame, so it is counted once, under either). Frames to and from the host (the gateway, dnsmasq) take the input/output
 // hooks and pass. This is stricter than the relay's bridge-port isolation (isolated ports
 // still reach non-isolated ones): a handed-off isolated VM reaches only the gateway. The
 // kernel's port-isolation flag is not used for these TAPs because its drops happen before
