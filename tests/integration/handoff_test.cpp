@@ -220,7 +220,7 @@ Bytes dhcp_offer_from(const Mac& src, const Ipv4& address) {
 
 }  // namespace
 
-TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway; nobody else can open or stop it",
+TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway, and nobody else can open or stop it",
           "[integration][handoff][root]") {
   if (!can_run()) {
     WARN("skipped: needs root, dnsmasq, nft and nsenter");
@@ -346,7 +346,7 @@ TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel a
   CHECK(stats_of(*rig.daemon, "a1")["dropped_total"] == 6);
 }
 
-TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway; the drops are counted",
+TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway, and the drops are counted",
           "[integration][handoff][root]") {
   if (!can_run()) {
     WARN("skipped: needs root, dnsmasq, nft and nsenter");
@@ -388,7 +388,7 @@ TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway;
             .has_value());
 }
 
-TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with its counters; stop and SIGTERM remove "
+TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with its counters, and stop and SIGTERM remove "
           "everything",
           "[integration][handoff][root]") {
   if (!can_run()) {
@@ -461,7 +461,7 @@ TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with
   CHECK(tables_after.find(tap2) == std::string::npos);
 }
 
-TEST_CASE("handoff fd: the open TAP comes with the reply; squib-netctl --handoff fd --exec runs a VMM holding it",
+TEST_CASE("handoff fd: the open TAP comes with the reply and squib-netctl --handoff fd --exec runs a VMM holding it",
           "[integration][handoff][root]") {
   if (!can_run()) {
     WARN("skipped: needs root, dnsmasq, nft and nsenter");
