@@ -505,3 +505,41 @@ TEST_CASE("handoff fd: the open TAP comes with the reply and squib-netctl --hand
     CHECK(rig.in_netns("nft list tables").output.find("squib_tap_") == std::string::npos);
   }
 }
+
+TEST_CASE("handoff tap in bridged mode: the TAP joins the operator's bridge with MAC checks only, and stop leaves the "
+          "bridge alone",
+          "[integration][handoff][root]") {
+  if (!can_run()) {
+    WARN("skipped: needs root, dnsmasq, nft and nsenter");
+    return;
+  }
+  Rig rig;
+  // The operator's bridge, with an address that answers ARP (10.99.0.0/24 exists only here).
+  REQUIRE(rig.in_netns("sh -c 'ip link add sqt-br0 type bridge && ip addr add 10.99.0.1/24 dev sqt-br0 && "
+                       "ip link set sqt-br0 up'")
+              .exit_code == 0);
+  const auto started = rig.daemon->ok("start", {{"name", "br1"}, {"mode", "bridged"}, {"bridge", "sqt-br0"},
+                                                {"handoff", "tap"}, {"owner", {{"uid", rig.alice.uid()}, {"gid", rig.alice.gid()}}}});
+  const std::string tap = started["tap"];
+  CHECK(started["network"]["bridge"] == "sqt-br0");
+  const auto link = rig.in_netns("ip -d link show dev " + tap);
+  INFO(link.output);
+  CHECK(link.output.find("master sqt-br0") != std::string::npos);
+  CHECK(link.output.find("user " + rig.alice.name()) != std::string::npos);  // root named the owner
+
+  RelayedTap guest(rig, rig.alice, tap, "br1");
+  const Mac mac = parse_mac(started["mac"]);
+  const Mac other{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
+  // No address is known on an operator's bridge: any IPv4 source passes, another MAC does not.
+  guest.vm->send(arp_request(other, other, {10, 99, 0, 5}, {10, 99, 0, 1}));
+  guest.vm->send(arp_request(mac, mac, {10, 99, 0, 5}, {10, 99, 0, 1}));
+  CHECK(receive_matching(*guest.vm, [&](const Bytes& f) { return is_arp_reply(f, {10, 99, 0, 1}, {10, 99, 0, 5}); },
+                         5s)
+            .has_value());
+  CHECK(eventually([&] { return drops(*rig.daemon, "br1", "spoofed_mac") == 1; }));
+  CHECK(drops(*rig.daemon, "br1", "spoofed_ip") == 0);
+
+  rig.daemon->ok("stop", {{"name", "br1"}});
+  CHECK(eventually([&] { return !rig.link_exists(tap) && !rig.table_exists(table_of(tap)); }));
+  CHECK(rig.link_exists("sqt-br0"));
+}
