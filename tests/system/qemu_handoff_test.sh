@@ -4,7 +4,8 @@
 # guest as nobody on that TAP by name (-netdev tap,ifname=…,script=no,downscript=no — what an
 # unprivileged VMM does): the guest gets its lease from the network's dnsmasq, pings the
 # gateway and fetches a page from it over HTTP. `stats` shows the TAP's kernel counters, the
-# owner's `stop` removes the TAP and its nft table.
+# owner's `stop` removes the TAP and its nft table. Then the same with handoff "fd":
+# `squib-netctl start … --handoff fd --exec -- QEMU … -netdev tap,fd={fd}`, run as nobody.
 # Needs root. Usage: qemu_handoff_test.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,4 +53,20 @@ ctl_nobody stop vm1 || fail "stop"
 for _ in $(seq 1 50); do ip -n "$SQUIB_NS" link show dev "$tap" >/dev/null 2>&1 || break; sleep 0.1; done
 ! ip -n "$SQUIB_NS" link show dev "$tap" >/dev/null 2>&1 || fail "$tap outlived stop"
 ! ip netns exec "$SQUIB_NS" nft list tables | grep -q squib_tap_ || fail "an nft table outlived stop"
-echo "PASS: an unprivileged QEMU got a lease, ping and HTTP on a handed-off TAP; stop removed TAP and rules"
+
+# The same with the TAP passed open (handoff "fd"): squib-netctl --exec runs QEMU holding it,
+# and stops the attachment when QEMU is done.
+ip netns exec "$SQUIB_NS" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$build/daemon/squib-netctl" --control "$work/run/control.sock" start vm2 --mode host --handoff fd \
+    --mac 52:54:00:5e:00:02 --address 192.168.105.77 --exec -- \
+    "$here/guest/boot-guest.sh" --tap-fd '{fd}' --mac 52:54:00:5e:00:02 --tasks "dhcp,ping:$gw" \
+    --kernel "$kernel" --initrd "$initrd" --timeout 150 --log "$work/guest/guest2.log" >/dev/null ||
+    { cp "$work/guest/guest2.log" "$work/guest.log" 2>/dev/null; fail "the fd guest did not finish its tasks"; }
+cp "$work/guest/guest2.log" "$work/guest.log"
+grep -aq "^SQUIB-GUEST LEASE ip=192.168.105.77 " "$work/guest.log" || fail "no lease of 192.168.105.77 over the passed fd"
+grep -aq "^SQUIB-GUEST PING ok host=$gw" "$work/guest.log" || fail "no ping of the gateway over the passed fd"
+echo "guest (QEMU as nobody on a passed TAP fd): $(grep -a '^SQUIB-GUEST LEASE' "$work/guest.log")"
+[[ $(ctl --json list) == "[]" ]] || fail "vm2 outlived its command: $(ctl --json list)"
+! ip netns exec "$SQUIB_NS" nft list tables | grep -q squib_tap_ || fail "an nft table outlived the fd attachment"
+
+echo "PASS: an unprivileged QEMU got a lease, ping and HTTP on a handed-off TAP, by name and by fd; stop removed TAP and rules"
