@@ -47,7 +47,7 @@ from_vm=$(json_get "$work/stats.json" 'd[0]["from_vm"]["frames"]')
 to_vm=$(json_get "$work/stats.json" 'd[0]["to_vm"]["frames"]')
 dropped=$(json_get "$work/stats.json" 'd[0]["dropped_total"]')
 [[ $from_vm -gt 0 && $to_vm -gt 0 ]] || fail "stats show no traffic: $(cat "$work/stats.json")"
-echo "stats: from_vm=$from_vm to_vm=$to_vm dropped_total=$dropped"
+echo "stats: from_vm=$from_vm to_vm=$to_vm dropped_total=$dropped drops=$(json_get "$work/stats.json" '{k: v for k, v in d[0]["drops"].items() if v}')"
 
 ctl_nobody stop vm1 || fail "stop"
 for _ in $(seq 1 50); do ip -n "$SQUIB_NS" link show dev "$tap" >/dev/null 2>&1 || break; sleep 0.1; done
