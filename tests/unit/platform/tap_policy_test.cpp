@@ -68,3 +68,20 @@ TEST_CASE("tap_policy_counters reads nft's counter listing", "[platform][tap_pol
   CHECK(squib::platform::tap_policy_counters("").empty());
   CHECK(squib::platform::tap_policy_counters("Error: No such file or directory\n").empty());
 }
+
+TEST_CASE("tap_policy_owner and the stale-cleanup helpers", "[platform][tap_policy]") {
+  const std::string owner = squib::platform::tap_policy_owner("/run/squib-net");
+  CHECK(owner.starts_with("squib-netd "));
+  CHECK(owner.size() == 11 + 16);
+  CHECK(owner != squib::platform::tap_policy_owner("/run/other"));
+  TapPolicy owned = policy();
+  owned.owner = owner;
+  const std::string script = squib::platform::tap_policy_script(owned);
+  CHECK(script.starts_with("add table bridge squib_tap_0123456789ab { comment \"" + owner + "\"; }\n"));
+  CHECK(squib::platform::tap_policy_owned_by("table bridge squib_tap_x {\n\tcomment \"" + owner + "\"\n}\n", owner));
+  CHECK_FALSE(squib::platform::tap_policy_owned_by("table bridge squib_tap_x {\n}\n", owner));
+  CHECK(squib::platform::tap_policy_tables("table bridge squib_tap_0123456789ab\ntable bridge other\n"
+                                           "table inet squib_tap_x\n") ==
+        std::vector<std::string>{"squib_tap_0123456789ab"});
+  CHECK(squib::platform::tap_policy_ifname("squib_tap_0123456789ab") == "sq-0123456789ab");
+}

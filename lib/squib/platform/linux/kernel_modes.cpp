@@ -9,10 +9,14 @@
 
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include <squib/backend/tap_backend.hpp>
 #include <squib/backend/tap_handoff_backend.hpp>
 #include <squib/platform/linux/netlink.hpp>
+#include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
+#include <squib/platform/linux/tap_policy.hpp>
 #include <squib/service/network_manager.hpp>
 
 namespace squib::service {
@@ -63,13 +67,33 @@ class LinuxKernelModes final : public KernelModes {
     // its attachment is restored onto it (adopted), never removed here. NetworkManager's
     // cleanup leaves handed-off TAPs alone for the same reason; their tables are re-applied
     // in place when the attachment is restored (tap_policy.hpp).
-    if (auto netlink = platform::Netlink::open()) {
-      for (const auto& params : recorded) {
-        if (!params.handoff || params.mode == proto::Mode::userspace) continue;
-        const std::string ifname = backend::tap_name(m_config.run_dir, params.name);
-        if (auto link = netlink->find_link(ifname); link && link.value() && link.value()->kind == "tun") {
-          m_adoptable.insert(params.name);
+    std::set<std::string> recorded_tables;
+    auto netlink = platform::Netlink::open();
+    for (const auto& params : recorded) {
+      if (!params.handoff || params.mode == proto::Mode::userspace) continue;
+      const std::string ifname = backend::tap_name(m_config.run_dir, params.name);
+      recorded_tables.insert(platform::tap_policy_table(ifname));
+      if (!netlink) continue;
+      if (auto link = netlink->find_link(ifname); link && link.value() && link.value()->kind == "tun") {
+        m_adoptable.insert(params.name);
+      }
+    }
+    // Handed-off TAPs this run dir's daemon made but state.json no longer records (a crash
+    // between recording a `stop` and removing them): their tables carry our comment.
+    if (auto listed = platform::run_nft({"list", "tables", "bridge"})) {
+      const std::string owner = platform::tap_policy_owner(m_config.run_dir);
+      for (const auto& table : platform::tap_policy_tables(listed.value())) {
+        if (recorded_tables.contains(table)) continue;
+        auto listing = platform::run_nft({"list", "table", "bridge", table});
+        if (!listing || !platform::tap_policy_owned_by(listing.value(), owner)) continue;  // another daemon's
+        (void)platform::run_nft({"-f", "-"}, platform::tap_policy_delete_script(table));
+        const std::string ifname = platform::tap_policy_ifname(table);
+        if (netlink) {
+          if (auto link = netlink->find_link(ifname); link && link.value() && link.value()->kind == "tun") {
+            (void)netlink->delete_link(ifname);
+          }
         }
+        spdlog::warn("removed stale handed-off TAP {} and nft table bridge {}", ifname, table);
       }
     }
     m_networks.cleanup_stale(recorded);
@@ -89,6 +113,7 @@ class LinuxKernelModes final : public KernelModes {
     backend::TapHandoffConfig config;
     config.policy.ifname = backend::tap_name(m_config.run_dir, params.name);
     config.policy.table = platform::tap_policy_table(config.policy.ifname);
+    config.policy.owner = platform::tap_policy_owner(m_config.run_dir);
     config.policy.mac = context.mac;
     config.policy.isolated = params.isolation;
     const proto::Owner owner = params.owner.value_or(proto::Owner{});  // the registry always fills it

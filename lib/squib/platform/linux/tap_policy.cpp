@@ -2,6 +2,9 @@
 
 #include <sstream>
 
+#include <cstdio>
+
+#include <squib/core/fnv1a.hpp>
 #include <squib/core/ipv4_subnet.hpp>
 #include <squib/core/stats.hpp>
 
@@ -24,7 +27,11 @@ std::string tap_policy_script(const TapPolicy& policy) {
   const std::string table = "bridge " + policy.table;
   const std::string mac = policy.mac.to_string();
   std::ostringstream out;
-  out << "add table " << table << "\n"
+  // The comment goes with the table's creation: an existing table's comment is not updated
+  // (nf_tables_updtable ignores it), and it is the same owner's anyway.
+  out << "add table " << table;
+  if (!policy.owner.empty()) out << " { comment \"" << policy.owner << "\"; }";
+  out << "\n"
       << "flush table " << table << "\n"
       << "table " << table << " {\n";
   for (const auto reason : {DropReason::spoofed_mac, DropReason::spoofed_ip, DropReason::dhcp_server,
@@ -56,6 +63,35 @@ std::string tap_policy_script(const TapPolicy& policy) {
   }
   out << "}\n";
   return out.str();
+}
+
+std::string tap_policy_owner(const std::string& run_dir) {
+  char out[32];
+  std::snprintf(out, sizeof out, "squib-netd %016llx", static_cast<unsigned long long>(core::fnv1a64(run_dir)));
+  return out;
+}
+
+std::vector<std::string> tap_policy_tables(const std::string& list_output) {
+  std::vector<std::string> out;
+  std::istringstream lines(list_output);
+  std::string word_table, family, name;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    if (words >> word_table >> family >> name && word_table == "table" && family == "bridge" &&
+        name.starts_with(k_tap_table_prefix)) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+bool tap_policy_owned_by(const std::string& table_listing, const std::string& owner) {
+  return table_listing.find("comment \"" + owner + "\"") != std::string::npos;
+}
+
+std::string tap_policy_ifname(const std::string& table) {
+  return "sq-" + (table.starts_with(k_tap_table_prefix) ? table.substr(k_tap_table_prefix.size()) : table);
 }
 
 std::string tap_policy_delete_script(const std::string& table) {

@@ -43,6 +43,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <squib/core/mac_address.hpp>
 
@@ -52,6 +53,7 @@ inline constexpr std::string_view k_tap_table_prefix = "squib_tap_";
 
 struct TapPolicy {
   std::string table;   // tap_policy_table(ifname)
+  std::string owner;   // tap_policy_owner(run dir): the table's comment, for stale cleanup
   std::string ifname;  // the handed-off TAP
   core::MacAddress mac;
   std::optional<std::uint32_t> ipv4;  // host byte order; nullopt: MAC checks only (bridged)
@@ -62,6 +64,17 @@ struct TapPolicy {
 std::string tap_policy_table(const std::string& ifname);
 // The script that creates or re-applies the table (see above).
 std::string tap_policy_script(const TapPolicy& policy);
+// The table's comment, naming the daemon that made it: "squib-netd " + 16 hex digits of
+// FNV-1a-64 of the run dir (a path may hold quotes and exceed nft's 128-byte comments). A
+// daemon starting on that run dir removes such tables (and their TAPs) that its state.json
+// no longer records (see kernel_modes.cpp cleanup_stale).
+std::string tap_policy_owner(const std::string& run_dir);
+// The `bridge squib_tap_*` tables among `nft list tables bridge` output.
+std::vector<std::string> tap_policy_tables(const std::string& list_output);
+// Whether `nft list table bridge T` output carries comment `owner`.
+bool tap_policy_owned_by(const std::string& table_listing, const std::string& owner);
+// The TAP a table guards (the inverse of tap_policy_table).
+std::string tap_policy_ifname(const std::string& table);
 // The script that deletes it if it exists, atomically.
 std::string tap_policy_delete_script(const std::string& table);
 // The script whose output tap_policy_counters reads.
