@@ -587,3 +587,21 @@ TEST_CASE("handoff tap: a restarted daemon removes the TAP and table of an attac
   CHECK(rig.table_exists(table_of(kept)));
   CHECK(daemon.log().find("removed stale handed-off TAP " + tap) != std::string::npos);
 }
+
+TEST_CASE("handoff tap with queues: the TAP is multi-queue and a single-queue open is refused by the kernel",
+          "[integration][handoff][root]") {
+  if (!can_run()) {
+    WARN("skipped: needs root, dnsmasq, nft and nsenter");
+    return;
+  }
+  Rig rig;
+  const auto started = rig.daemon->ok("start", {{"name", "q1"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
+  const std::string tap = started["tap"];
+  const auto link = rig.in_netns("ip -d link show dev " + tap);
+  INFO(link.output);
+  CHECK(link.output.find("multi_queue") != std::string::npos);
+  // A VMM must open it multi-queue too (tun.c: a flags mismatch is EINVAL); tap-peer does not.
+  TapPeer single(nullptr, rig.daemon->pid(), {"--name", tap, "arp", started["mac"], "192.168.105.9", "192.168.105.1"});
+  CHECK(single.wait() == 1);
+  CHECK(single.output().find("TUNSETIFF " + tap + ": Invalid argument") != std::string::npos);
+}
