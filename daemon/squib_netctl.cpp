@@ -163,7 +163,8 @@ void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   squib::proto::Table table({"NAME", "MODE", "STATE", "PEER", "MAC", "ADDRESS", "MTU", "SOCKET", "DETAIL"});
   for (const auto& entry : list) {
     table.add({entry.name, squib::proto::to_string(entry.mode), entry.state, entry.peer_connected ? "yes" : "no",
-               entry.mac, or_dash(entry.address), std::to_string(entry.mtu), or_dash(entry.socket, "(fd passed)"),
+               entry.mac, or_dash(entry.address), std::to_string(entry.mtu),
+               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"),
                or_dash(entry.detail, "")});
   }
   std::cout << table.render();
@@ -286,8 +287,10 @@ int start_command(const Options& options, StartOptions start) {
       return k_exit_usage;
     }
   }
-  if (params.fd_passing != start.exec || start.exec == start.command.empty()) {
-    std::cerr << "squib-netctl: use --fd-passing --exec -- COMMAND [ARGS…] together\n";
+  // An fd comes with the reply (--fd-passing, or --handoff fd): only --exec can hold it.
+  const bool passes_fd = params.fd_passing || params.handoff == squib::proto::Handoff::fd;
+  if (passes_fd != start.exec || start.exec == start.command.empty()) {
+    std::cerr << "squib-netctl: use --fd-passing (or --handoff fd) --exec -- COMMAND [ARGS…] together\n";
     return k_exit_usage;
   }
   // The daemon validates every value and names the field it refuses.
@@ -297,9 +300,10 @@ int start_command(const Options& options, StartOptions start) {
       rc != k_exit_ok) {
     return rc;
   }
-  if (params.fd_passing) return run_with_fd(options, params.name, passed_fd, std::move(start.command));
+  if (passes_fd) return run_with_fd(options, params.name, passed_fd, std::move(start.command));
   return print_result<squib::proto::StartResult>(options, "start", result, [](const auto& started) {
-    std::cout << started.socket.value_or("") << "\n";
+    // Handed off: the TAP's name, for the VMM (Firecracker host_dev_name, QEMU ifname=).
+    std::cout << (started.tap ? *started.tap : started.socket.value_or("")) << "\n";
     const std::string guest_address = started.network.address.value_or("");
     std::cerr << "started " << started.name << " (" << squib::proto::to_string(started.mode) << ", mac " << started.mac
               << (guest_address.empty() ? "" : ", address " + guest_address) << ", mtu " << started.mtu << ")\n";
@@ -450,8 +454,14 @@ int main(int argc, char** argv) {
                         "Port forward PROTO:[IPV4:]HOSTPORT:GUESTPORT, e.g. tcp:127.0.0.1:2222:22 (repeatable)");
   start_cmd->add_flag("--fd-passing", fd_passing,
                       "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
+  std::optional<std::string> handoff;
+  start_cmd->add_option("--handoff", handoff,
+                        "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
+      ->check(CLI::IsMember({"tap", "fd"}));
+  std::optional<std::uint32_t> queues;
+  start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");
   bool exec = false;
-  start_cmd->add_flag("--exec", exec, "With --fd-passing: run the command after -- holding the fd");
+  start_cmd->add_flag("--exec", exec, "With --fd-passing or --handoff fd: run the command after -- holding the fd");
   start_cmd->add_option("command", exec_command,
                         "After --: the command to run; '{fd}' in its arguments and $SQUIB_NET_FD name the fd");
 
@@ -508,6 +518,8 @@ int main(int argc, char** argv) {
     params.address = address;
     params.isolation = isolation;
     params.fd_passing = fd_passing;
+    if (handoff) params.handoff = *handoff == "tap" ? squib::proto::Handoff::tap : squib::proto::Handoff::fd;
+    if (queues) params.queues = *queues;
     if (userspace_kind) params.userspace.kind = *userspace_kind;
     params.userspace.path = userspace_path;
     params.userspace.args = userspace_args;

@@ -7,6 +7,7 @@
 #                           answered by passt itself ends in that namespace's black hole.
 # squib_daemon_start NS BIN RUNDIR LOG   squib-netd inside NS; sets SQUIB_DAEMON_PID and
 #                           waits until its control socket answers.
+#                           $SQUIB_DAEMON_ARGS (words) are added to its command line.
 # squib_cleanup             stops everything this shell started (by PID) and deletes the
 #                           namespace (by name); safe to call twice; meant for `trap`.
 # Network safety: the only addresses used are inside the namespace this file creates.
@@ -28,7 +29,8 @@ squib_ns_create() {
 
 squib_daemon_start() {
     local ns=$1 bin=$2 run_dir=$3 log=$4
-    ip netns exec "$ns" "$bin" --run-dir "$run_dir" --log-level debug >"$log" 2>&1 &
+    # shellcheck disable=SC2086  # SQUIB_DAEMON_ARGS is a list of words
+    ip netns exec "$ns" "$bin" --run-dir "$run_dir" --log-level debug ${SQUIB_DAEMON_ARGS:-} >"$log" 2>&1 &
     SQUIB_DAEMON_PID=$!
     SQUIB_PIDS+=("$SQUIB_DAEMON_PID")
     local i

@@ -32,6 +32,7 @@
 
 #include <uv.h>
 
+#include <squib/core/fd.hpp>
 #include <squib/core/frame_batch.hpp>
 #include <squib/core/frame_sink.hpp>
 #include <squib/core/mac_address.hpp>
@@ -96,6 +97,16 @@ class Backend {
   [[nodiscard]] virtual std::string detail() const { return {}; }
   // Valid after `ready` reported success (see GrantedLink).
   [[nodiscard]] virtual GrantedLink granted() const { return {}; }
+  // `handoff: fd`: after `ready`, the fd the VMM is to get (passed with the start reply by
+  // SCM_RIGHTS); the backend keeps no copy. Every other backend: none (an empty Fd).
+  virtual core::Fd take_handoff_fd() { return {}; }
+  // A handed-off TAP (`start` with handoff): its name, and whether a VMM has it open (the
+  // VM port's peer_connected, for an attachment that has no VM port). nullopt: not handed off.
+  struct Handoff {
+    std::string ifname;
+    bool vm_connected = false;
+  };
+  [[nodiscard]] virtual std::optional<Handoff> handoff() const { return std::nullopt; }
 
  protected:
   Backend() = default;

@@ -15,6 +15,9 @@ std::string_view to_string(DropReason reason) {
     case DropReason::spoofed_mac: return "spoofed_mac";
     case DropReason::spoofed_ip: return "spoofed_ip";
     case DropReason::backend_down: return "backend_down";
+    case DropReason::dhcp_server: return "dhcp_server";
+    case DropReason::router_advertisement: return "router_advertisement";
+    case DropReason::isolated: return "isolated";
     case DropReason::count_: break;
   }
   return "unknown";

@@ -23,6 +23,10 @@ enum class DropReason : std::uint8_t {
   spoofed_mac,    // source MAC is not the attachment's MAC (anti-spoofing)
   spoofed_ip,     // source IPv4/ARP sender is not the guest's address (anti-spoofing)
   backend_down,   // no backend to deliver to (child restarting, attachment failing)
+  // Counted by the kernel for handed-off TAPs (platform/linux/tap_policy.hpp), never by the relay:
+  dhcp_server,           // a DHCP/DHCPv6 server message from a guest (UDP source port 67/547)
+  router_advertisement,  // an ICMPv6 router advertisement from a guest
+  isolated,              // a frame between an isolated attachment and another VM of its bridge
   count_
 };
 inline constexpr std::size_t k_drop_reason_count = static_cast<std::size_t>(DropReason::count_);

@@ -22,12 +22,16 @@ proto::AttachmentInfo describe_attachment(const proto::StartParams& params, cons
   out.name = params.name;
   out.mode = params.mode;
   out.network = params.network;
-  if (!params.fd_passing) out.socket = config.socket_path(params.name);
+  if (!params.fd_passing && !params.handoff) out.socket = config.socket_path(params.name);
+
   out.mac = params.mac.value_or("");
   out.mtu = params.mtu;
   out.address = params.address;
   out.state = backend != nullptr ? std::string(backend::to_string(backend->state())) : "starting";
-  out.peer_connected = attachment.port() != nullptr && attachment.port()->peer_connected();
+  const auto handoff = backend != nullptr ? backend->handoff() : std::nullopt;
+  out.peer_connected = handoff ? handoff->vm_connected
+                               : attachment.port() != nullptr && attachment.port()->peer_connected();
+  if (handoff) out.tap = handoff->ifname;
   if (backend != nullptr) {
     if (auto detail = backend->detail(); !detail.empty()) out.detail = std::move(detail);
   }

@@ -102,8 +102,10 @@ void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCr
 
 void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, StartDone done) {
   const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };
-  const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(params.name);
-  if (!fd_passing) {
+  // A handed-off TAP has no VM port: the VMM opens the TAP itself.
+  const bool handoff = params.handoff.has_value();
+  const std::string socket_path = fd_passing || handoff ? std::string() : m_config.socket_path(params.name);
+  if (!fd_passing && !handoff) {
     if (auto problem = clear_stale_socket(socket_path)) return refuse(MethodError{ErrorCode::backend_failed, *problem});
   }
 
@@ -113,7 +115,9 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
 
   core::Fd passed_fd;
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
-  if (fd_passing) {
+  if (handoff) {
+    port = std::unique_ptr<relay::VmPort>();
+  } else if (fd_passing) {
     // One frame per datagram on a connected pair: the VM end travels to the client.
     auto pair = relay::VmPort::open_pair(m_loop, max_frame, attachment->stats(), *attachment);
     if (!pair) return refuse(MethodError{ErrorCode::backend_failed, pair.error().message});
@@ -129,8 +133,8 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
     port = relay::VmPort::open(m_loop, port_config, attachment->stats(), *attachment);
   }
   if (!port) return refuse(MethodError{ErrorCode::backend_failed, port.error().message});
-  relay::VmPort* port_ptr = port.value().get();
-  attachment->set_port(std::move(port.value()));
+  relay::VmPort* port_ptr = port.value().get();  // null with handoff: no frame passes the daemon
+  if (port_ptr != nullptr) attachment->set_port(std::move(port.value()));
 
   backend::BackendContext context;
   context.loop = m_loop;
@@ -209,13 +213,21 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
     return;
   }
   const bool fd_passing = static_cast<bool>(starting.passed_fd);
-  const std::string socket_path = fd_passing ? std::string() : m_config.socket_path(name);
+  const bool handoff = params.handoff.has_value();
+  // handoff "fd": the TAP's fd goes with the reply (the backend keeps no copy).
+  if (handoff) starting.passed_fd = starting.entry.attachment->backend()->take_handoff_fd();
+  const std::string socket_path = fd_passing || handoff ? std::string() : m_config.socket_path(name);
+  const std::string where = handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" +
+                                          proto::to_string(*params.handoff) + ")"
+                            : fd_passing ? "socket passed over the control connection"
+                                         : "socket " + socket_path;
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
-               params.mtu, fd_passing ? "socket passed over the control connection" : "socket " + socket_path);
+               params.mtu, where);
   proto::StartResult result{name,       params.mode,  std::nullopt,
                             *params.mac, params.mtu,   std::nullopt,
-                            std::move(starting.network)};
-  if (!fd_passing) result.socket = socket_path;
+                            std::move(starting.network), std::nullopt};
+  if (!fd_passing && !handoff) result.socket = socket_path;
+  if (handoff) result.tap = result.network.tap;
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
   report_granted(granted, result);
   if (starting.on_granted) starting.on_granted(granted);

@@ -93,7 +93,8 @@ void NetworkManager::cleanup_stale(const std::vector<proto::StartParams>& record
   platform::StaleObjects stale;
   for (const auto& params : recorded) {
     if (params.mode == proto::Mode::userspace) continue;
-    stale.links.insert(backend::tap_name(m_config.run_dir, params.name));
+    // A handed-off TAP may carry a running VM: adopted on restore, not removed (kernel_modes.cpp).
+    if (!params.handoff) stale.links.insert(backend::tap_name(m_config.run_dir, params.name));
     if (params.mode == proto::Mode::bridged) continue;
     const auto names = platform::network_names(m_config.run_dir, params.network);
     stale.links.insert(names.bridge);

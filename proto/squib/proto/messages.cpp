@@ -250,6 +250,7 @@ AttachmentInfo read_attachment_info(const json& value, const std::string& prefix
   out.peer_connected = reader.boolean("peer_connected");
   out.detail = reader.optional_string("detail");
   out.forwards = reader.forwards("forwards");
+  out.tap = reader.optional_string("tap");
   return out;
 }
 
@@ -352,6 +353,8 @@ std::optional<Mode> mode_from_string(std::string_view text) {
 
 const char* to_string(Framing framing) { return framing == Framing::qemu_stream ? "qemu" : "vfkit"; }
 
+const char* to_string(Handoff handoff) { return handoff == Handoff::tap ? "tap" : "fd"; }
+
 StartParams parse_start_params(const json& params) {
   const ParamReader reader(params);
   StartParams out;
@@ -400,6 +403,22 @@ StartParams parse_start_params(const json& params) {
   }
   if (auto fd_passing = reader.boolean("fd_passing")) out.fd_passing = *fd_passing;
   if (const json* forwards = reader.find("forwards")) out.forwards = parse_forwards(*forwards, "forwards");
+  if (auto handoff = reader.string("handoff")) {
+    if (*handoff == "tap") {
+      out.handoff = Handoff::tap;
+    } else if (*handoff == "fd") {
+      out.handoff = Handoff::fd;
+    } else {
+      throw ParamError("handoff", "must be tap or fd");
+    }
+    if (out.mode == Mode::userspace) throw ParamError("handoff", "applies only to modes host, shared and bridged");
+    if (out.fd_passing) throw ParamError("handoff", "cannot be combined with fd_passing (the VM gets the TAP itself)");
+    if (!out.forwards.empty()) throw ParamError("handoff", "cannot be combined with forwards (passt only)");
+  }
+  if (auto queues = reader.uint("queues", 1, k_max_tap_queues)) {
+    if (!out.handoff) throw ParamError("queues", "applies only with handoff");
+    out.queues = *queues;
+  }
   if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
   if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
   // Parameters of the daemon's own networks mean nothing to a userspace stack (it has its
@@ -441,6 +460,8 @@ json to_json(const StartParams& params) {
   }
   if (params.fd_passing) out["fd_passing"] = true;
   if (!params.forwards.empty()) out["forwards"] = forwards_json(params.forwards);
+  if (params.handoff) out["handoff"] = to_string(*params.handoff);
+  if (params.queues != 1) out["queues"] = params.queues;
   return out;
 }
 
@@ -508,6 +529,7 @@ json to_json(const StartResult& result) {
               {"mtu", result.mtu},
               {"network", to_json(result.network)}};
   if (result.max_packet_size) out["max_packet_size"] = *result.max_packet_size;
+  if (result.tap) out["tap"] = *result.tap;
   return out;
 }
 
@@ -520,6 +542,7 @@ void from_json(const json& value, StartResult& out) {
   out.mtu = reader.mtu("mtu");
   if (reader.find("max_packet_size") != nullptr) out.max_packet_size = reader.u64("max_packet_size");
   out.network = read_network_info(reader.required("network"), "network.");
+  out.tap = reader.optional_string("tap");
 }
 
 json to_json(const NameResult& result) { return {{"name", result.name}}; }
@@ -548,6 +571,7 @@ json to_json(const AttachmentInfo& info) {
               {"peer_connected", info.peer_connected}};
   if (info.detail) out["detail"] = *info.detail;
   if (!info.forwards.empty()) out["forwards"] = forwards_json(info.forwards);
+  if (info.tap) out["tap"] = *info.tap;
   return out;
 }
 

@@ -74,6 +74,17 @@ struct NetworkInfo {
 json to_json(const NetworkInfo& network);
 void from_json(const json& value, NetworkInfo& out);
 
+// How a host/shared/bridged VM gets its link (proto/control-protocol.md, "Hand-off"):
+// relayed through the per-VM socket (no handoff), or handed a ready TAP — by interface name
+// (`tap`: Firecracker host_dev_name, Cloud Hypervisor tap=, QEMU -netdev tap,ifname=) or as
+// an open fd passed with the reply (`fd`: QEMU -netdev tap,fd=N).
+enum class Handoff { tap, fd };
+const char* to_string(Handoff handoff);
+
+// Queues of a handed-off multi-queue TAP (IFF_MULTI_QUEUE): 1 = a classic single-queue TAP.
+// The kernel allows 256 (MAX_TAP_QUEUES); 16 covers every VMM's vCPU-per-queue default here.
+inline constexpr std::uint32_t k_max_tap_queues = 16;
+
 struct StartParams {
   std::string name;
   Mode mode = Mode::shared;
@@ -90,6 +101,8 @@ struct StartParams {
   std::optional<Owner> owner;
   bool fd_passing = false;
   std::vector<PortForward> forwards;
+  std::optional<Handoff> handoff;  // nullopt: relayed through the per-VM socket
+  std::uint32_t queues = 1;        // handoff only; > 1 makes the TAP multi-queue
 };
 
 // MTU bounds: 68 is the IPv4 minimum (RFC 791); 65535 the largest frame a backend may take.
@@ -158,6 +171,8 @@ struct StartResult {
   // vmnet_max_packet_size_key, e.g. 1514, or 65550 with TSO); absent elsewhere.
   std::optional<std::uint64_t> max_packet_size;
   NetworkInfo network;
+  // handoff: the TAP's interface name (and socket is null).
+  std::optional<std::string> tap;
 };
 json to_json(const StartResult& result);
 void from_json(const json& value, StartResult& out);
@@ -192,6 +207,7 @@ struct AttachmentInfo {
   bool peer_connected = false;
   std::optional<std::string> detail;  // e.g. the child's pid, or its last words when failed
   std::vector<PortForward> forwards;
+  std::optional<std::string> tap;  // handed-off attachments: the TAP's interface name
 };
 json to_json(const AttachmentInfo& info);
 void from_json(const json& value, AttachmentInfo& out);

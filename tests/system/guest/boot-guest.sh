@@ -19,6 +19,11 @@
 #                     a detached supervisor still enforces the timeout and the cleanup (kill the
 #                     QEMU PID to stop early; the supervisor then exits within ~0.2 s).
 #   --runas USER      QEMU drops to USER after setup (-runas), to test socket permissions.
+#   --tap IFNAME      instead of --socket: open the TAP IFNAME itself (-netdev tap,ifname=,
+#                     script=no,downscript=no), as with a TAP squib-netd handed off; run the
+#                     script as the TAP's owner to prove an unprivileged QEMU can.
+#   --tap-fd FD       instead of --socket: the TAP is already open at FD (-netdev tap,fd=FD), as
+#                     squib-netctl start --handoff fd --exec -- boot-guest.sh --tap-fd {fd} gives it.
 #   Env SQUIB_GUEST_CACHE  directory for the cached initramfs (default ${TMPDIR:-/tmp}/squib-guest-cache).
 # Foreground exit status: QEMU's (0 after the guest powered off), 124 on timeout.
 # KVM hangs on these machines: always -accel tcg.
@@ -26,7 +31,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 remote='' log='' tasks=dhcp mac=52:54:00:5e:00:01 timeout=60 local_path='' pidfile=''
-kernel='' initrd='' append='' runas=''
+kernel='' initrd='' append='' runas='' tap='' tap_fd=''
 
 die() { echo "boot-guest: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -35,12 +40,14 @@ while [[ $# -gt 0 ]]; do
         --socket) remote=$2 ;;      --log) log=$2 ;;         --tasks) tasks=$2 ;;
         --mac) mac=$2 ;;            --timeout) timeout=$2 ;; --local) local_path=$2 ;;
         --background) pidfile=$2 ;; --kernel) kernel=$2 ;;   --initrd) initrd=$2 ;;
-        --append) append=$2 ;;      --runas) runas=$2 ;;
+        --append) append=$2 ;;      --runas) runas=$2 ;;      --tap) tap=$2 ;;          --tap-fd) tap_fd=$2 ;;
         *) die "unknown option $1" ;;
     esac
     shift 2
 done
-[[ -n "$remote" ]] || die "--socket REMOTE is required"
+[[ -n "$remote" || -n "$tap" || -n "$tap_fd" ]] || die "--socket REMOTE (or --tap IFNAME, --tap-fd FD) is required"
+[[ -z "$tap_fd" || "$tap_fd" =~ ^[0-9]+$ ]] || die "bad --tap-fd $tap_fd"
+[[ -z "$tap" || "$tap" =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "bad --tap $tap"
 [[ -n "$log" ]] || die "--log FILE is required"
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout must be whole seconds"
 [[ "$tasks" =~ ^[^[:space:]\"\']*$ ]] || die "--tasks must not contain spaces or quotes"
@@ -66,6 +73,11 @@ qemu=(qemu-system-x86_64 -accel tcg -m 256 -smp 1 -nographic -no-reboot -no-user
       -append "console=ttyS0 quiet panic=-1 squib.tasks=$tasks${append:+ $append}"
       -device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
       -netdev "dgram,id=n0,local.type=unix,local.path=$local_path,remote.type=unix,remote.path=$remote")
+if [[ -n "$tap" ]]; then
+    qemu[${#qemu[@]}-1]="tap,id=n0,ifname=$tap,script=no,downscript=no"
+elif [[ -n "$tap_fd" ]]; then
+    qemu[${#qemu[@]}-1]="tap,id=n0,fd=$tap_fd"
+fi
 [[ -n "$runas" ]] && qemu+=(-runas "$runas")
 
 # alive PID: running and not a zombie (our own child stays a zombie until waited for).

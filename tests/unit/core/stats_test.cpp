@@ -23,7 +23,7 @@ TEST_CASE("DropReason names are the stats reply's keys", "[core][stats]") {
   CHECK(to_string(DropReason::spoofed_ip) == "spoofed_ip");
   CHECK(to_string(DropReason::backend_down) == "backend_down");
   CHECK(to_string(DropReason::count_) == "unknown");
-  CHECK(squib::core::k_drop_reason_count == 9);
+  CHECK(squib::core::k_drop_reason_count == 12);
 }
 
 TEST_CASE("DirectionStats counts frames, bytes and non-empty batches", "[core][stats]") {

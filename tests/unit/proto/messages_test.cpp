@@ -428,7 +428,7 @@ StatusResult some_status() {
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}};
+  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}, std::nullopt};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -536,7 +536,7 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}});
+  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;
@@ -608,4 +608,49 @@ TEST_CASE("Requests squib-netctl sends", "[proto][messages]") {
                       "host: must be PORT or IPV4:PORT with a port from 1 to 65535");
     CHECK_THROWS_WITH(parse_forward_text("tcp", "2222", 0), "guest_port: must be an integer from 1 to 65535");
   }
+}
+
+TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
+  const auto refusal = [](const json& params) {
+    try {
+      parse_start_params(params);
+    } catch (const squib::proto::ParamError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  const auto tap = parse_start_params({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
+  REQUIRE(tap.handoff == squib::proto::Handoff::tap);
+  CHECK(tap.queues == 4);
+  CHECK(parse_start_params({{"name", "t"}, {"mode", "shared"}, {"handoff", "fd"}}).handoff == squib::proto::Handoff::fd);
+  CHECK_FALSE(parse_start_params({{"name", "t"}}).handoff.has_value());
+  CHECK(parse_start_params({{"name", "t"}}).queues == 1);
+  // Round trip (state.json): the handoff and its queues come back.
+  const auto again = parse_start_params(squib::proto::to_json(tap));
+  CHECK(again.handoff == squib::proto::Handoff::tap);
+  CHECK(again.queues == 4);
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "vhost"}}) == "handoff: must be tap or fd");
+  CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"handoff", "tap"}}) ==
+        "handoff: applies only to modes host, shared and bridged");
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "fd"}, {"fd_passing", true}}) ==
+        "handoff: cannot be combined with fd_passing (the VM gets the TAP itself)");
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"queues", 2}}) == "queues: applies only with handoff");
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 17}}).starts_with("queues: "));
+}
+
+TEST_CASE("StartResult and AttachmentInfo carry a handed-off TAP's name", "[proto][messages]") {
+  squib::proto::StartResult result;
+  result.name = "t";
+  result.mac = "02:00:00:00:00:01";
+  result.tap = "sq-0123456789ab";
+  const json encoded = squib::proto::to_json(result);
+  CHECK(encoded["socket"].is_null());
+  CHECK(encoded["tap"] == "sq-0123456789ab");
+  CHECK(squib::proto::from_json<squib::proto::StartResult>(encoded).tap == result.tap);
+  squib::proto::AttachmentInfo info;
+  info.name = "t";
+  info.tap = "sq-0123456789ab";
+  CHECK(squib::proto::from_json<squib::proto::AttachmentInfo>(squib::proto::to_json(info)).tap == info.tap);
+  info.tap.reset();
+  CHECK_FALSE(squib::proto::to_json(info).contains("tap"));
 }

@@ -1,11 +1,22 @@
 // KernelModes on Linux: `host`/`shared` attachments get a TapBackend on their network's
 // bridge (NetworkManager: bridge, nft table and dnsmasq, made on first use, torn down when
 // the last attachment is released); `bridged` gets a TapBackend enslaved to the user's
-// bridge, no DHCP.
+// bridge, no DHCP. With `handoff` the attachment gets a TapHandoffBackend instead: the same
+// TAP on the same bridge, made for the VMM to open itself, guarded by nft rules
+// (backend/tap_handoff_backend.hpp).
 
 #include <squib/service/kernel_modes.hpp>
 
+#include <set>
+
+#include <spdlog/spdlog.h>
+
 #include <squib/backend/tap_backend.hpp>
+#include <squib/backend/tap_handoff_backend.hpp>
+#include <squib/platform/linux/netlink.hpp>
+#include <squib/platform/linux/nft.hpp>
+#include <squib/platform/linux/nft_queue.hpp>
+#include <squib/platform/linux/tap_policy.hpp>
 #include <squib/service/network_manager.hpp>
 
 namespace squib::service {
@@ -14,9 +25,11 @@ namespace {
 
 class LinuxKernelModes final : public KernelModes {
  public:
-  LinuxKernelModes(uv_loop_t* loop, const DaemonConfig& config) : m_config(config), m_networks(loop, config) {}
+  LinuxKernelModes(uv_loop_t* loop, const DaemonConfig& config)
+      : m_config(config), m_networks(loop, config), m_handoff_nft(loop) {}
 
   void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) override {
+    if (params.handoff) return make_handoff(params, std::move(context), std::move(done));
     backend::TapConfig tap;
     tap.ifname = backend::tap_name(m_config.run_dir, params.name);
     tap.isolated = params.isolation;
@@ -49,18 +62,99 @@ class LinuxKernelModes final : public KernelModes {
   void released(const proto::StartParams& params) override {
     if (params.mode == proto::Mode::host || params.mode == proto::Mode::shared) m_networks.release(params);
   }
-  void cleanup_stale(const std::vector<proto::StartParams>& recorded) override { m_networks.cleanup_stale(recorded); }
+  void cleanup_stale(const std::vector<proto::StartParams>& recorded) override {
+    // A handed-off TAP that outlived the previous daemon (kill -9) may carry a running VM:
+    // its attachment is restored onto it (adopted), never removed here. NetworkManager's
+    // cleanup leaves handed-off TAPs alone for the same reason; their tables are re-applied
+    // in place when the attachment is restored (tap_policy.hpp).
+    std::set<std::string> recorded_tables;
+    auto netlink = platform::Netlink::open();
+    for (const auto& params : recorded) {
+      if (!params.handoff || params.mode == proto::Mode::userspace) continue;
+      const std::string ifname = backend::tap_name(m_config.run_dir, params.name);
+      recorded_tables.insert(platform::tap_policy_table(ifname));
+      if (!netlink) continue;
+      if (auto link = netlink->find_link(ifname); link && link.value() && link.value()->kind == "tun") {
+        m_adoptable.insert(params.name);
+      }
+    }
+    // Handed-off TAPs this run dir's daemon made but state.json no longer records (a crash
+    // between recording a `stop` and removing them): their tables carry our comment.
+    if (auto listed = platform::run_nft({"list", "tables", "bridge"})) {
+      const std::string owner = platform::tap_policy_owner(m_config.run_dir);
+      for (const auto& table : platform::tap_policy_tables(listed.value())) {
+        if (recorded_tables.contains(table)) continue;
+        auto listing = platform::run_nft({"list", "table", "bridge", table});
+        if (!listing || !platform::tap_policy_owned_by(listing.value(), owner)) continue;  // another daemon's
+        (void)platform::run_nft({"-f", "-"}, platform::tap_policy_delete_script(table));
+        const std::string ifname = platform::tap_policy_ifname(table);
+        if (netlink) {
+          if (auto link = netlink->find_link(ifname); link && link.value() && link.value()->kind == "tun") {
+            (void)netlink->delete_link(ifname);
+          }
+        }
+        spdlog::warn("removed stale handed-off TAP {} and nft table bridge {}", ifname, table);
+      }
+    }
+    m_networks.cleanup_stale(recorded);
+  }
   void shutdown(std::function<void()> done) override { m_networks.shutdown(std::move(done)); }
   [[nodiscard]] std::vector<proto::NetworkStatus> describe() const override { return m_networks.describe(); }
   // What this daemon does with the kernel's bridge on every Linux it supports; offloads
   // (TSO/virtio-net headers on the TAP) are not used.
   [[nodiscard]] proto::KernelStatus kernel_status() const override {
-    return {"bridge", {}, {{"isolation", true}, {"bridged", true}, {"tso", false}, {"network_objects", false}}};
+    return {"bridge",
+            {},
+            {{"isolation", true}, {"bridged", true}, {"tso", false}, {"network_objects", false}, {"handoff", true}}};
   }
 
  private:
+  void make_handoff(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) {
+    backend::TapHandoffConfig config;
+    config.policy.ifname = backend::tap_name(m_config.run_dir, params.name);
+    config.policy.table = platform::tap_policy_table(config.policy.ifname);
+    config.policy.owner = platform::tap_policy_owner(m_config.run_dir);
+    config.policy.mac = context.mac;
+    config.policy.isolated = params.isolation;
+    const proto::Owner owner = params.owner.value_or(proto::Owner{});  // the registry always fills it
+    config.tap = {owner.uid, owner.gid, params.queues};
+    config.mtu = params.mtu;
+    config.pass_fd = params.handoff == proto::Handoff::fd;
+    config.adopt = m_adoptable.erase(params.name) > 0;
+    config.nft = &m_handoff_nft;
+    if (params.mode == proto::Mode::bridged) {
+      config.master = *params.bridge;  // the parser requires it for bridged
+      BackendChoice choice;
+      choice.network.name = params.network;
+      choice.network.bridge = config.master;
+      choice.network.tap = config.policy.ifname;
+      choice.backend = std::make_unique<backend::TapHandoffBackend>(std::move(context), std::move(config));
+      return done(std::move(choice));
+    }
+    m_networks.acquire(params, [context = std::move(context), config = std::move(config),
+                                done = std::move(done)](core::Result<NetworkLease> lease) mutable {
+      if (!lease) {
+        const auto code =
+            lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
+        return done(BackendRefusal{code, lease.error().message});
+      }
+      config.master = lease->bridge;
+      config.policy.ipv4 = lease->address;
+      BackendChoice choice;
+      choice.network = std::move(lease->network);
+      choice.network.tap = config.policy.ifname;
+      choice.guest_ipv4 = lease->address;
+      choice.backend = std::make_unique<backend::TapHandoffBackend>(std::move(context), std::move(config));
+      done(std::move(choice));
+    });
+  }
+
   const DaemonConfig& m_config;
   NetworkManager m_networks;
+  // The handed-off TAPs' tables (their own queue: they never share a table with a network).
+  platform::NftQueue m_handoff_nft;
+  // Restored attachments whose TAP survived the previous daemon (see cleanup_stale).
+  std::set<std::string> m_adoptable;
 };
 
 }  // namespace

@@ -1,0 +1,126 @@
+#include <squib/platform/linux/tap_policy.hpp>
+
+#include <sstream>
+
+#include <cstdio>
+
+#include <squib/core/fnv1a.hpp>
+#include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/stats.hpp>
+
+namespace squib::platform {
+
+namespace {
+
+using core::DropReason;
+
+std::string counter(DropReason reason) { return "counter name \"" + std::string(core::to_string(reason)) + "\" drop"; }
+
+}  // namespace
+
+std::string tap_policy_table(const std::string& ifname) {
+  const std::string hash = ifname.starts_with("sq-") ? ifname.substr(3) : ifname;
+  return std::string(k_tap_table_prefix) + hash;
+}
+
+std::string tap_policy_script(const TapPolicy& policy) {
+  const std::string table = "bridge " + policy.table;
+  const std::string mac = policy.mac.to_string();
+  std::ostringstream out;
+  // The comment goes with the table's creation: an existing table's comment is not updated
+  // (nf_tables_updtable ignores it), and it is the same owner's anyway.
+  out << "add table " << table;
+  if (!policy.owner.empty()) out << " { comment \"" << policy.owner << "\"; }";
+  out << "\n"
+      << "flush table " << table << "\n"
+      << "table " << table << " {\n";
+  for (const auto reason : {DropReason::spoofed_mac, DropReason::spoofed_ip, DropReason::dhcp_server,
+                            DropReason::router_advertisement, DropReason::isolated}) {
+    out << "  counter " << core::to_string(reason) << " { }\n";
+  }
+  out << "  chain from_vm {\n"
+      << "    type filter hook prerouting priority -200; policy accept;\n"
+      << "    iifname != \"" << policy.ifname << "\" accept\n"
+      << "    ether saddr != " << mac << " " << counter(DropReason::spoofed_mac) << "\n"
+      << "    ether type arp arp saddr ether != " << mac << " " << counter(DropReason::spoofed_mac) << "\n";
+  if (policy.ipv4) {
+    const std::string ip = core::ipv4_to_string(*policy.ipv4);
+    out << "    ether type { 8021q, 8021ad, 0x9100 } " << counter(DropReason::spoofed_ip) << "\n"
+        << "    ether type arp arp saddr ip != { 0.0.0.0, " << ip << " } " << counter(DropReason::spoofed_ip) << "\n"
+        << "    ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept\n"
+        << "    ether type ip ip saddr != " << ip << " " << counter(DropReason::spoofed_ip) << "\n";
+  }
+  out << "    ether type ip udp sport 67 " << counter(DropReason::dhcp_server) << "\n"
+      << "    ether type ip6 udp sport 547 " << counter(DropReason::dhcp_server) << "\n"
+      << "    ether type ip6 icmpv6 type nd-router-advert " << counter(DropReason::router_advertisement) << "\n"
+      << "  }\n";
+  if (policy.isolated) {
+    out << "  chain isolation {\n"
+        << "    type filter hook forward priority -200; policy accept;\n"
+        << "    iifname \"" << policy.ifname << "\" " << counter(DropReason::isolated) << "\n"
+        << "    oifname \"" << policy.ifname << "\" " << counter(DropReason::isolated) << "\n"
+        << "  }\n";
+  }
+  out << "}\n";
+  return out.str();
+}
+
+std::string tap_policy_owner(const std::string& run_dir) {
+  char out[32];
+  std::snprintf(out, sizeof out, "squib-netd %016llx", static_cast<unsigned long long>(core::fnv1a64(run_dir)));
+  return out;
+}
+
+std::vector<std::string> tap_policy_tables(const std::string& list_output) {
+  std::vector<std::string> out;
+  std::istringstream lines(list_output);
+  std::string word_table, family, name;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    if (words >> word_table >> family >> name && word_table == "table" && family == "bridge" &&
+        name.starts_with(k_tap_table_prefix)) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+bool tap_policy_owned_by(const std::string& table_listing, const std::string& owner) {
+  return table_listing.find("comment \"" + owner + "\"") != std::string::npos;
+}
+
+std::string tap_policy_ifname(const std::string& table) {
+  return "sq-" + (table.starts_with(k_tap_table_prefix) ? table.substr(k_tap_table_prefix.size()) : table);
+}
+
+std::string tap_policy_delete_script(const std::string& table) {
+  // Declare-then-delete: nft 1.0.6 has no `destroy` (as nft.hpp's delete_table_script).
+  return "add table bridge " + table + "\ndelete table bridge " + table + "\n";
+}
+
+std::string tap_policy_counters_script(const std::string& table) { return "list counters table bridge " + table + "\n"; }
+
+std::map<std::string, std::uint64_t> tap_policy_counters(const std::string& nft_output) {
+  // counter NAME {
+  //         packets N bytes M
+  std::map<std::string, std::uint64_t> out;
+  std::istringstream lines(nft_output);
+  std::string line;
+  std::string current;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string first;
+    words >> first;
+    if (first == "counter") {
+      words >> current;
+    } else if (first == "packets" && !current.empty()) {
+      std::uint64_t packets = 0;
+      if (words >> packets) out[current] = packets;
+      current.clear();
+    }
+  }
+  return out;
+}
+
+}  // namespace squib::platform

@@ -1,0 +1,87 @@
+// Tests of squib/platform/linux/tap_policy.hpp: the nft script of a handed-off TAP (checked
+// by nft itself in tests/integration/handoff_test.cpp) and the counters it reads back.
+
+#include <squib/platform/linux/tap_policy.hpp>
+
+#include <string>
+
+#include "support/catch.hpp"
+
+using squib::platform::TapPolicy;
+
+namespace {
+
+TapPolicy policy() {
+  TapPolicy out;
+  out.ifname = "sq-0123456789ab";
+  out.table = squib::platform::tap_policy_table(out.ifname);
+  out.mac = squib::core::MacAddress::parse("02:00:00:00:00:01").value();
+  return out;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("tap_policy_script: MAC checks always, IPv4 checks with an address, isolation when asked",
+          "[platform][tap_policy]") {
+  TapPolicy mac_only = policy();
+  CHECK(mac_only.table == "squib_tap_0123456789ab");
+  const std::string script = squib::platform::tap_policy_script(mac_only);
+  // Re-applied in one transaction that keeps the named counters.
+  CHECK(script.starts_with("add table bridge squib_tap_0123456789ab\nflush table bridge squib_tap_0123456789ab\n"));
+  CHECK(has(script, "iifname != \"sq-0123456789ab\" accept"));
+  CHECK(has(script, "ether saddr != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));
+  CHECK(has(script, "arp saddr ether != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));
+  CHECK(has(script, "udp sport 67 counter name \"dhcp_server\" drop"));
+  CHECK(has(script, "icmpv6 type nd-router-advert counter name \"router_advertisement\" drop"));
+  CHECK_FALSE(has(script, "spoofed_ip\" drop"));
+  CHECK_FALSE(has(script, "hook forward"));
+
+  TapPolicy full = policy();
+  full.ipv4 = 0xc0a86905;  // 192.168.105.5
+  full.isolated = true;
+  const std::string guarded = squib::platform::tap_policy_script(full);
+  CHECK(has(guarded, "arp saddr ip != { 0.0.0.0, 192.168.105.5 } counter name \"spoofed_ip\" drop"));
+  CHECK(has(guarded, "ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept"));
+  CHECK(has(guarded, "ip saddr != 192.168.105.5 counter name \"spoofed_ip\" drop"));
+  // The DHCP client exception comes before the address check.
+  CHECK(guarded.find("udp dport 67 accept") < guarded.find("ip saddr != 192.168.105.5"));
+  CHECK(has(guarded, "hook forward"));
+  CHECK(has(guarded, "oifname \"sq-0123456789ab\" counter name \"isolated\" drop"));
+
+  CHECK(squib::platform::tap_policy_delete_script("squib_tap_x") ==
+        "add table bridge squib_tap_x\ndelete table bridge squib_tap_x\n");
+}
+
+TEST_CASE("tap_policy_counters reads nft's counter listing", "[platform][tap_policy]") {
+  const std::string listing = "table bridge squib_tap_0123456789ab {\n"
+                              "\tcounter spoofed_mac {\n\t\tpackets 3 bytes 180\n\t}\n"
+                              "\tcounter spoofed_ip {\n\t\tpackets 0 bytes 0\n\t}\n"
+                              "\tcounter isolated {\n\t\tpackets 12 bytes 504\n\t}\n"
+                              "}\n";
+  const auto counters = squib::platform::tap_policy_counters(listing);
+  CHECK(counters.size() == 3);
+  CHECK(counters.at("spoofed_mac") == 3);
+  CHECK(counters.at("spoofed_ip") == 0);
+  CHECK(counters.at("isolated") == 12);
+  CHECK(squib::platform::tap_policy_counters("").empty());
+  CHECK(squib::platform::tap_policy_counters("Error: No such file or directory\n").empty());
+}
+
+TEST_CASE("tap_policy_owner and the stale-cleanup helpers", "[platform][tap_policy]") {
+  const std::string owner = squib::platform::tap_policy_owner("/run/squib-net");
+  CHECK(owner.starts_with("squib-netd "));
+  CHECK(owner.size() == 11 + 16);
+  CHECK(owner != squib::platform::tap_policy_owner("/run/other"));
+  TapPolicy owned = policy();
+  owned.owner = owner;
+  const std::string script = squib::platform::tap_policy_script(owned);
+  CHECK(script.starts_with("add table bridge squib_tap_0123456789ab { comment \"" + owner + "\"; }\n"));
+  CHECK(squib::platform::tap_policy_owned_by("table bridge squib_tap_x {\n\tcomment \"" + owner + "\"\n}\n", owner));
+  CHECK_FALSE(squib::platform::tap_policy_owned_by("table bridge squib_tap_x {\n}\n", owner));
+  CHECK(squib::platform::tap_policy_tables("table bridge squib_tap_0123456789ab\ntable bridge other\n"
+                                           "table inet squib_tap_x\n") ==
+        std::vector<std::string>{"squib_tap_0123456789ab"});
+  CHECK(squib::platform::tap_policy_ifname("squib_tap_0123456789ab") == "sq-0123456789ab");
+}
