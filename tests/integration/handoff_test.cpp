@@ -48,20 +48,6 @@ bool on_path(const char* tool) {
 
 bool can_run() { return ::geteuid() == 0 && on_path("dnsmasq") && on_path("nft") && on_path("nsenter"); }
 
-Response call(ControlClient& client, const std::string& method, const json& params = json::object()) {
-  auto response = client.call(method, params);
-  INFO(method << " " << params.dump());
-  REQUIRE(response.ok());
-  return response.value();
-}
-
-json ok(ControlClient& client, const std::string& method, const json& params = json::object()) {
-  const auto response = call(client, method, params);
-  INFO(method << " " << params.dump() << " failed: " << response.error_message);
-  REQUIRE(response.ok());
-  return *response.result;
-}
-
 // A daemon serving a control group with two members, in a namespace of its own.
 struct Rig {
   TestGroup group{"h"};

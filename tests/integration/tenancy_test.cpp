@@ -33,20 +33,6 @@ constexpr int k_permission_denied = -32003;
 constexpr int k_invalid_params = -32602;
 constexpr int k_limit_reached = -32005;
 
-Response call(ControlClient& client, const std::string& method, const json& params = json::object()) {
-  auto response = client.call(method, params);
-  INFO(method << " " << params.dump());
-  REQUIRE(response.ok());
-  return response.value();
-}
-
-json ok(ControlClient& client, const std::string& method, const json& params = json::object()) {
-  const auto response = call(client, method, params);
-  INFO(method << " " << params.dump() << " failed: " << response.error_message);
-  REQUIRE(response.ok());
-  return *response.result;
-}
-
 ControlClient connect_as(MemberProcess& member, const DaemonProcess& daemon) {
   auto client = member.connect(daemon.control_path());
   INFO("member connect: " << (client ? "" : client.error().message));

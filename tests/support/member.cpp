@@ -1,5 +1,6 @@
 #include "support/member.hpp"
 
+#include "support/catch.hpp"
 #include "support/daemon_process.hpp"
 
 #include <fcntl.h>
@@ -147,6 +148,20 @@ int run_as_account(const TestAccount& account, const std::string& command, std::
   auto run = run_command(line);
   output = std::move(run.output);
   return run.exit_code;
+}
+
+proto::Response call(proto::ControlClient& client, const std::string& method, const nlohmann::json& params) {
+  auto response = client.call(method, params);
+  INFO(method << " " << params.dump());
+  REQUIRE(response.ok());
+  return response.value();
+}
+
+nlohmann::json ok(proto::ControlClient& client, const std::string& method, const nlohmann::json& params) {
+  const auto response = call(client, method, params);
+  INFO(method << " " << params.dump() << " failed: " << response.error_message);
+  REQUIRE(response.ok());
+  return *response.result;
 }
 
 }  // namespace squib::test

@@ -16,6 +16,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include <squib/core/result.hpp>
 #include <squib/proto/client.hpp>
 
@@ -71,5 +73,12 @@ class MemberProcess {
 // Runs a command line through /bin/sh as `account` (setpriv, with its groups); returns the
 // exit code and fills `output` with stdout and stderr.
 int run_as_account(const TestAccount& account, const std::string& command, std::string& output);
+
+// One request on a member's control connection: the response (REQUIREs that the request
+// got one), or its result (REQUIREs success; the failure's message is in the report).
+proto::Response call(proto::ControlClient& client, const std::string& method,
+                     const nlohmann::json& params = nlohmann::json::object());
+nlohmann::json ok(proto::ControlClient& client, const std::string& method,
+                  const nlohmann::json& params = nlohmann::json::object());
 
 }  // namespace squib::test

@@ -95,16 +95,22 @@ TEST_CASE("parse_start_params fills in the defaults", "[proto][messages]") {
   SECTION("unknown members are ignored") { CHECK(parse_start_params(with_name({{"colour", "blue"}})).name == "vm1"); }
 }
 
+namespace {
+
+// What parse_start_params says about `params`: its ParamError, or "(accepted)".
+std::string refusal(const json& params) {
+  try {
+    parse_start_params(params);
+  } catch (const squib::proto::ParamError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
 TEST_CASE("parse_start_params refuses parameters that do not apply to the mode, naming the field",
           "[proto][messages]") {
-  const auto refusal = [](const json& params) {
-    try {
-      parse_start_params(params);
-    } catch (const squib::proto::ParamError& e) {
-      return std::string(e.what());
-    }
-    return std::string("(accepted)");
-  };
   CHECK(refusal({{"name", "u"}, {"mode", "userspace"}, {"subnet", "10.0.0.0/24"}}) ==
         "subnet: applies only to modes host and shared");
   CHECK(refusal({{"name", "u"}, {"mode", "bridged"}, {"bridge", "br0"}, {"address", "10.0.0.5"}}) ==
@@ -611,14 +617,6 @@ TEST_CASE("Requests squib-netctl sends", "[proto][messages]") {
 }
 
 TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
-  const auto refusal = [](const json& params) {
-    try {
-      parse_start_params(params);
-    } catch (const squib::proto::ParamError& e) {
-      return std::string(e.what());
-    }
-    return std::string("(accepted)");
-  };
   const auto tap = parse_start_params({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
   REQUIRE(tap.handoff == squib::proto::Handoff::tap);
   CHECK(tap.queues == 4);
