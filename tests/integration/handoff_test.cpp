@@ -46,7 +46,12 @@ bool on_path(const char* tool) {
   return false;
 }
 
-bool can_run() { return ::geteuid() == 0 && on_path("dnsmasq") && on_path("nft") && on_path("nsenter"); }
+// These tests need root, dnsmasq, nft and nsenter (scripts/setup installs them; CI runs as
+// root). Without them they fail: a test that passes without running would hide a gap.
+void require_runnable() {
+  INFO("needs root, dnsmasq, nft and nsenter");
+  REQUIRE((::geteuid() == 0 && on_path("dnsmasq") && on_path("nft") && on_path("nsenter")));
+}
 
 // A daemon serving a control group with two members, in a namespace of its own.
 struct Rig {
@@ -210,10 +215,7 @@ Bytes dhcp_offer_from(const Mac& src, const Ipv4& address) {
 
 TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway, and nobody else can open or stop it",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   MemberProcess alice(rig.alice);
   MemberProcess bob(rig.bob);
@@ -277,10 +279,7 @@ TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway,
 
 TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel and counted by reason",
           "[integration][handoff][spoofing][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   MemberProcess alice(rig.alice);
   auto as_alice = rig.connect_as(alice);
@@ -338,10 +337,7 @@ TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel a
 
 TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway, and the drops are counted",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   MemberProcess alice(rig.alice);
   auto as_alice = rig.connect_as(alice);
@@ -381,10 +377,7 @@ TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway,
 TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with its counters, and stop and SIGTERM remove "
           "everything",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   DaemonProcess& daemon = *rig.daemon;
   const auto started = daemon.ok("start", {{"name", "k1"}, {"mode", "host"}, {"handoff", "tap"}});
@@ -453,10 +446,7 @@ TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with
 
 TEST_CASE("handoff fd: the open TAP comes with the reply and squib-netctl --handoff fd --exec runs a VMM holding it",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   MemberProcess alice(rig.alice);
   auto as_alice = rig.connect_as(alice);
@@ -499,10 +489,7 @@ TEST_CASE("handoff fd: the open TAP comes with the reply and squib-netctl --hand
 TEST_CASE("handoff tap in bridged mode: the TAP joins the operator's bridge with MAC checks only, and stop leaves the "
           "bridge alone",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   // The operator's bridge, with an address that answers ARP (10.99.0.0/24 exists only here).
   REQUIRE(rig.in_netns("sh -c 'ip link add sqt-br0 type bridge && ip addr add 10.99.0.1/24 dev sqt-br0 && "
@@ -536,10 +523,7 @@ TEST_CASE("handoff tap in bridged mode: the TAP joins the operator's bridge with
 
 TEST_CASE("handoff tap: a restarted daemon removes the TAP and table of an attachment its state no longer records",
           "[integration][handoff][stale][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   DaemonProcess& daemon = *rig.daemon;
   const std::string tap = daemon.ok("start", {{"name", "s1"}, {"mode", "host"}, {"handoff", "tap"}})["tap"];
@@ -576,10 +560,7 @@ TEST_CASE("handoff tap: a restarted daemon removes the TAP and table of an attac
 
 TEST_CASE("handoff tap with queues: the TAP is multi-queue and a single-queue open is refused by the kernel",
           "[integration][handoff][root]") {
-  if (!can_run()) {
-    WARN("skipped: needs root, dnsmasq, nft and nsenter");
-    return;
-  }
+  require_runnable();
   Rig rig;
   const auto started = rig.daemon->ok("start", {{"name", "q1"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
   const std::string tap = started["tap"];
