@@ -6,8 +6,6 @@
 
 #include <squib/core/stats.hpp>
 #include <squib/platform/linux/netlink.hpp>
-#include <squib/platform/linux/nft.hpp>
-#include <squib/uv/check.hpp>
 
 namespace squib::backend {
 
@@ -20,7 +18,7 @@ TapHandoffBackend::TapHandoffBackend(BackendContext context, TapHandoffConfig co
 
 TapHandoffBackend::~TapHandoffBackend() {
   *m_alive = nullptr;
-  m_timer.close();
+  m_config.stats_poller->remove(this);
 }
 
 void TapHandoffBackend::start(Done ready) {
@@ -87,49 +85,12 @@ void TapHandoffBackend::rules_applied(Result<std::string> applied) {
                                                  ": " + applied.error().message});
   }
   m_state = BackendState::running;
-  uv::ok(uv_timer_init(m_context.loop, m_timer.get()), "uv_timer_init");
-  m_timer->data = this;
-  uv::ok(uv_timer_start(
-             m_timer.get(),
-             [](uv_timer_t* timer) {
-               if (auto* self = uv::owner_of<TapHandoffBackend>(timer)) self->refresh_stats();
-             },
-             0, k_handoff_stats_period_ms),
-         "uv_timer_start");
-  uv_unref(m_timer.base());  // never keeps the loop alive on its own
+  m_config.stats_poller->add(this, {m_config.policy.ifname, m_config.policy.table, m_context.stats, &m_carrier});
   spdlog::info("{}: TAP {} handed off{} (bridge {}, mtu {}, owner {}:{}, {} queue{}, nft table bridge {})",
                m_context.name, m_config.policy.ifname, m_config.adopt ? " again (adopted)" : "", m_config.master,
                m_config.mtu, m_config.tap.owner_uid, m_config.tap.owner_gid, m_config.tap.queues,
                m_config.tap.queues == 1 ? "" : "s", m_config.policy.table);
   ready({});
-}
-
-void TapHandoffBackend::refresh_stats() {
-  auto& stats = *m_context.stats;
-  if (auto link = platform::read_link_stats(m_config.policy.ifname)) {
-    // Absolute kernel counters, copied (not added): a batch is one frame here.
-    stats.from_vm = {link->rx_packets, link->rx_bytes, link->rx_packets};
-    stats.to_vm = {link->tx_packets, link->tx_bytes, link->tx_packets};
-    stats.drops[static_cast<std::size_t>(DropReason::vm_full)] = link->tx_dropped;
-    stats.errors = link->rx_errors + link->tx_errors;
-    m_carrier = link->carrier;
-  }
-  if (m_counters_in_flight) return;
-  m_counters_in_flight = true;
-  platform::run_nft_async(m_context.loop, {"-f", "-"}, platform::tap_policy_counters_script(m_config.policy.table),
-                          [alive = std::weak_ptr<TapHandoffBackend*>(m_alive)](Result<std::string> listed) {
-                            const auto self = alive.lock();
-                            if (!self || *self == nullptr) return;
-                            TapHandoffBackend& backend = **self;
-                            backend.m_counters_in_flight = false;
-                            if (!listed || backend.m_state != BackendState::running) return;
-                            auto& drops = backend.m_context.stats->drops;
-                            for (const auto& [name, packets] : platform::tap_policy_counters(listed.value())) {
-                              for (std::size_t i = 0; i < core::k_drop_reason_count; ++i) {
-                                if (core::to_string(static_cast<DropReason>(i)) == name) drops[i] = packets;
-                              }
-                            }
-                          });
 }
 
 void TapHandoffBackend::send(const core::FrameBatch& from_vm) {
@@ -146,25 +107,26 @@ void TapHandoffBackend::delete_link() const {
 
 void TapHandoffBackend::stop(std::function<void()> done) {
   m_state = BackendState::stopping;
-  m_timer.close();
+  m_config.stats_poller->remove(this);
   m_fd.reset();
   if (Done ready = std::exchange(m_ready, nullptr)) ready(Error{ECANCELED, "the attachment was stopped"});
   // Queued behind the table's create if that still runs: the delete never overtakes it.
-  m_config.nft->run(platform::tap_policy_delete_script(m_config.policy.table),
-                    [alive = std::weak_ptr<TapHandoffBackend*>(m_alive), done = std::move(done)](Result<std::string> deleted) {
-                      const auto self = alive.lock();
-                      if (!self || *self == nullptr) return;
-                      TapHandoffBackend& backend = **self;
-                      if (!deleted) {
-                        spdlog::error("{}: nft table bridge {}: {}", backend.m_context.name,
-                                      backend.m_config.policy.table, deleted.error().message);
-                      }
-                      backend.delete_link();
-                      backend.m_state = BackendState::stopped;
-                      spdlog::info("{}: removed TAP {} and nft table bridge {}", backend.m_context.name,
-                                   backend.m_config.policy.ifname, backend.m_config.policy.table);
-                      done();
-                    });
+  m_config.nft->run(
+      platform::tap_policy_delete_script(m_config.policy.table),
+      [alive = std::weak_ptr<TapHandoffBackend*>(m_alive), done = std::move(done)](Result<std::string> deleted) {
+        const auto self = alive.lock();
+        if (!self || *self == nullptr) return;
+        TapHandoffBackend& backend = **self;
+        if (!deleted) {
+          spdlog::error("{}: nft table bridge {}: {}", backend.m_context.name, backend.m_config.policy.table,
+                        deleted.error().message);
+        }
+        backend.delete_link();
+        backend.m_state = BackendState::stopped;
+        spdlog::info("{}: removed TAP {} and nft table bridge {}", backend.m_context.name,
+                     backend.m_config.policy.ifname, backend.m_config.policy.table);
+        done();
+      });
 }
 
 std::string TapHandoffBackend::detail() const {

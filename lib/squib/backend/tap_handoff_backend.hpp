@@ -19,12 +19,10 @@
 // - handoff "tap": the daemon closes its fd once the TAP is configured (a single-queue TAP
 //   admits one opener: the VMM). handoff "fd": the fd is kept until the registry takes it
 //   (take_handoff_fd) and sends it with the reply; the daemon then holds no copy.
-// - Stats: a timer (1 s, unreferenced) copies the TAP's kernel counters
-//   (platform/linux/link_stats.hpp: rx = from the VM, tx = to the VM, tx_dropped = vm_full)
-//   and the nft counters (one `nft list counters` child at a time, never queued behind or
-//   blocking anything) into context.stats, so list/stats/metrics read like a relayed
-//   attachment's.
-// - stop(): stops the timer, deletes the table (through the same queue: never before its
+// - Stats: while running, the TAP is registered with the kernel modes' TapStatsPoller
+//   (tap_stats_poller.hpp), which copies its kernel counters and its table's drop counters
+//   into context.stats once a second, for all handed-off TAPs in two netlink dumps.
+// - stop(): leaves the poller, deletes the table (through the same queue: never before its
 //   create), then the TAP (rtnetlink RTM_DELLINK: a VMM still holding it sees EIO/EBADFD),
 //   then `done`. A pending `ready` is answered ECANCELED first.
 // send() is never called with frames (there is no VM port); if it were, they are dropped as
@@ -35,12 +33,11 @@
 #include <string>
 
 #include <squib/backend/backend.hpp>
+#include <squib/backend/tap_stats_poller.hpp>
 #include <squib/core/fd.hpp>
-#include <squib/platform/linux/link_stats.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
 #include <squib/platform/linux/tap_device.hpp>
 #include <squib/platform/linux/tap_policy.hpp>
-#include <squib/uv/handle.hpp>
 
 namespace squib::backend {
 
@@ -49,13 +46,11 @@ struct TapHandoffConfig {
   platform::TapPolicy policy;       // ifname, MAC, IPv4, isolation, table name
   platform::HandoffTapOptions tap;  // owner, group, queues
   std::uint32_t mtu = 1500;
-  bool pass_fd = false;  // handoff "fd"
-  bool adopt = false;    // a restored attachment whose TAP still exists: take it over
-  platform::NftQueue* nft = nullptr;  // the kernel modes' queue (outlives the backend)
+  bool pass_fd = false;                    // handoff "fd"
+  bool adopt = false;                      // a restored attachment whose TAP still exists: take it over
+  platform::NftQueue* nft = nullptr;       // the kernel modes' queue (outlives the backend)
+  TapStatsPoller* stats_poller = nullptr;  // the kernel modes' poller (outlives the backend)
 };
-
-// Stats refresh period (a second, as `squib-netctl stats --watch` shows per-second rates).
-inline constexpr std::uint64_t k_handoff_stats_period_ms = 1000;
 
 class TapHandoffBackend final : public Backend {
  public:
@@ -73,7 +68,6 @@ class TapHandoffBackend final : public Backend {
  private:
   core::Result<void> make_link();
   void rules_applied(core::Result<std::string> applied);
-  void refresh_stats();
   void delete_link() const;
 
   BackendContext m_context;
@@ -81,9 +75,7 @@ class TapHandoffBackend final : public Backend {
   core::Fd m_fd;  // handoff "fd" until taken
   Done m_ready;   // while the rules are being applied
   BackendState m_state = BackendState::starting;
-  bool m_carrier = false;
-  bool m_counters_in_flight = false;
-  uv::Handle<uv_timer_t> m_timer;
+  bool m_carrier = false;  // written by the poller
   // Callbacks of nft children check this before touching the backend.
   std::shared_ptr<TapHandoffBackend*> m_alive = std::make_shared<TapHandoffBackend*>(this);
 };

@@ -23,6 +23,14 @@ std::string_view to_string(DropReason reason) {
   return "unknown";
 }
 
+std::optional<DropReason> drop_reason_named(std::string_view name) {
+  for (std::size_t i = 0; i < k_drop_reason_count; ++i) {
+    const auto reason = static_cast<DropReason>(i);
+    if (to_string(reason) == name) return reason;
+  }
+  return std::nullopt;
+}
+
 std::uint64_t AttachmentStats::total_drops() const {
   return std::accumulate(drops.begin(), drops.end(), std::uint64_t{0});
 }

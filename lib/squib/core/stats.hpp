@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace squib::core {
@@ -32,6 +33,9 @@ enum class DropReason : std::uint8_t {
 inline constexpr std::size_t k_drop_reason_count = static_cast<std::size_t>(DropReason::count_);
 
 std::string_view to_string(DropReason reason);
+// The reason whose to_string() is `name` (the nft counters of handed-off TAPs carry these
+// names); nullopt for any other name.
+std::optional<DropReason> drop_reason_named(std::string_view name);
 
 struct DirectionStats {
   std::uint64_t frames = 0;

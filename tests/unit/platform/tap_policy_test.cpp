@@ -1,9 +1,12 @@
 // Tests of squib/platform/linux/tap_policy.hpp: the nft script of a handed-off TAP (checked
-// by nft itself in tests/integration/handoff_test.cpp) and the counters it reads back.
+// by nft itself in tests/integration/handoff_test.cpp) and the names of its counters, which
+// TapStatsPoller reads back by netlink (exercised by the handoff integration tests).
 
 #include <squib/platform/linux/tap_policy.hpp>
 
 #include <string>
+
+#include <squib/core/stats.hpp>
 
 #include "support/catch.hpp"
 
@@ -54,19 +57,14 @@ TEST_CASE("tap_policy_script: MAC checks always, IPv4 checks with an address, is
         "add table bridge squib_tap_x\ndelete table bridge squib_tap_x\n");
 }
 
-TEST_CASE("tap_policy_counters reads nft's counter listing", "[platform][tap_policy]") {
-  const std::string listing = "table bridge squib_tap_0123456789ab {\n"
-                              "\tcounter spoofed_mac {\n\t\tpackets 3 bytes 180\n\t}\n"
-                              "\tcounter spoofed_ip {\n\t\tpackets 0 bytes 0\n\t}\n"
-                              "\tcounter isolated {\n\t\tpackets 12 bytes 504\n\t}\n"
-                              "}\n";
-  const auto counters = squib::platform::tap_policy_counters(listing);
-  CHECK(counters.size() == 3);
-  CHECK(counters.at("spoofed_mac") == 3);
-  CHECK(counters.at("spoofed_ip") == 0);
-  CHECK(counters.at("isolated") == 12);
-  CHECK(squib::platform::tap_policy_counters("").empty());
-  CHECK(squib::platform::tap_policy_counters("Error: No such file or directory\n").empty());
+TEST_CASE("drop_reason_named: the nft counters' names map back to their drop reasons", "[platform][tap_policy]") {
+  for (std::size_t i = 0; i < squib::core::k_drop_reason_count; ++i) {
+    const auto reason = static_cast<squib::core::DropReason>(i);
+    CHECK(squib::core::drop_reason_named(squib::core::to_string(reason)) == reason);
+  }
+  CHECK_FALSE(squib::core::drop_reason_named("unknown").has_value());
+  CHECK_FALSE(squib::core::drop_reason_named("").has_value());
+  CHECK_FALSE(squib::core::drop_reason_named("spoofed_mac ").has_value());
 }
 
 TEST_CASE("tap_policy_owner and the stale-cleanup helpers", "[platform][tap_policy]") {

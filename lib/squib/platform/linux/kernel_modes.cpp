@@ -13,6 +13,7 @@
 
 #include <squib/backend/tap_backend.hpp>
 #include <squib/backend/tap_handoff_backend.hpp>
+#include <squib/backend/tap_stats_poller.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
@@ -26,7 +27,7 @@ namespace {
 class LinuxKernelModes final : public KernelModes {
  public:
   LinuxKernelModes(uv_loop_t* loop, const DaemonConfig& config)
-      : m_config(config), m_networks(loop, config), m_handoff_nft(loop) {}
+      : m_config(config), m_networks(loop, config), m_handoff_nft(loop), m_tap_stats(loop) {}
 
   void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) override {
     if (params.handoff) return make_handoff(params, std::move(context), std::move(done));
@@ -122,6 +123,7 @@ class LinuxKernelModes final : public KernelModes {
     config.pass_fd = params.handoff == proto::Handoff::fd;
     config.adopt = m_adoptable.erase(params.name) > 0;
     config.nft = &m_handoff_nft;
+    config.stats_poller = &m_tap_stats;
     if (params.mode == proto::Mode::bridged) {
       config.master = *params.bridge;  // the parser requires it for bridged
       BackendChoice choice;
@@ -153,6 +155,8 @@ class LinuxKernelModes final : public KernelModes {
   NetworkManager m_networks;
   // The handed-off TAPs' tables (their own queue: they never share a table with a network).
   platform::NftQueue m_handoff_nft;
+  // Their kernel counters, for all of them at once.
+  backend::TapStatsPoller m_tap_stats;
   // Restored attachments whose TAP survived the previous daemon (see cleanup_stale).
   std::set<std::string> m_adoptable;
 };

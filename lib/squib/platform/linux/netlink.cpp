@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <linux/if.h>  // IFF_LOWER_UP (after net/if.h: linux/libc-compat.h reconciles them)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -55,6 +56,14 @@ int parse_link_attr(const nlattr* attr, void* data) {
     case IFLA_LINKINFO:
       if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) mnl_attr_parse_nested(attr, parse_linkinfo, info);
       break;
+    case IFLA_STATS64:
+      if (mnl_attr_get_payload_len(attr) >= sizeof(rtnl_link_stats64)) {
+        rtnl_link_stats64 raw{};
+        std::memcpy(&raw, mnl_attr_get_payload(attr), sizeof raw);  // the payload may be unaligned
+        info->stats = {raw.rx_packets, raw.rx_bytes,  raw.tx_packets, raw.tx_bytes,
+                       raw.tx_dropped, raw.rx_errors, raw.tx_errors};
+      }
+      break;
     default: break;
   }
   return MNL_CB_OK;
@@ -80,14 +89,15 @@ LinkInfo parse_link(const nlmsghdr* message) {
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
   info.index = ifi->ifi_index;
   info.up = (ifi->ifi_flags & IFF_UP) != 0;
+  info.carrier = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
   mnl_attr_parse(message, sizeof *ifi, parse_link_attr, &info);
   return info;
 }
 
 }  // namespace
 
-Result<Netlink> Netlink::open() {
-  mnl_socket* socket = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+Result<Netlink> Netlink::open(int protocol) {
+  mnl_socket* socket = mnl_socket_open2(protocol, SOCK_CLOEXEC);
   if (socket == nullptr) return Error::from_errno("netlink socket");
   if (mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
     const int err = errno;

@@ -2,7 +2,9 @@
 
 // Netlink: the few rtnetlink (RFC 3549, rtnetlink(7)) operations the Linux modes need —
 // create/delete links, set up/MTU/master, add an IPv4 address, flag a bridge port isolated,
-// list links — as synchronous request/ack calls on one NETLINK_ROUTE socket.
+// list links with their counters — as synchronous request/ack calls on one NETLINK_ROUTE
+// socket; and, on a NETLINK_NETFILTER socket, the one nf_tables dump the daemon reads
+// in-process (named counters).
 //
 // Why libmnl (Debian libmnl-dev) rather than libnl-route-3 or `ip`: it is the tiny helper the
 // netfilter tools themselves are built on (nft, conntrack), it only builds and walks
@@ -21,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <linux/netlink.h>
+
 #include <squib/core/result.hpp>
 
 struct mnl_socket;
@@ -30,6 +34,19 @@ struct nlmsghdr;
 // the folder, chosen in CMake, says which OS the implementation is for.
 namespace squib::platform {
 
+// A link's counters (IFLA_STATS64 = struct rtnl_link_stats64, linux/if_link.h). For a TAP,
+// rx is what its opener (the VMM) wrote, tx what the kernel queued for it, tx_dropped what
+// it did not read in time.
+struct LinkStats {
+  std::uint64_t rx_packets = 0;
+  std::uint64_t rx_bytes = 0;
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_bytes = 0;
+  std::uint64_t tx_dropped = 0;
+  std::uint64_t rx_errors = 0;
+  std::uint64_t tx_errors = 0;
+};
+
 struct LinkInfo {
   int index = 0;
   std::string name;
@@ -37,6 +54,16 @@ struct LinkInfo {
   int master = 0;    // IFLA_MASTER index, 0 when not enslaved
   std::uint32_t mtu = 0;
   bool up = false;
+  bool carrier = false;  // IFF_LOWER_UP: for a TAP, its opener (a VMM) has it open
+  LinkStats stats;
+};
+
+// A named nftables counter object and the table it belongs to.
+struct NftCounter {
+  std::string table;
+  std::string name;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
 };
 
 // An IPv4 prefix the host uses: an address on an interface, or a route.
@@ -56,7 +83,8 @@ struct LinkChange {
 
 class Netlink {
 public:
-  static core::Result<Netlink> open();
+  // `protocol`: NETLINK_ROUTE (every method but list_nft_counters) or NETLINK_NETFILTER.
+  static core::Result<Netlink> open(int protocol = NETLINK_ROUTE);
   ~Netlink();
   Netlink(Netlink&& other) noexcept;
   Netlink& operator=(Netlink&& other) noexcept;
@@ -78,6 +106,11 @@ public:
   // routing table: main, and the tables VPNs such as WireGuard use (RTM_GETROUTE dump).
   core::Result<std::vector<HostPrefix>> list_ipv4_routes();
   core::Result<std::optional<LinkInfo>> find_link(const std::string& name);
+  // Every named counter of one nftables family (NFPROTO_*), with its table: what `nft list
+  // counters` prints, in one dump (NFT_MSG_GETOBJ, NFT_OBJECT_COUNTER) instead of a child.
+  // A dump reads the objects under RCU: it never waits for another process's commit.
+  // NETLINK_NETFILTER sockets only.
+  core::Result<std::vector<NftCounter>> list_nft_counters(std::uint8_t family);
 
 private:
   explicit Netlink(mnl_socket* socket);

@@ -99,28 +99,4 @@ std::string tap_policy_delete_script(const std::string& table) {
   return "add table bridge " + table + "\ndelete table bridge " + table + "\n";
 }
 
-std::string tap_policy_counters_script(const std::string& table) { return "list counters table bridge " + table + "\n"; }
-
-std::map<std::string, std::uint64_t> tap_policy_counters(const std::string& nft_output) {
-  // counter NAME {
-  //         packets N bytes M
-  std::map<std::string, std::uint64_t> out;
-  std::istringstream lines(nft_output);
-  std::string line;
-  std::string current;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string first;
-    words >> first;
-    if (first == "counter") {
-      words >> current;
-    } else if (first == "packets" && !current.empty()) {
-      std::uint64_t packets = 0;
-      if (words >> packets) out[current] = packets;
-      current.clear();
-    }
-  }
-  return out;
-}
-
 }  // namespace squib::platform

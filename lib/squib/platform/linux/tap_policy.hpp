@@ -40,7 +40,6 @@
 // accepts every other port's frames); nothing of the daemon runs per frame.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,9 +76,4 @@ bool tap_policy_owned_by(const std::string& table_listing, const std::string& ow
 std::string tap_policy_ifname(const std::string& table);
 // The script that deletes it if it exists, atomically.
 std::string tap_policy_delete_script(const std::string& table);
-// The script whose output tap_policy_counters reads.
-std::string tap_policy_counters_script(const std::string& table);
-// Named counter → packets, from `nft list counters table bridge T` output.
-std::map<std::string, std::uint64_t> tap_policy_counters(const std::string& nft_output);
-
 }  // namespace squib::platform
