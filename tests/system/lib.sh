@@ -8,6 +8,9 @@
 # squib_daemon_start NS BIN RUNDIR LOG   squib-netd inside NS; sets SQUIB_DAEMON_PID and
 #                           waits until its control socket answers.
 #                           $SQUIB_DAEMON_ARGS (words) are added to its command line.
+# squib_daemon_terminate PID  SIGTERM to a daemon this shell started, then waits for it (the
+#                           test's CTest timeout bounds the wait: no clock of our own); returns
+#                           its exit status.
 # squib_cleanup             stops everything this shell started (by PID) and deletes the
 #                           namespace (by name); safe to call twice; meant for `trap`.
 # Network safety: the only addresses used are inside the namespace this file creates.
@@ -42,6 +45,13 @@ squib_daemon_start() {
         sleep 0.05
     done
     echo "squib-netd did not create its control socket"; cat "$log"; return 1
+}
+
+squib_daemon_terminate() {
+    local pid=$1 rc=0
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    return "$rc"
 }
 
 squib_cleanup() {

@@ -36,6 +36,8 @@ set -euo pipefail
 scenario=${1:?usage: host_firewall_test.sh docker|second|reload|leave|cleanup}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../lib.sh
+source "$root/tests/system/lib.sh"  # squib_daemon_terminate
 netd=${SQUIB_NETD:-$root/build/daemon/squib-netd}
 netctl=${SQUIB_NETCTL:-$root/build/daemon/squib-netctl}
 
@@ -113,12 +115,9 @@ start_daemon() {  # EXTRA_FLAGS…
     done
     fail "daemon did not answer on its control socket"
 }
-stop_daemon() {  # SIGTERM, expect exit 0 within 2 s
-    kill -TERM "$daemon_pid"
+stop_daemon() {  # SIGTERM, expect a clean exit (status 0)
     local rc=0
-    for _ in $(seq 40); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$daemon_pid" 2>/dev/null && fail "daemon still running 2 s after SIGTERM"
-    wait "$daemon_pid" || rc=$?
+    squib_daemon_terminate "$daemon_pid" || rc=$?
     daemon_pid=
     [[ $rc -eq 0 ]] || fail "daemon exited $rc after SIGTERM"
 }

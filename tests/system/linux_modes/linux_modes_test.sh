@@ -31,6 +31,8 @@ set -euo pipefail
 scenario=${1:?usage: linux_modes_test.sh host|isolation|teardown|shared|bridged|spoofing}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../lib.sh
+source "$root/tests/system/lib.sh"  # squib_daemon_terminate
 netd=${SQUIB_NETD:-$root/build-tap/daemon/squib-netd}
 netctl=${SQUIB_NETCTL:-$root/build-tap/daemon/squib-netctl}
 boot=$root/tests/system/guest/boot-guest.sh
@@ -130,12 +132,9 @@ expect_clean() {  # WHEN
     [[ -z "$links$tables$dns$files" ]] ||
         fail "$1: left behind: links[$links] tables[$tables] dnsmasq[$dns] files[$files]"
 }
-stop_daemon() {  # SIGTERM, expect exit 0 within 2 s
-    kill -TERM "$daemon_pid"
+stop_daemon() {  # SIGTERM, expect a clean exit (status 0)
     local rc=0
-    for _ in $(seq 40); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$daemon_pid" 2>/dev/null && fail "daemon still running 2 s after SIGTERM"
-    wait "$daemon_pid" || rc=$?
+    squib_daemon_terminate "$daemon_pid" || rc=$?
     daemon_pid=
     [[ $rc -eq 0 ]] || fail "daemon exited $rc after SIGTERM"
 }
