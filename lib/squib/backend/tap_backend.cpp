@@ -11,6 +11,7 @@
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/tap_device.hpp>
+#include <squib/platform/linux/vm_bridge_port.hpp>
 
 namespace squib::backend {
 
@@ -51,16 +52,10 @@ Result<void> TapBackend::open_and_configure() {
   change.mtu = static_cast<std::uint32_t>(m_context.mtu);
   if (auto set = netlink->set_link(m_config.ifname, change); !set) return fail(set.error());
   if (!m_config.master.empty()) {
-    auto master = netlink->find_link(m_config.master);
-    if (!master) return fail(master.error());
-    if (!master.value() || master.value()->kind != "bridge") {
-      return fail(Error{ENODEV, "bridge " + m_config.master + " does not exist or is not a bridge"});
-    }
-    platform::LinkChange enslave;
-    enslave.master = master.value()->index;
-    if (auto set = netlink->set_link(m_config.ifname, enslave); !set) return fail(set.error());
-    if (m_config.isolated) {
-      if (auto set = netlink->set_bridge_port_isolated(m_config.ifname, true); !set) return fail(set.error());
+    if (auto joined = platform::join_bridge_as_vm_port(*netlink, m_config.ifname, m_config.master, m_context.mac,
+                                                       m_config.isolated);
+        !joined) {
+      return fail(joined.error());
     }
   }
   platform::LinkChange up;

@@ -6,6 +6,7 @@
 
 #include <squib/core/stats.hpp>
 #include <squib/platform/linux/netlink.hpp>
+#include <squib/platform/linux/vm_bridge_port.hpp>
 
 namespace squib::backend {
 
@@ -60,14 +61,11 @@ Result<void> TapHandoffBackend::make_link() {
   platform::LinkChange mtu;
   mtu.mtu = m_config.mtu;
   if (auto set = netlink->set_link(ifname, mtu); !set) return set.error();
-  auto master = netlink->find_link(m_config.master);
-  if (!master) return master.error();
-  if (!master.value() || master.value()->kind != "bridge") {
-    return Error{ENODEV, "bridge " + m_config.master + " does not exist or is not a bridge"};
+  // Isolation is the policy table's (it counts what it drops), not the bridge port's.
+  if (auto joined = platform::join_bridge_as_vm_port(*netlink, ifname, m_config.master, m_config.policy.mac, false);
+      !joined) {
+    return joined.error();
   }
-  platform::LinkChange enslave;
-  enslave.master = master.value()->index;
-  if (auto set = netlink->set_link(ifname, enslave); !set) return set.error();
   platform::LinkChange up;
   up.up = true;
   if (auto set = netlink->set_link(ifname, up); !set) return set.error();

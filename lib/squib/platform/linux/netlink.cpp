@@ -1,14 +1,18 @@
 #include <squib/platform/linux/netlink.hpp>
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <linux/if.h>  // IFF_LOWER_UP (after net/if.h: linux/libc-compat.h reconciles them)
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+// IFF_LOWER_UP; after net/if.h (its own block, so that sorting keeps it there), which
+// linux/libc-compat.h then reconciles with it.
+#include <linux/if.h>
 
 #include <array>
 #include <cerrno>
@@ -227,19 +231,39 @@ Result<void> Netlink::add_ipv4_address(const std::string& name, std::uint32_t ad
   return transact("add address to " + name);
 }
 
-Result<void> Netlink::set_bridge_port_isolated(const std::string& name, bool isolated) {
+Result<void> Netlink::set_bridge_port(const std::string& name, const BridgePortChange& change) {
   auto index = index_of(name);
   if (!index) return index.error();
-  // As `bridge link set dev NAME isolated on` (iproute2 bridge/link.c): RTM_SETLINK in the
-  // AF_BRIDGE family with a nested IFLA_PROTINFO carrying the port attribute.
+  // As `bridge link set dev NAME isolated on learning off flood off` (iproute2 bridge/link.c):
+  // RTM_SETLINK in the AF_BRIDGE family with a nested IFLA_PROTINFO carrying the port flags.
   nlmsghdr* message = begin(m_buffer, m_seq, RTM_SETLINK, NLM_F_ACK);
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
   ifi->ifi_family = AF_BRIDGE;
   ifi->ifi_index = index.value();
   nlattr* protinfo = mnl_attr_nest_start(message, IFLA_PROTINFO | NLA_F_NESTED);
-  mnl_attr_put_u8(message, IFLA_BRPORT_ISOLATED, isolated ? 1 : 0);
+  const auto put = [message](std::uint16_t type, const std::optional<bool>& value) {
+    if (value) mnl_attr_put_u8(message, type, *value ? 1 : 0);
+  };
+  put(IFLA_BRPORT_ISOLATED, change.isolated);
+  put(IFLA_BRPORT_LEARNING, change.learning);
+  put(IFLA_BRPORT_UNICAST_FLOOD, change.unicast_flood);
   mnl_attr_nest_end(message, protinfo);
-  return transact("set bridge port isolation on " + name);
+  return transact("set bridge port flags on " + name);
+}
+
+Result<void> Netlink::add_static_fdb_entry(const std::string& name, const std::array<std::uint8_t, 6>& mac) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  // As iproute2's `bridge fdb replace … master static`: RTM_NEWNEIGH, AF_BRIDGE, NTF_MASTER
+  // (the bridge's table, not the port device's own), state NUD_NOARP (static: never ages).
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK);
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ndmsg)));
+  ndm->ndm_family = AF_BRIDGE;
+  ndm->ndm_ifindex = index.value();
+  ndm->ndm_state = NUD_NOARP;
+  ndm->ndm_flags = NTF_MASTER;
+  mnl_attr_put(message, NDA_LLADDR, mac.size(), mac.data());
+  return transact("add static FDB entry on " + name);
 }
 
 Result<std::vector<LinkInfo>> Netlink::list_links() {

@@ -17,6 +17,7 @@
 // core::Error with the kernel's errno and the operation named. Not thread-safe; the daemon
 // uses one instance from the loop thread.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -58,6 +59,18 @@ struct LinkInfo {
   LinkStats stats;
 };
 
+// Changes applied by set_bridge_port (IFLA_BRPORT_*, in an AF_BRIDGE RTM_SETLINK).
+struct BridgePortChange {
+  // Isolated ports (Linux 4.18) cannot send to each other, only to non-isolated ports and
+  // the bridge itself (the gateway).
+  std::optional<bool> isolated;
+  // Learning off + unknown-unicast flooding off (libvirt's macTableManager="libvirt"): the
+  // bridge never learns a VM's MAC from its frames (its static FDB entry says where it is)
+  // and never floods unicast for an unknown or aged-out MAC to VM ports.
+  std::optional<bool> learning;
+  std::optional<bool> unicast_flood;
+};
+
 // A named nftables counter object and the table it belongs to.
 struct NftCounter {
   std::string table;
@@ -70,7 +83,7 @@ struct NftCounter {
 struct HostPrefix {
   std::uint32_t network = 0;  // host byte order; the address itself for an interface address
   unsigned prefix = 0;
-  int ifindex = 0;            // the interface it is on (routes: RTA_OIF, 0 when none)
+  int ifindex = 0;  // the interface it is on (routes: RTA_OIF, 0 when none)
   bool is_route = false;
 };
 
@@ -82,7 +95,7 @@ struct LinkChange {
 };
 
 class Netlink {
-public:
+ public:
   // `protocol`: NETLINK_ROUTE (every method but list_nft_counters) or NETLINK_NETFILTER.
   static core::Result<Netlink> open(int protocol = NETLINK_ROUTE);
   ~Netlink();
@@ -96,9 +109,11 @@ public:
   core::Result<void> set_link(const std::string& name, const LinkChange& change);
   // Adds ADDRESS/PREFIX (IPv4, network byte order) with the subnet's broadcast address.
   core::Result<void> add_ipv4_address(const std::string& name, std::uint32_t address_be, unsigned prefix);
-  // IFLA_BRPORT_ISOLATED (Linux 4.18): isolated ports of a bridge cannot send to each other,
-  // only to non-isolated ports and the bridge itself (the gateway).
-  core::Result<void> set_bridge_port_isolated(const std::string& name, bool isolated);
+  // Bridge port flags of `name` (an enslaved link); unset fields are left alone.
+  core::Result<void> set_bridge_port(const std::string& name, const BridgePortChange& change);
+  // A static FDB entry on the port's bridge: frames for `mac` go to port `name` only, never
+  // aged out or moved by learning (`bridge fdb replace MAC dev NAME master static`).
+  core::Result<void> add_static_fdb_entry(const std::string& name, const std::array<std::uint8_t, 6>& mac);
   core::Result<std::vector<LinkInfo>> list_links();
   // Every IPv4 address of every interface (RTM_GETADDR dump).
   core::Result<std::vector<HostPrefix>> list_ipv4_addresses();
@@ -112,12 +127,11 @@ public:
   // NETLINK_NETFILTER sockets only.
   core::Result<std::vector<NftCounter>> list_nft_counters(std::uint8_t family);
 
-private:
+ private:
   explicit Netlink(mnl_socket* socket);
   // Sends the message in m_buffer and waits for its ack (or, for dumps, calls `on_message`
   // for every part until NLMSG_DONE).
-  core::Result<void> transact(const std::string& what,
-                              const std::function<void(const nlmsghdr*)>& on_message = {});
+  core::Result<void> transact(const std::string& what, const std::function<void(const nlmsghdr*)>& on_message = {});
 
   mnl_socket* m_socket = nullptr;
   unsigned m_portid = 0;
