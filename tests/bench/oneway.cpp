@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,7 @@ struct Options {
   std::uint64_t frames = 0;
   double ready_timeout_s = 5.0;
   double pingpong_s = 0.0;  // oneway: then ping-pong for this long on the same open path
+  std::vector<int> cpu_of;  // relay processes whose CPU time the throughput run reports
   std::string label;
 };
 
@@ -60,7 +63,7 @@ struct Options {
                "usage: squib-bench oneway|oneway-pingpong (--tx-tap IF | --tx-target PATH --tx-local PATH)\n"
                "         (--rx-tap IF | --rx-target PATH --rx-local PATH) --src-mac MAC --src-ip IPV4\n"
                "         --dst-mac MAC --dst-ip IPV4 [--vnet-hdr] [--size S] [--duration SEC | --frames N]\n"
-               "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC]\n",
+               "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC] [--cpu-of PID]...\n",
                why);
   std::exit(2);
 }
@@ -130,6 +133,8 @@ Options parse(int argc, char** argv) {
       opt.frames = std::stoull(value);
     } else if (arg == "--ready-timeout") {
       opt.ready_timeout_s = std::stod(value);
+    } else if (arg == "--cpu-of") {
+      opt.cpu_of.push_back(std::stoi(value));
     } else if (arg == "--pingpong") {
       opt.pingpong_s = std::stod(value);
     } else if (arg == "--label") {
@@ -256,6 +261,21 @@ struct Path {
   std::vector<std::uint8_t> reply;  // one frame B → A
 };
 
+// CPU nanoseconds (user + system) used so far by the processes `pids`, all their threads
+// (the first field of /proc/PID/task/TID/schedstat, Documentation/scheduler/sched-stats.rst).
+std::uint64_t cpu_ns(const std::vector<int>& pids) {
+  std::uint64_t total = 0;
+  for (const int pid : pids) {
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+      std::ifstream in(task.path() / "schedstat");
+      std::uint64_t ns = 0;
+      if (in >> ns) total += ns;
+    }
+  }
+  return total;
+}
+
 void print_common(const Options& opt, const char* mode) {
   std::printf("{\"mode\":\"%s\",\"label\":\"%s\",\"size\":%zu", mode, opt.label.c_str(), opt.size);
 }
@@ -268,6 +288,7 @@ int throughput(Path& path) {
   std::uint64_t received = 0;
   std::uint64_t other = 0;
   std::uint64_t last_rx = 0;
+  const std::uint64_t cpu_before = cpu_ns(opt.cpu_of);
   const std::uint64_t start = now_ns();
   std::thread receiver([&] {
     for (;;) {
@@ -300,16 +321,22 @@ int throughput(Path& path) {
   tx_end.store(now_ns());
   tx_done.store(true);
   receiver.join();
+  const std::uint64_t relay_cpu = cpu_ns(opt.cpu_of) - cpu_before;
   const std::uint64_t counted = std::min(received, seq);
   const double elapsed = static_cast<double>((last_rx > start ? last_rx : now_ns()) - start) / 1e9;
   const double fps = static_cast<double>(counted) / elapsed;
   print_common(opt, "oneway");
   std::printf(
       ",\"elapsed_s\":%.4f,\"sent\":%llu,\"received\":%llu,\"drops\":%llu,\"frames_per_s\":%.1f"
-      ",\"mbit_per_s\":%.2f,\"other\":%llu,\"refused\":%llu}\n",
+      ",\"mbit_per_s\":%.2f,\"other\":%llu,\"refused\":%llu",
       elapsed, static_cast<unsigned long long>(seq), static_cast<unsigned long long>(received),
       static_cast<unsigned long long>(seq - counted), fps, fps * static_cast<double>(opt.size) * 8.0 / 1e6,
       static_cast<unsigned long long>(other), static_cast<unsigned long long>(refused));
+  if (opt.cpu_of.empty() || counted == 0) {
+    std::printf(",\"relay_cpu_ns_per_frame\":null}\n");
+  } else {
+    std::printf(",\"relay_cpu_ns_per_frame\":%.1f}\n", static_cast<double>(relay_cpu) / static_cast<double>(counted));
+  }
   return 0;
 }
 

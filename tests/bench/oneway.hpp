@@ -9,7 +9,7 @@
 //       (--rx-tap IFNAME | --rx-target PATH --rx-local PATH)    B: where they come out
 //       --src-mac MAC --src-ip IPV4 --dst-mac MAC --dst-ip IPV4 [--vnet-hdr]
 //       [--size S] [--duration SEC | --frames N] [--label TEXT] [--ready-timeout SEC]
-//       [--pingpong SEC]
+//       [--pingpong SEC] [--cpu-of PID]...
 //
 // Frames are what a guest would send to a neighbour: Ethernet A → B, IPv4 A → B (A's address
 // is its lease, so squib-netd's anti-spoofing — SourceGuard for relayed attachments, the nft
@@ -27,7 +27,9 @@
 // takes them (a TAP write never blocks; a socket send blocks while the relay's queue is
 // full, as QEMU's does), the other reads B. Prints one JSON object: sent, received,
 // drops = sent - received after a 200 ms drain, frames_per_s and mbit_per_s measured at the
-// receiver (received frames over the time from the first send to the last receive).
+// receiver (received frames over the time from the first send to the last receive), and
+// with --cpu-of the CPU time those processes (the relays) used during the run per received
+// frame (relay_cpu_ns_per_frame; /proc/PID/task/*/schedstat).
 // With --pingpong SEC, oneway then runs the ping-pong below for SEC on the same open path
 // (a second JSON line), saving the second path set-up.
 // oneway-pingpong: window 1: a frame A → B, B answers B → A (UDP 40001 → 40000), the round
