@@ -29,7 +29,10 @@
 // drops = sent - received after a 200 ms drain, frames_per_s and mbit_per_s measured at the
 // receiver (received frames over the time from the first send to the last receive), and
 // with --cpu-of the CPU time those processes (the relays) used during the run per received
-// frame (relay_cpu_ns_per_frame; /proc/PID/task/*/schedstat).
+// frame (relay_cpu_ns_per_frame; /proc/PID/task/*/schedstat); always the generator's own CPU
+// time per received frame (gen_cpu_ns_per_frame, getrusage: both threads, and for a TAP the
+// bridge's work that the kernel does in the writer's context). CPU per frame is far less
+// disturbed by other load on the machine than frames per second.
 // With --pingpong SEC, oneway then runs the ping-pong below for SEC on the same open path
 // (a second JSON line), saving the second path set-up.
 // oneway-pingpong: window 1: a frame A → B, B answers B → A (UDP 40001 → 40000), the round
