@@ -138,9 +138,11 @@ void child_to_vm() {
       peer_len = g_peer_len;
     }
     if (peer_len == 0) continue;
-    // Blocking sendto: a VM that does not read stalls this direction (socket_vmnet's flaw).
+    // Blocking sendto: a VM that does not read stalls this direction (socket_vmnet's flaw). A
+    // VM that is gone (ENOENT, ECONNREFUSED) or whose path is now a socket connected to
+    // someone else (EPERM) loses the frame.
     if (::sendto(g_vm_fd, frame.data(), length, 0, reinterpret_cast<const sockaddr*>(&peer), peer_len) < 0 &&
-        errno != ECONNREFUSED && errno != ENOENT) {
+        errno != ECONNREFUSED && errno != ENOENT && errno != EPERM) {
       die("sendto");
     }
   }
