@@ -13,7 +13,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$(mktemp -d /tmp/squib-bench-smoke-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-"$top/scripts/bench" --build-dir "$build" --quick --sizes 64 --repeats 1 --duration 0.3 --no-profile \
+"$top/scripts/bench" --build-dir "$build" --quick --sizes 64 --repeats 1 --duration 0.5 --no-profile \
   --out "$out/bench.json"
 
 status=0
