@@ -4,6 +4,8 @@
 //                          [--duration SEC | --frames N] [--src-mac MAC]
 //   squib-bench pingpong   --target PATH --local PATH [--size S] [--duration SEC | --frames N]
 //   squib-bench reflect    --listen PATH
+//   squib-bench oneway|oneway-pingpong ...   (one direction A -> B over sockets or TAPs:
+//                                             oneway.hpp)
 //
 // throughput: binds --local, connect()s to --target (as QEMU's -netdev dgram does) and keeps
 //   at most --window frames in flight: it sends with sendmmsg in batches of up to 32 whenever
@@ -19,7 +21,8 @@
 //
 // Frames are Ethernet-shaped: dst ff:ff:ff:ff:ff:ff, src --src-mac (the attachment's MAC, so
 // squib-netd's anti-spoofing passes them), EtherType 0x88b5, a 64-bit sequence number, filler.
-// Everything stays on Unix sockets; nothing touches a network interface.
+// throughput, pingpong and reflect stay on Unix sockets; only oneway touches TAPs (the ones
+// scripts/bench makes or squib-netd hands over, in the network namespace the bench makes).
 
 #include <poll.h>
 #include <signal.h>
@@ -39,6 +42,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "oneway.hpp"
 
 namespace {
 
@@ -184,7 +189,8 @@ int reflect(const Options& opt) {
     // Answer in one sendmmsg; a full sender socket drops (counted as drops by the generator).
     int done = 0;
     while (done < n) {
-      const int sent = ::sendmmsg(fd, &msgs[static_cast<std::size_t>(done)], static_cast<unsigned>(n - done), MSG_DONTWAIT);
+      const int sent =
+          ::sendmmsg(fd, &msgs[static_cast<std::size_t>(done)], static_cast<unsigned>(n - done), MSG_DONTWAIT);
       if (sent <= 0) break;
       done += sent;
     }
@@ -337,14 +343,15 @@ int throughput(const Options& opt) {
   const double elapsed = static_cast<double>(end - start) / 1e9;
   const double fps = static_cast<double>(counted) / elapsed;
   print_common(opt, "throughput");
-  std::printf(",\"window\":%zu,\"elapsed_s\":%.4f,\"sent\":%llu,\"received\":%llu,\"drops\":%llu"
-              ",\"frames_per_s\":%.1f,\"mbit_per_s\":%.2f,\"stalls\":%llu,\"send_full\":%llu"
-              ",\"send_calls\":%llu,\"recv_calls\":%llu,\"wrong_size\":%llu}\n",
-              opt.window, elapsed, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received),
-              static_cast<unsigned long long>(sent - counted), fps, fps * static_cast<double>(opt.size) * 8.0 / 1e6,
-              static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(gen.send_full),
-              static_cast<unsigned long long>(gen.send_calls), static_cast<unsigned long long>(gen.recv_calls),
-              static_cast<unsigned long long>(gen.wrong_size));
+  std::printf(
+      ",\"window\":%zu,\"elapsed_s\":%.4f,\"sent\":%llu,\"received\":%llu,\"drops\":%llu"
+      ",\"frames_per_s\":%.1f,\"mbit_per_s\":%.2f,\"stalls\":%llu,\"send_full\":%llu"
+      ",\"send_calls\":%llu,\"recv_calls\":%llu,\"wrong_size\":%llu}\n",
+      opt.window, elapsed, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received),
+      static_cast<unsigned long long>(sent - counted), fps, fps * static_cast<double>(opt.size) * 8.0 / 1e6,
+      static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(gen.send_full),
+      static_cast<unsigned long long>(gen.send_calls), static_cast<unsigned long long>(gen.recv_calls),
+      static_cast<unsigned long long>(gen.wrong_size));
   return 0;
 }
 
@@ -384,6 +391,7 @@ int pingpong(const Options& opt) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  if (argc >= 2 && std::string_view(argv[1]).starts_with("oneway")) return squib::bench::oneway_main(argc, argv);
   const Options opt = parse(argc, argv);
   if (opt.command == "reflect") return reflect(opt);
   if (opt.command == "throughput") return throughput(opt);
