@@ -5,14 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstddef>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/socket.hpp>
-#include <squib/uv/check.hpp>
 
 namespace squib::relay {
 
@@ -86,7 +84,6 @@ Result<VmPort::Pair> VmPort::open_pair(uv_loop_t* loop, std::size_t max_frame, c
 }
 
 Result<void> VmPort::start_polling(uv_loop_t* loop) {
-  m_loop = loop;
   if (const int rc = uv_poll_init(loop, m_poll.get(), m_fd.get()); rc != 0) {
     return Error{-rc, std::string("uv_poll_init: ") + uv_strerror(rc)};
   }
@@ -101,7 +98,6 @@ Result<void> VmPort::start_polling(uv_loop_t* loop) {
 
 void VmPort::close() {
   m_poll.close();
-  m_peer_check.close();
   m_fd.reset();
   if (!m_path.empty()) {
     ::unlink(m_path.c_str());
@@ -109,8 +105,8 @@ void VmPort::close() {
   }
 }
 
-bool VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
-  if (len == m_peer_len && std::memcmp(&addr, &m_peer, len) == 0) return false;
+void VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
+  if (len == m_peer_len && std::memcmp(&addr, &m_peer, len) == 0) return;
   std::memcpy(&m_peer, &addr, len);
   m_peer_len = len;
   // Logged when the VMM's address changes (first frame, a restarted VMM) — at most once a
@@ -118,7 +114,7 @@ bool VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
   const auto now = std::chrono::steady_clock::now();
   if (m_peer_logged_at && now - *m_peer_logged_at < k_peer_log_interval) {
     ++m_peer_changes_unlogged;
-    return true;
+    return;
   }
   if (m_peer_changes_unlogged > 0) {
     spdlog::info("{}: VM peer is now {} ({} more changes since the last report)", m_path, addr.sun_path,
@@ -128,48 +124,6 @@ bool VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
   }
   m_peer_logged_at = now;
   m_peer_changes_unlogged = 0;
-  return true;
-}
-
-void VmPort::attach_peer() {
-  // An unnamed sender has no address to connect to (or to send to).
-  if (m_peer_len <= offsetof(sockaddr_un, sun_path)) return;
-  if (::connect(m_fd.get(), reinterpret_cast<const sockaddr*>(&m_peer), m_peer_len) != 0) {
-    spdlog::debug("{}: cannot attach VM peer {}: {}", m_path, m_peer.sun_path, std::strerror(errno));
-    return;
-  }
-  m_peer_attached = true;
-  if (!m_peer_check_ready) {
-    uv::ok(uv_timer_init(m_loop, m_peer_check.get()), "uv_timer_init");
-    m_peer_check->data = this;
-    uv_unref(m_peer_check.base());  // never keeps the loop alive on its own
-    m_peer_check_ready = true;
-  }
-  uv::ok(uv_timer_start(
-             m_peer_check.get(),
-             [](uv_timer_t* timer) {
-               if (auto* self = uv::owner_of<VmPort>(timer)) self->check_peer();
-             },
-             k_peer_check_interval_ms, k_peer_check_interval_ms),
-         "uv_timer_start");
-}
-
-void VmPort::check_peer() {
-  if (!m_peer_attached) return;
-  // Connecting again by name follows a VMM restarted at the same path (a new socket there)
-  // and fails for one that is gone.
-  if (::connect(m_fd.get(), reinterpret_cast<const sockaddr*>(&m_peer), m_peer_len) == 0) return;
-  detach_peer(std::strerror(errno));
-}
-
-void VmPort::detach_peer(const char* why) {
-  spdlog::info("{}: VM peer {} is gone ({})", m_path, m_peer.sun_path, why);
-  sockaddr unspecified{};
-  unspecified.sa_family = AF_UNSPEC;
-  (void)::connect(m_fd.get(), &unspecified, sizeof unspecified);  // dissolves the association
-  m_peer_attached = false;
-  m_peer_len = 0;
-  if (m_peer_check_ready) uv_timer_stop(m_peer_check.get());
 }
 
 void VmPort::on_readable() {
@@ -179,12 +133,9 @@ void VmPort::on_readable() {
     return;
   }
   core::FrameBatch batch;
-  bool peer_changed = false;
   for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
     const auto& datagram = m_reader.at(i);
-    if (!m_connected && datagram.from != nullptr) {
-      peer_changed = learn_peer(*datagram.from, datagram.from_length) || peer_changed;
-    }
+    if (!m_connected && datagram.from != nullptr) learn_peer(*datagram.from, datagram.from_length);
     if (datagram.truncated) {
       m_stats.drop(DropReason::oversize);
     } else if (core::is_vfkit_handshake(datagram.bytes)) {
@@ -195,8 +146,6 @@ void VmPort::on_readable() {
       batch.push(datagram.bytes);
     }
   }
-  // Only an unattached socket hears more than one sender, so only it learns new peers.
-  if (peer_changed) attach_peer();
   if (!batch.empty()) m_from_vm.consume(batch);
 }
 
@@ -208,8 +157,8 @@ void VmPort::consume(const core::FrameBatch& batch) {
   }
   std::size_t next = 0;
   while (next < batch.count) {
-    const auto outcome = m_connected || m_peer_attached ? m_writer.send(m_fd.get(), batch, next, nullptr, 0)
-                                                        : m_writer.send(m_fd.get(), batch, next, &m_peer, m_peer_len);
+    const auto outcome = m_connected ? m_writer.send(m_fd.get(), batch, next, nullptr, 0)
+                                     : m_writer.send(m_fd.get(), batch, next, &m_peer, m_peer_len);
     m_stats.to_vm.add_batch(outcome.sent, outcome.sent_bytes);
     next += outcome.sent;
     if (outcome.error == 0) break;
@@ -219,14 +168,10 @@ void VmPort::consume(const core::FrameBatch& batch) {
       // The VM is not draining its socket: drop, never wait (design brief §2).
       m_stats.drop(DropReason::vm_full, rest);
     } else if (err == ECONNREFUSED || err == ENOENT || err == ENOTCONN) {
-      // The VMM exited or unbound its socket (an attached one: the kernel has detached it);
-      // its next datagram (or a new VMM's) establishes the peer again. (A socketpair's
-      // peer is implicit: nothing to forget.)
-      if (m_connected) {
-        spdlog::info("{}: VM peer is gone ({})", m_path, std::strerror(err));
-      } else {
-        detach_peer(std::strerror(err));
-      }
+      // The VMM exited or unbound its socket; its next datagram (or a new VMM's at the same
+      // name) re-establishes the peer.
+      spdlog::info("{}: VM peer {} is gone", m_path, m_peer.sun_path);
+      m_peer_len = 0;
       m_stats.drop(DropReason::peer_gone, rest);
     } else if (err == EMSGSIZE) {
       // One frame too large for the socket: skip just that one, send the rest.

@@ -7,20 +7,9 @@
 // Theory of operation:
 // - Readable: one recvmmsg() of up to 32 datagrams into the port's preallocated slots. Each
 //   datagram's source address is the VMM's; the most recent one becomes the peer frames are
-//   sent to. A 4-byte "VFKT" datagram is the vfkit handshake: counted, not forwarded. Runts
-//   and truncated (oversize) datagrams are dropped and counted. Valid frames go to the sink
-//   as one batch.
-// - The peer is attached: once learned, the socket is connect()ed to it. Linux lets a sender
-//   queue at most net.unix.max_dgram_qlen datagrams (default 10) on a receiver that is not
-//   connected to it, whatever the buffer size (af_unix.c unix_dgram_sendmsg), which capped
-//   the VM's batches at ~11 frames; to the receiver's own peer only the buffer applies. The
-//   price: while attached, only that VMM can send (others get EPERM). So the daemon lets go
-//   as soon as the peer is gone: a send that fails with ECONNREFUSED (the kernel then
-//   detaches), or the peer check — every k_peer_check_interval while attached, connect()
-//   again by the peer's name: a VMM restarted at the same path is attached anew, and one
-//   that is gone (ECONNREFUSED/ENOENT) is dropped, after which the next sender, a VMM
-//   restarted at another path, is learned. A VMM restarted while its predecessor's socket
-//   still lives waits until that socket closes. Unnamed senders are never attached.
+//   sent to (a VMM restarted at a new address takes over). A 4-byte "VFKT" datagram is the
+//   vfkit handshake: counted, not forwarded. Runts and truncated (oversize) datagrams are
+//   dropped and counted. Valid frames go to the sink as one batch.
 // - send_to_vm(): one sendmmsg() per batch to the peer, non-blocking. EAGAIN/ENOBUFS (the VM
 //   is not reading) drops the rest of the batch and counts vm_full: a stalled VM never slows
 //   the loop or other VMs. ECONNREFUSED/ENOENT (the VMM is gone) forgets the peer.
@@ -90,11 +79,7 @@ class VmPort final : public core::FrameSink {
   VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm);
   core::Result<void> start_polling(uv_loop_t* loop);
   void on_readable();
-  // True when the peer changed.
-  bool learn_peer(const sockaddr_un& addr, socklen_t len);
-  void attach_peer();
-  void check_peer();
-  void detach_peer(const char* why);
+  void learn_peer(const sockaddr_un& addr, socklen_t len);
 
   std::string m_path;
   core::Fd m_fd;
@@ -108,11 +93,6 @@ class VmPort final : public core::FrameSink {
 
   sockaddr_un m_peer{};
   socklen_t m_peer_len = 0;
-  bool m_peer_attached = false;  // the socket is connect()ed to m_peer
-  uv_loop_t* m_loop = nullptr;
-  uv::Handle<uv_timer_t> m_peer_check;  // initialised on the first attach
-  bool m_peer_check_ready = false;
-  static constexpr std::uint64_t k_peer_check_interval_ms = 1000;
   static constexpr std::chrono::seconds k_peer_log_interval{1};
   std::optional<std::chrono::steady_clock::time_point> m_peer_logged_at;
   std::uint64_t m_peer_changes_unlogged = 0;
