@@ -71,6 +71,13 @@ TEST_CASE("host mode: VM ports are pinned by static FDB entries, so unicast neve
     INFO(fdb.output);
     CHECK(fdb.output.find(std::string(started["mac"]) + " master ") != std::string::npos);
     CHECK(fdb.output.find(" static") != std::string::npos);
+    // The bridge drops a port's frames until the link watch (at most once a second) has
+    // seen its carrier: wait for forwarding before sending anything through it.
+    CHECK(eventually(
+        [&] {
+          return in_netns("bridge link show dev " + vm->tap).output.find("state forwarding") != std::string::npos;
+        },
+        10s));
     const auto port = in_netns("bridge -d link show dev " + vm->tap);
     INFO(port.output);
     CHECK(port.output.find("learning off") != std::string::npos);

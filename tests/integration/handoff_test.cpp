@@ -179,6 +179,15 @@ struct RelayedTap {
     REQUIRE(said.find("ready") != std::string::npos);
     vm.emplace(peer, local);
     REQUIRE(::chmod(peer.c_str(), 0666) == 0);  // the peer (the account) sends to it
+    // The bridge drops a port's frames (before any nft hook) until the kernel's link watch
+    // has seen the TAP's carrier, which it does at most once a second: wait for that, or a
+    // frame sent at once may be lost and a test flake.
+    INFO("bridge port " << tap << " forwarding");
+    REQUIRE(eventually(
+        [&] {
+          return rig.in_netns("bridge link show dev " + tap).output.find("state forwarding") != std::string::npos;
+        },
+        std::chrono::seconds(10)));
   }
 };
 
@@ -191,7 +200,7 @@ std::uint64_t drops(const DaemonProcess& daemon, const std::string& name, const 
 Bytes router_advertisement(const Mac& src) {
   Bytes f = ethernet({0x33, 0x33, 0, 0, 0, 1}, src, 0x86dd);
   put(f, {0x60, 0, 0, 0});
-  put16(f, 16);      // payload length
+  put16(f, 16);       // payload length
   put(f, {58, 255});  // next header ICMPv6, hop limit 255
   put(f, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   put(f, {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
@@ -263,8 +272,8 @@ TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway,
   CHECK(refused.error_message == "attachment 'a1' belongs to uid " + std::to_string(rig.alice.uid()) +
                                      ": members may act only on their own attachments (root on all)");
   // … nor name another owner.
-  const auto owner = call(as_bob, "start",
-                          {{"name", "b1"}, {"mode", "host"}, {"handoff", "tap"}, {"owner", {{"uid", rig.alice.uid()}}}});
+  const auto owner = call(
+      as_bob, "start", {{"name", "b1"}, {"mode", "host"}, {"handoff", "tap"}, {"owner", {{"uid", rig.alice.uid()}}}});
   CHECK(owner.error_code == k_permission_denied);
   CHECK(rig.link_exists(tap));
 
@@ -319,16 +328,21 @@ TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel a
 
   // The guest's own address still works: ARP and ping answered by the bridge.
   vm.send(arp_request(mac, mac, address, gateway));
-  const auto reply = receive_matching(vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 5s);
+  const auto reply = receive_matching(
+      vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 5s);
   REQUIRE(reply.has_value());
   const Mac bridge_mac{(*reply)[22], (*reply)[23], (*reply)[24], (*reply)[25], (*reply)[26], (*reply)[27]};
   vm.send(icmp_echo(bridge_mac, mac, address, gateway, 0x5353));
-  CHECK(receive_matching(vm, [&](const Bytes& f) { return is_echo_reply(f, gateway, address, 0x5353); }, 5s)
+  CHECK(receive_matching(
+            vm, [&](const Bytes& f) { return is_echo_reply(f, gateway, address, 0x5353); }, 5s)
             .has_value());
   // A DHCPDISCOVER from 0.0.0.0 is a client's: it passes and dnsmasq offers the lease.
   vm.send(dhcp_discover(mac, 0x5151));
   const auto offer = receive_matching(
-      vm, [&](const Bytes& f) { return f.size() >= 42 + 16 && be16(f, 12) == 0x0800 && ipv4_at(f, 14 + 20 + 8 + 16, address); },
+      vm,
+      [&](const Bytes& f) {
+        return f.size() >= 42 + 16 && be16(f, 12) == 0x0800 && ipv4_at(f, 14 + 20 + 8 + 16, address);
+      },
       10s);
   CHECK(offer.has_value());
   const auto after = stats_of(*rig.daemon, "a1");
@@ -362,7 +376,9 @@ TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway,
   CHECK(arrived == !isolated);
   // Both TAPs' tables drop such a frame (one as it leaves i1, the other as it would reach
   // i2); whichever table the kernel runs first counts it.
-  const auto isolated_drops = [&] { return drops(*rig.daemon, "i1", "isolated") + drops(*rig.daemon, "i2", "isolated"); };
+  const auto isolated_drops = [&] {
+    return drops(*rig.daemon, "i1", "isolated") + drops(*rig.daemon, "i2", "isolated");
+  };
   if (isolated) {
     CHECK(eventually([&] { return isolated_drops() >= 1; }));
   } else {
@@ -370,13 +386,15 @@ TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway,
   }
   // The gateway answers either way.
   first.vm->send(arp_request(mac1, mac1, address1, gateway));
-  CHECK(receive_matching(*first.vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address1); }, 5s)
+  CHECK(receive_matching(
+            *first.vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address1); }, 5s)
             .has_value());
 }
 
-TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with its counters, and stop and SIGTERM remove "
-          "everything",
-          "[integration][handoff][root]") {
+TEST_CASE(
+    "handoff tap: kill -9 leaves the TAP working, a restart adopts it with its counters, and stop and SIGTERM remove "
+    "everything",
+    "[integration][handoff][root]") {
   require_runnable();
   Rig rig;
   DaemonProcess& daemon = *rig.daemon;
@@ -405,7 +423,9 @@ TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with
   CHECK(daemon.stop(SIGKILL) == 128 + SIGKILL);
   // The VM keeps its network while no daemon runs: TAP, rules and bridge stay.
   vm.send(arp_request(mac, mac, address, gateway));
-  CHECK(receive_matching(vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 5s).has_value());
+  CHECK(receive_matching(
+            vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 5s)
+            .has_value());
   vm.send(arp_request(other, other, address, gateway));  // still dropped, and counted, by the kernel
 
   {
@@ -414,14 +434,18 @@ TEST_CASE("handoff tap: kill -9 leaves the TAP working, a restart adopts it with
     REQUIRE(netns.leave());
   }
   // Adopted: the same interface (never recreated), on the new bridge, counters kept.
-  CHECK(eventually([&] {
-    const auto list = daemon.ok("list");
-    return list.size() == 1 && list[0]["state"] == "running" && list[0]["tap"] == tap;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        const auto list = daemon.ok("list");
+        return list.size() == 1 && list[0]["state"] == "running" && list[0]["tap"] == tap;
+      },
+      10s));
   CHECK(ifindex() == index_before);
   CHECK(eventually([&] { return drops(daemon, "k1", "spoofed_mac") == 2; }));
   vm.send(arp_request(mac, mac, address, gateway));
-  CHECK(receive_matching(vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 10s).has_value());
+  CHECK(receive_matching(
+            vm, [&](const Bytes& f) { return is_arp_reply(f, gateway, address); }, 10s)
+            .has_value());
 
   daemon.ok("stop", {{"name", "k1"}});
   CHECK(eventually([&] { return !rig.link_exists(tap) && !rig.table_exists(table_of(tap)); }));
@@ -486,17 +510,21 @@ TEST_CASE("handoff fd: the open TAP comes with the reply and squib-netctl --hand
   }
 }
 
-TEST_CASE("handoff tap in bridged mode: the TAP joins the operator's bridge with MAC checks only, and stop leaves the "
-          "bridge alone",
-          "[integration][handoff][root]") {
+TEST_CASE(
+    "handoff tap in bridged mode: the TAP joins the operator's bridge with MAC checks only, and stop leaves the "
+    "bridge alone",
+    "[integration][handoff][root]") {
   require_runnable();
   Rig rig;
   // The operator's bridge, with an address that answers ARP (10.99.0.0/24 exists only here).
   REQUIRE(rig.in_netns("sh -c 'ip link add sqt-br0 type bridge && ip addr add 10.99.0.1/24 dev sqt-br0 && "
                        "ip link set sqt-br0 up'")
               .exit_code == 0);
-  const auto started = rig.daemon->ok("start", {{"name", "br1"}, {"mode", "bridged"}, {"bridge", "sqt-br0"},
-                                                {"handoff", "tap"}, {"owner", {{"uid", rig.alice.uid()}, {"gid", rig.alice.gid()}}}});
+  const auto started = rig.daemon->ok("start", {{"name", "br1"},
+                                                {"mode", "bridged"},
+                                                {"bridge", "sqt-br0"},
+                                                {"handoff", "tap"},
+                                                {"owner", {{"uid", rig.alice.uid()}, {"gid", rig.alice.gid()}}}});
   const std::string tap = started["tap"];
   CHECK(started["network"]["bridge"] == "sqt-br0");
   const auto link = rig.in_netns("ip -d link show dev " + tap);
@@ -510,8 +538,12 @@ TEST_CASE("handoff tap in bridged mode: the TAP joins the operator's bridge with
   // No address is known on an operator's bridge: any IPv4 source passes, another MAC does not.
   guest.vm->send(arp_request(other, other, {10, 99, 0, 5}, {10, 99, 0, 1}));
   guest.vm->send(arp_request(mac, mac, {10, 99, 0, 5}, {10, 99, 0, 1}));
-  CHECK(receive_matching(*guest.vm, [&](const Bytes& f) { return is_arp_reply(f, {10, 99, 0, 1}, {10, 99, 0, 5}); },
-                         5s)
+  CHECK(receive_matching(
+            *guest.vm,
+            [&](const Bytes& f) {
+              return is_arp_reply(f, {10, 99, 0, 1}, {10, 99, 0, 5});
+            },
+            5s)
             .has_value());
   CHECK(eventually([&] { return drops(*rig.daemon, "br1", "spoofed_mac") == 1; }));
   CHECK(drops(*rig.daemon, "br1", "spoofed_ip") == 0);
@@ -539,9 +571,9 @@ TEST_CASE("handoff tap: a restarted daemon removes the TAP and table of an attac
     std::ifstream in(daemon.run_dir() + "/state.json");
     json state = json::parse(in);
     auto& attachments = state["attachments"];
-    attachments.erase(std::remove_if(attachments.begin(), attachments.end(),
-                                     [](const json& entry) { return entry["name"] == "s1"; }),
-                      attachments.end());
+    attachments.erase(
+        std::remove_if(attachments.begin(), attachments.end(), [](const json& entry) { return entry["name"] == "s1"; }),
+        attachments.end());
     std::ofstream(daemon.run_dir() + "/state.json") << state.dump();
   }
   {

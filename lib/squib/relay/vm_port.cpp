@@ -11,6 +11,7 @@
 
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/socket.hpp>
+#include <squib/platform/vm_socket.hpp>
 
 namespace squib::relay {
 
@@ -33,7 +34,8 @@ Result<std::unique_ptr<VmPort>> VmPort::open(uv_loop_t* loop, const VmPortConfig
   }
   std::memcpy(addr.sun_path, config.path.c_str(), config.path.size() + 1);
 
-  auto opened = platform::open_socket(AF_UNIX, SOCK_DGRAM, platform::Blocking::non_blocking);
+  // platform/vm_socket.hpp: on Linux made where one sender may queue more than 10 datagrams.
+  auto opened = platform::open_vm_socket();
   if (!opened) return opened.error();
   core::Fd fd = std::move(opened.value());
   // Larger buffers absorb bursts (a 32-frame batch of 64 KiB frames is 2 MiB).

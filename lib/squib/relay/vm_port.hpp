@@ -3,6 +3,8 @@
 // VmPort: the VM's end of the data path — one AF_UNIX SOCK_DGRAM socket bound at
 // <run-dir>/<name>.sock, one Ethernet frame per datagram, no header (design brief §2; QEMU
 // -netdev dgram, vfkit unixgram://, libkrun unixgram).
+// The socket comes from platform::open_vm_socket(): on Linux one a VMM can queue whole
+// batches on, not just net.unix.max_dgram_qlen (10) datagrams (platform/vm_socket.hpp).
 //
 // Theory of operation:
 // - Readable: one recvmmsg() of up to 32 datagrams into the port's preallocated slots. Each

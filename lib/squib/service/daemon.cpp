@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/platform/vm_socket.hpp>
 #include <squib/service/least_privilege.hpp>
 #include <squib/service/run_dir.hpp>
 #include <squib/service/state_store.hpp>
@@ -37,11 +38,12 @@ int Daemon::run(std::function<void()> on_reload) {
     return 1;
   }
   if (auto closed = unsearchable_directory(m_config.run_dir)) {
-    spdlog::warn("{} is not searchable by others (no o+x): dnsmasq and passt run as nobody and cannot reach "
-                 "their files (host/shared mode would hand out wrong addresses, userspace attachments fail to "
-                 "start), and other users' VMMs cannot reach their sockets. Fix: chmod o+x {} (or use a run dir "
-                 "under /run)",
-                 *closed, *closed);
+    spdlog::warn(
+        "{} is not searchable by others (no o+x): dnsmasq and passt run as nobody and cannot reach "
+        "their files (host/shared mode would hand out wrong addresses, userspace attachments fail to "
+        "start), and other users' VMMs cannot reach their sockets. Fix: chmod o+x {} (or use a run dir "
+        "under /run)",
+        *closed, *closed);
   }
   auto lock = lock_run_dir(m_config.lock_path());
   if (!lock) {
@@ -53,6 +55,9 @@ int Daemon::run(std::function<void()> on_reload) {
   // A peer that vanishes mid-write must be an EPIPE, never a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Before anything makes a VM socket, and before privileges are dropped (it needs
+  // CAP_SYS_ADMIN once).
+  spdlog::info("VM sockets: {}", platform::start_vm_sockets());
   m_factory = std::make_unique<BackendFactory>(m_config, &m_loop);
   m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config, *m_factory);
   m_lag = std::make_unique<uv::LoopLagProbe>(&m_loop);
@@ -86,7 +91,8 @@ int Daemon::run(std::function<void()> on_reload) {
     }
     self->begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   };
-  for (auto [handle, signum] : {std::pair{&m_sigterm, SIGTERM}, std::pair{&m_sigint, SIGINT}, std::pair{&m_sighup, SIGHUP}}) {
+  for (auto [handle, signum] :
+       {std::pair{&m_sigterm, SIGTERM}, std::pair{&m_sigint, SIGINT}, std::pair{&m_sighup, SIGHUP}}) {
     uv::ok(uv_signal_init(&m_loop, handle->get()), "uv_signal_init");
     (*handle)->data = this;
     uv::ok(uv_signal_start(handle->get(), on_signal, signum), "uv_signal_start");

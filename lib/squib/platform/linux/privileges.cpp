@@ -2,9 +2,12 @@
 
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 namespace squib::platform {
@@ -45,12 +48,26 @@ std::vector<cap_value_t> caps_in(cap_t caps, cap_flag_t flag) {
   return out;
 }
 
-std::size_t thread_count() {
+// Threads other than the caller that hold any capability (permitted, effective or bounding,
+// from /proc/self/task/TID/status). The VM socket thread (platform/vm_socket.hpp) holds none
+// by the time the daemon drops its own.
+std::size_t privileged_other_threads() {
+  const auto self = std::to_string(::gettid());
   std::error_code ec;
   std::size_t count = 0;
   for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec); !ec && it != std::filesystem::end(it);
        it.increment(ec)) {
-    ++count;
+    if (it->path().filename() == self) continue;
+    std::ifstream status(it->path() / "status");
+    std::string line;
+    bool privileged = !status;  // unreadable: assume the worst
+    while (std::getline(status, line)) {
+      for (const char* field : {"CapPrm:", "CapEff:", "CapBnd:"}) {
+        if (line.starts_with(field) && std::stoull(line.substr(std::strlen(field)), nullptr, 16) != 0)
+          privileged = true;
+      }
+    }
+    count += privileged ? 1 : 0;
   }
   return count;
 }
@@ -93,9 +110,9 @@ Result<PrivilegeState> current_privileges() {
 }
 
 Result<PrivilegeState> drop_privileges() {
-  if (const auto threads = thread_count(); threads != 1) {
-    return Error{EBUSY, "cannot drop capabilities: the process has " + std::to_string(threads) +
-                            " threads and capabilities are per thread"};
+  if (const auto threads = privileged_other_threads(); threads != 0) {
+    return Error{EBUSY, "cannot drop capabilities: " + std::to_string(threads) +
+                            " other threads hold capabilities, and capabilities are per thread"};
   }
   Caps current(cap_get_proc());
   if (!current) return Error::from_errno("cap_get_proc");
@@ -149,8 +166,8 @@ Result<PrivilegeState> drop_privileges() {
   // 5. Read back what the kernel holds now: the log line and the caller's checks use it.
   auto state = current_privileges();
   if (!state) return state;
-  if (state->effective != join(effective) || state->permitted != join(permitted) || state->bounding != join(permitted) ||
-      !state->no_new_privs) {
+  if (state->effective != join(effective) || state->permitted != join(permitted) ||
+      state->bounding != join(permitted) || !state->no_new_privs) {
     return Error{EPERM, "capabilities after the drop are not what was asked: effective " + state->effective +
                             ", permitted " + state->permitted + ", bounding " + state->bounding};
   }

@@ -26,8 +26,10 @@
 //     set-uid binary or file capabilities (prctl(2)); it is inherited and cannot be undone.
 //
 // Capabilities are a per-thread attribute and libcap's cap_set_proc() changes only the
-// calling thread, so drop_privileges() refuses to run when the process has more than one
-// thread (the daemon is a single libuv loop; libuv's thread pool is not started by then).
+// calling thread, so drop_privileges() refuses to run while any other thread holds a
+// capability (the daemon is a single libuv loop; libuv's thread pool is not started by
+// then; the VM socket thread, platform/vm_socket.hpp, has dropped all of its own, bounding
+// set included).
 //
 // Why libcap rather than raw capset(2)/prctl(2): capset's ABI is versioned
 // (_LINUX_CAPABILITY_VERSION_3, two 32-bit words per set), glibc has no wrapper, the number
