@@ -64,7 +64,10 @@ std::optional<DropReason> SourceGuard::check_arp(const FrameView& frame) const {
   const auto format = frame.u32_at(k_arp_format);
   const auto sender_ip = frame.u32_at(k_arp_sender_ip);  // the last field read: bounds the rest
   if (format != k_arp_ipv4_over_ethernet || !sender_ip) return DropReason::spoofed_mac;
-  if (frame.mac_at(k_arp_sender_mac) != m_mac) return DropReason::spoofed_mac;
+  // Present: it ends before the sender address just read.
+  if (std::memcmp(frame.bytes().data() + k_arp_sender_mac, m_mac.bytes().data(), core::MacAddress::k_size) != 0) {
+    return DropReason::spoofed_mac;
+  }
   if (m_ipv4 && *sender_ip != *m_ipv4 && *sender_ip != 0) return DropReason::spoofed_ip;
   return std::nullopt;
 }
