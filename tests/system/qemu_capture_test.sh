@@ -14,7 +14,9 @@ ctl --json start vm1 --mode host >"$work/start.json" || fail "start"
 socket=$(json_get "$work/start.json" 'd["socket"]')
 mac=$(json_get "$work/start.json" 'd["mac"]')
 
-ctl capture vm1 -w "$work/vm1.pcapng" 2>"$work/capture.err" &
+# The binary itself, not the ctl function: $! must be squib-netctl's PID for the SIGINT below.
+"$build/daemon/squib-netctl" --control "$work/run/control.sock" capture vm1 -w "$work/vm1.pcapng" \
+    2>"$work/capture.err" &
 capture_pid=$!
 SQUIB_PIDS+=("$capture_pid")
 for _ in $(seq 1 100); do grep -q 'vm1: capture started' "$work/daemon.log" && break; sleep 0.05; done
