@@ -6,6 +6,7 @@
 //
 // No network is created: the echo peer is the attachment's whole network.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -269,6 +270,64 @@ TEST_CASE("capture: both directions of known frames, exact bytes and direction f
   struct stat st {};
   REQUIRE(::stat(file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("capture: -w - streams each record at once to a pipe, SIGINT ends it with a summary",
+          "[integration][capture]") {
+  EchoVm setup;
+  int out[2] = {-1, -1};
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  const std::string errors = setup.dir.path() + "/live.err";
+  const std::size_t before = occurrences(setup.daemon.log(), "capture started");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    const int err = ::open(errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(err, STDERR_FILENO);
+    ::execl(SQUIB_NETCTL_PATH, SQUIB_NETCTL_PATH, "--control", setup.daemon.control_path().c_str(), "capture", "vm1",
+            "-w", "-", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  REQUIRE(eventually([&] { return occurrences(setup.daemon.log(), "capture started") > before; }));
+  const auto frame = make_frame(setup.mac, 200, 8);
+  setup.vm.send(frame);
+  // While squib-netctl still runs, the pipe already holds the header and the frame's record.
+  Bytes stream;
+  const auto read_some = [&] {
+    pollfd waiting{out[0], POLLIN, 0};
+    if (::poll(&waiting, 1, 5000) != 1) return false;
+    std::array<std::uint8_t, 4096> chunk{};
+    const ssize_t n = ::read(out[0], chunk.data(), chunk.size());
+    if (n <= 0) return false;
+    stream.insert(stream.end(), chunk.begin(), chunk.begin() + n);
+    return true;
+  };
+  // The SHB and IDB, then the frame's EPB (its echo's may follow).
+  const auto block_end = [&](std::size_t at) -> std::size_t {
+    while (stream.size() < at + 8) REQUIRE(read_some());
+    return at + host_at<std::uint32_t>(stream, at + 4);
+  };
+  const std::size_t idb = block_end(0);
+  const std::size_t epb = block_end(idb);
+  const std::size_t end = block_end(epb);
+  while (stream.size() < end) REQUIRE(read_some());
+  CHECK(host_at<std::uint32_t>(stream, epb) == 6);
+  CHECK(Bytes(stream.begin() + static_cast<long>(epb + 28), stream.begin() + static_cast<long>(epb + 28 + 200)) ==
+        frame);
+  REQUIRE(setup.vm.receive().has_value());  // the echo: recorded before it reached the VM
+
+  ::kill(pid, SIGINT);
+  while (read_some()) {
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(out[0]);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // The echo of the frame came after it: both directions, then the daemon's statistics.
+  CHECK(read_file(errors) == "2 frames captured, 0 lost\n");
 }
 
 TEST_CASE("capture: --snaplen truncates, --direction out keeps the VM's frames only", "[integration][capture]") {
