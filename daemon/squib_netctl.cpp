@@ -529,13 +529,12 @@ int main(int argc, char** argv) {
   std::string capture_output = "-";
   std::optional<std::uint64_t> capture_count;
   std::string capture_direction = "both";
-  auto* capture_cmd = app.add_subcommand(
-      "capture", "Write an attachment's frames as pcapng (Ctrl-C ends it with a summary on stderr)");
+  auto* capture_cmd =
+      app.add_subcommand("capture", "Write an attachment's frames as pcapng (Ctrl-C ends it with a summary on stderr)");
   capture_cmd->add_option("name", capture.name)->required();
   capture_cmd->add_option("-w", capture_output, "Output file, or - for stdout (e.g. | tshark -r -)")
       ->capture_default_str();
-  capture_cmd->add_option("--count", capture_count, "Stop after this many frames")
-      ->check(CLI::PositiveNumber);
+  capture_cmd->add_option("--count", capture_count, "Stop after this many frames")->check(CLI::PositiveNumber);
   capture_cmd->add_option("--snaplen", capture.snaplen, "Bytes kept of each frame")
       ->capture_default_str()
       ->check(CLI::Range(squib::proto::k_min_snaplen, squib::proto::k_default_snaplen));
