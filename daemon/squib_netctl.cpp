@@ -19,6 +19,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "netctl_capture.hpp"
+
+#include <squib/proto/capture_messages.hpp>
 #include <squib/proto/client.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/proto/table.hpp>
@@ -406,6 +409,29 @@ int status_command(const Options& options) {
   return print_result<squib::proto::StatusResult>(options, "status", result, print_status);
 }
 
+// `capture`: the output is opened first (a bad path is a usage error), then the daemon
+// passes the stream's socket with its reply (daemon/netctl_capture.hpp writes it).
+int capture_command(const Options& options, const squib::proto::CaptureParams& params, const std::string& output,
+                    std::optional<std::uint64_t> count) {
+  const int out = squib::netctl::open_capture_output(output);
+  if (out < 0) return k_exit_usage;
+  json result;
+  int passed_fd = -1;
+  if (const int rc = call(options, "capture", squib::proto::to_json(params), result, &passed_fd); rc != k_exit_ok) {
+    return rc;
+  }
+  squib::proto::CaptureResult capture;
+  if (const int rc = read_result("capture", result, capture); rc != k_exit_ok) return rc;
+  if (passed_fd < 0) {
+    std::cerr << "squib-netctl: capture: the daemon sent no socket\n";
+    return k_exit_daemon_error;
+  }
+  const int rc = squib::netctl::run_capture(passed_fd, out, capture, count);
+  ::close(passed_fd);
+  if (out != STDOUT_FILENO) ::close(out);
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -499,6 +525,25 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("status", "Daemon version, uptime and backends");
 
+  squib::proto::CaptureParams capture;
+  std::string capture_output = "-";
+  std::optional<std::uint64_t> capture_count;
+  std::string capture_direction = "both";
+  auto* capture_cmd =
+      app.add_subcommand("capture", "Write an attachment's frames as pcapng (Ctrl-C ends it with a summary on stderr)");
+  capture_cmd->add_option("name", capture.name)->required();
+  capture_cmd->add_option("-w", capture_output, "Output file, or - for stdout (e.g. | tshark -r -)")
+      ->capture_default_str();
+  capture_cmd->add_option("--count", capture_count, "Stop after this many frames")->check(CLI::PositiveNumber);
+  capture_cmd->add_option("--snaplen", capture.snaplen, "Bytes kept of each frame")
+      ->capture_default_str()
+      ->check(CLI::Range(squib::proto::k_min_snaplen, squib::proto::k_default_snaplen));
+  capture_cmd->add_option("--direction", capture_direction, "in (to the VM), out (from the VM) or both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"in", "out", "both"}));
+  capture_cmd->add_flag("--dropped", capture.dropped,
+                        "Also frames the anti-spoofing guard dropped (with a comment naming the reason)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -538,5 +583,11 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("list")) return list_command(options);
   if (stats_cmd->parsed()) return stats_command(options, stats_name, watch, watch_count);
   if (app.got_subcommand("status")) return status_command(options);
+  if (capture_cmd->parsed()) {
+    capture.direction = capture_direction == "in"    ? squib::proto::CaptureDirection::in
+                        : capture_direction == "out" ? squib::proto::CaptureDirection::out
+                                                     : squib::proto::CaptureDirection::both;
+    return capture_command(options, capture, capture_output, capture_count);
+  }
   return k_exit_usage;
 }

@@ -11,6 +11,10 @@
 // attachment's is dropped and counted as spoofed_mac; once the guest's IPv4 address is known
 // (host/shared: its static DHCP lease), IPv4 and ARP from any other source are dropped and
 // counted as spoofed_ip.
+//
+// Captures (relay/captures.hpp): while a `capture` runs, consume() records the VM's frames
+// (with the guard's verdicts) and the VmPort records the frames to the VM; otherwise each
+// costs one branch per batch.
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +27,7 @@
 #include <squib/core/frame_sink.hpp>
 #include <squib/core/mac_address.hpp>
 #include <squib/core/stats.hpp>
+#include <squib/relay/captures.hpp>
 #include <squib/relay/source_guard.hpp>
 #include <squib/relay/vm_port.hpp>
 
@@ -44,7 +49,10 @@ public:
   Attachment& operator=(const Attachment&) = delete;
 
   // Two-step wiring: the port and the backend each need the other's sink.
-  void set_port(std::unique_ptr<VmPort> port) { m_port = std::move(port); }
+  void set_port(std::unique_ptr<VmPort> port) {
+    m_port = std::move(port);
+    if (m_port) m_port->set_captures(&m_captures);
+  }
   void set_backend(std::unique_ptr<backend::Backend> backend) { m_backend = std::move(backend); }
 
   // Frames from the VM.
@@ -66,16 +74,20 @@ public:
   [[nodiscard]] core::AttachmentStats& stats() { return m_stats; }
   [[nodiscard]] const core::AttachmentStats& stats() const { return m_stats; }
   [[nodiscard]] VmPort* port() const { return m_port.get(); }
+  [[nodiscard]] Captures& captures() { return m_captures; }
   [[nodiscard]] backend::Backend* backend() const { return m_backend.get(); }
   [[nodiscard]] std::chrono::steady_clock::duration uptime() const {
     return std::chrono::steady_clock::now() - m_started_at;
   }
 
 private:
+  void consume_captured(const core::FrameBatch& batch);
+
   std::string m_name;
   AttachmentPolicy m_policy;
   SourceGuard m_guard;
   core::AttachmentStats m_stats;
+  Captures m_captures;  // before m_port, which points to it: destroyed after the port
   std::unique_ptr<VmPort> m_port;
   std::unique_ptr<backend::Backend> m_backend;
   std::chrono::steady_clock::time_point m_started_at = std::chrono::steady_clock::now();

@@ -12,6 +12,7 @@
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/socket.hpp>
 #include <squib/platform/vm_socket.hpp>
+#include <squib/relay/captures.hpp>
 
 namespace squib::relay {
 
@@ -153,6 +154,8 @@ void VmPort::on_readable() {
 
 void VmPort::consume(const core::FrameBatch& batch) {
   if (batch.empty()) return;
+  // Recorded as offered to the VM, before a full VM socket may drop some (counted as vm_full).
+  if (m_captures != nullptr && m_captures->active()) m_captures->record(batch, proto::pcapng::Direction::inbound);
   if (!peer_connected()) {
     m_stats.drop(DropReason::no_peer, batch.count);
     return;

@@ -38,6 +38,8 @@
 
 namespace squib::relay {
 
+class Captures;
+
 struct VmPortConfig {
   std::string path;           // where to bind; must not exist (stale files removed by caller)
   std::size_t max_frame = 0;  // MTU + Ethernet header + one VLAN tag
@@ -74,6 +76,8 @@ class VmPort final : public core::FrameSink {
 
   [[nodiscard]] bool peer_connected() const { return m_peer_len > 0 || m_connected; }
   [[nodiscard]] const std::string& path() const { return m_path; }
+  // Where frames to the VM are recorded while a capture runs (the attachment's; null: none).
+  void set_captures(Captures* captures) { m_captures = captures; }
   // Stops polling, closes the socket and unlinks its path.
   void close();
 
@@ -89,6 +93,7 @@ class VmPort final : public core::FrameSink {
   uv::Handle<uv_poll_t> m_poll;
   core::AttachmentStats& m_stats;
   core::FrameSink& m_from_vm;
+  Captures* m_captures = nullptr;
 
   platform::DatagramReader m_reader;
   platform::DatagramWriter m_writer;

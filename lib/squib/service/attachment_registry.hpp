@@ -24,6 +24,7 @@
 
 #include <squib/core/fd.hpp>
 #include <squib/core/result.hpp>
+#include <squib/proto/capture_messages.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/relay/attachment.hpp>
@@ -65,6 +66,10 @@ class AttachmentRegistry {
   // Starts a userspace attachment's child again now (e.g. after it failed) and answers at
   // once; its state and detail in `list` tell how it goes.
   Outcome<proto::NameResult> restart(const std::string& name, const PeerCredentials& caller);
+  // Starts capturing an attachment's frames (service/attachment_capture.cpp): the result,
+  // and in `client_end` the socket its pcapng records arrive on (passed with the reply).
+  Outcome<proto::CaptureResult> capture(const proto::CaptureParams& params, const PeerCredentials& caller,
+                                        core::Fd& client_end);
   // The caller's attachments (root: all).
   [[nodiscard]] std::vector<proto::AttachmentInfo> list(const PeerCredentials& caller) const;
   // One attachment's (name given) or all of the caller's (name empty).

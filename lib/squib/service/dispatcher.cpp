@@ -4,8 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <squib/proto/jsonrpc.hpp>
 #include <squib/platform/os_release.hpp>
+#include <squib/proto/capture_messages.hpp>
+#include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
@@ -66,6 +67,11 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
                               [reply, encode](const Outcome<proto::StartResult>& outcome, core::Fd passed_fd) {
                                 reply(encode(outcome), std::move(passed_fd));
                               });
+    }
+    if (method == "capture") {
+      core::Fd client_end;
+      auto outcome = m_registry.capture(proto::parse_capture_params(request.params), caller, client_end);
+      return reply(encode(outcome), std::move(client_end));
     }
     if (method == "stop") return answer(m_registry.stop(proto::parse_name_param(request.params, true), caller));
     if (method == "restart") return answer(m_registry.restart(proto::parse_name_param(request.params, true), caller));
