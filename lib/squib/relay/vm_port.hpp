@@ -22,6 +22,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,10 @@ class VmPort final : public core::FrameSink {
   void consume(const core::FrameBatch& batch) override;
 
   [[nodiscard]] bool peer_connected() const { return m_peer_len > 0 || m_connected; }
+  // Told the VMM's address when it changes (as often as it is logged: at most once a second)
+  // and nullopt when the VMM is gone; never per frame. For `subscribe`'s peer events.
+  using PeerObserver = std::function<void(std::optional<std::string> peer)>;
+  void set_peer_observer(PeerObserver observer) { m_peer_observer = std::move(observer); }
   [[nodiscard]] const std::string& path() const { return m_path; }
   // Stops polling, closes the socket and unlinks its path.
   void close();
@@ -96,6 +101,7 @@ class VmPort final : public core::FrameSink {
   static constexpr std::chrono::seconds k_peer_log_interval{1};
   std::optional<std::chrono::steady_clock::time_point> m_peer_logged_at;
   std::uint64_t m_peer_changes_unlogged = 0;
+  PeerObserver m_peer_observer;
 };
 
 }  // namespace squib::relay

@@ -1,0 +1,142 @@
+// `subscribe` and `squib-netctl events` through the real daemon: the lifecycle of an echo
+// attachment — started, its VMM connecting, its child killed (kill of the child's pid, read
+// from `list`) and restarted, stopped — as JSON-RPC notifications and as the CLI prints them.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <squib/proto/observability.hpp>
+
+#include "support/catch.hpp"
+#include "support/daemon_process.hpp"
+
+using namespace squib::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Reads notifications until one of `type` for `name` comes (other events are skipped).
+squib::proto::Event next_event(squib::proto::ControlClient& client, const std::string& type, const std::string& name) {
+  for (int lines = 0; lines < 100; ++lines) {
+    auto line = client.read_line();
+    INFO("waiting for " << type << " of " << name);
+    REQUIRE(line.ok());
+    auto event = squib::proto::parse_event(line.value());
+    INFO(line.value());
+    REQUIRE(event.has_value());
+    if (event->type == type && event->name == name) return *event;
+  }
+  FAIL("no " << type << " event for " << name);
+  return {};
+}
+
+// `squib-netctl events` running with its stdout in a file; killed by pid at the end.
+class EventsCli {
+ public:
+  EventsCli(const std::string& control, const std::string& output) : m_output(output) {
+    m_pid = ::fork();
+    REQUIRE(m_pid >= 0);
+    if (m_pid == 0) {
+      const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::dup2(fd, STDOUT_FILENO);
+      ::execl(SQUIB_NETCTL_PATH, SQUIB_NETCTL_PATH, "--control", control.c_str(), "events", nullptr);
+      ::_exit(127);
+    }
+  }
+  ~EventsCli() {
+    ::kill(m_pid, SIGTERM);
+    ::waitpid(m_pid, nullptr, 0);
+  }
+  EventsCli(const EventsCli&) = delete;
+  EventsCli& operator=(const EventsCli&) = delete;
+
+  [[nodiscard]] std::string text() const {
+    std::ifstream in(m_output);
+    std::stringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+
+ private:
+  std::string m_output;
+  pid_t m_pid = -1;
+};
+
+}  // namespace
+
+TEST_CASE("events: started, peer, a killed child's exit and restart, stopped", "[integration][events]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  auto subscriber = daemon.connect();
+  auto subscribed = subscriber.call("subscribe", json::object());
+  REQUIRE(subscribed.ok());
+  CHECK((*subscribed->result)["events"] ==
+        json{"started", "stopped", "state", "child_exit", "peer_connected", "peer_gone"});
+  EventsCli cli(daemon.control_path(), dir.file("events.txt"));
+  // The CLI is subscribed once its connection counts (it connects, then subscribes at once):
+  // two subscribers, this test's and the CLI's, and the `metrics` request itself.
+  REQUIRE(eventually([&] {
+    const std::string text = daemon.ok("metrics")["text"];
+    return text.find("squib_daemon_control_connections 3\n") != std::string::npos;
+  }));
+
+  const auto started = daemon.ok("start", echo_start("vm1"));
+  auto event = next_event(subscriber, "started", "vm1");
+  CHECK(event.mode == "userspace");
+  CHECK(event.network == "default");
+  CHECK(event.time > 1.7e9);
+
+  FakeVmm vm(dir.path() + "/vm1.local", started["socket"]);
+  vm.send(make_frame(started["mac"], 100, 1));
+  REQUIRE(vm.receive().has_value());
+  event = next_event(subscriber, "peer_connected", "vm1");
+  CHECK(event.peer == dir.path() + "/vm1.local");
+
+  const int pid = child_pid(daemon, "vm1");
+  REQUIRE(pid > 0);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  event = next_event(subscriber, "child_exit", "vm1");
+  CHECK(event.signal == SIGKILL);
+  REQUIRE(eventually([&] { return child_pid(daemon, "vm1") > 0 && child_pid(daemon, "vm1") != pid; }));
+
+  daemon.ok("stop", {{"name", "vm1"}});
+  next_event(subscriber, "stopped", "vm1");
+
+  // The CLI printed the same story, one line each.
+  REQUIRE(eventually([&] { return cli.text().find("vm1  stopped") != std::string::npos; }));
+  const std::string text = cli.text();
+  INFO(text);
+  CHECK(text.find("vm1  started (userspace mode, network default)") != std::string::npos);
+  CHECK(text.find("vm1  peer_connected: VMM at " + dir.path() + "/vm1.local") != std::string::npos);
+  CHECK(text.find("vm1  child_exit: child killed by signal 9, restarting") != std::string::npos);
+  CHECK(text.find("started") < text.find("child_exit"));
+  CHECK(text.find("child_exit") < text.find("vm1  stopped"));
+}
+
+TEST_CASE("events: stats at the requested interval, and params checked", "[integration][events]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  daemon.ok("start", echo_start("vm1"));
+  auto subscriber = daemon.connect();
+  auto subscribed = subscriber.call("subscribe", {{"events", {"stats"}}, {"stats_interval_ms", 200}});
+  REQUIRE(subscribed.ok());
+  CHECK((*subscribed->result)["stats_interval_ms"] == 200);
+  const auto event = next_event(subscriber, "stats", "vm1");
+  REQUIRE(event.stats.has_value());
+  CHECK(event.stats->attachment.name == "vm1");
+  next_event(subscriber, "stats", "vm1");  // and again
+
+  const auto bad_type = daemon.call("subscribe", {{"events", {"reboot"}}});
+  CHECK(bad_type.error_code == -32602);
+  CHECK(bad_type.error_message.starts_with("invalid params: events[0]: must be one of started"));
+  const auto no_interval = daemon.call("subscribe", {{"events", {"stats"}}});
+  CHECK(no_interval.error_message == "invalid params: stats_interval_ms: is required with the stats event");
+  const auto too_fast = daemon.call("subscribe", {{"stats_interval_ms", 10}});
+  CHECK(too_fast.error_message == "invalid params: stats_interval_ms: must be an integer from 100 to 3600000");
+}
