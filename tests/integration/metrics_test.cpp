@@ -3,6 +3,7 @@
 // (tests/support/exposition.hpp), with two attachments whose userspace child is the echo
 // peer, so every frame a FakeVmm sends is counted once from_vm and once to_vm.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
