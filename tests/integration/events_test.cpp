@@ -140,3 +140,33 @@ TEST_CASE("events: stats at the requested interval, and params checked", "[integ
   const auto too_fast = daemon.call("subscribe", {{"stats_interval_ms", 10}});
   CHECK(too_fast.error_message == "invalid params: stats_interval_ms: must be an integer from 100 to 3600000");
 }
+
+TEST_CASE("events: a subscriber that does not read loses events, is told how many, and holds up no one",
+          "[integration][events]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  // 20 attachments' stats every 100 ms: ~150 KB/s for a reader that reads nothing.
+  for (int i = 0; i < 20; ++i) daemon.ok("start", echo_start("s" + std::to_string(i)));
+  auto slow = daemon.connect();
+  REQUIRE(slow.call("subscribe", {{"events", {"stats"}}, {"stats_interval_ms", 100}})->ok());
+
+  // The daemon keeps answering everyone else while the slow queue fills, then overflows.
+  const auto lost_total = [&] {
+    const std::string text = daemon.ok("metrics")["text"];
+    const auto at = text.find("\nsquib_daemon_events_lost_total ");
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + 32));
+  };
+  REQUIRE(eventually([&] { return lost_total() > 0; }, 60s));
+
+  // Reading now drains the backlog; the first event queued after the losses says how many.
+  std::uint64_t reported = 0;
+  for (int lines = 0; lines < 100000 && reported == 0; ++lines) {
+    auto line = slow.read_line();
+    REQUIRE(line.ok());
+    const auto event = squib::proto::parse_event(line.value());
+    REQUIRE(event.has_value());
+    reported = event->lost;
+  }
+  CHECK(reported > 0);
+  CHECK(static_cast<double>(reported) <= lost_total());
+}

@@ -44,6 +44,10 @@ proto::MetricsResult Dispatcher::metrics(const PeerCredentials& caller) const {
   daemon.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count();
   daemon.attachments = m_registry.size();
   daemon.control_connections = m_connection_count ? m_connection_count() : 0;
+  if (m_events != nullptr) {
+    daemon.subscribers = m_events->subscribers();
+    daemon.events_lost = m_events->lost_total();
+  }
   if (m_lag != nullptr) daemon.loop = proto::LoopStatus{m_lag->max_stall_ms(), m_lag->stalls_over_threshold()};
   // `stats` of all visible attachments cannot fail (no name to refuse).
   auto visible = m_registry.stats("", caller);

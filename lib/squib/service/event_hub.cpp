@@ -75,6 +75,7 @@ void EventHub::deliver(Subscriber& subscriber, proto::Event event) {
     subscriber.lost = 0;
   } else {
     ++subscriber.lost;
+    ++m_lost_total;
   }
 }
 

@@ -63,6 +63,8 @@ class EventHub {
   // An event of an attachment owned by `owner_uid`; `time` is filled in here.
   void publish(proto::Event event, std::uint32_t owner_uid);
   [[nodiscard]] std::size_t subscribers() const { return m_subscribers.size(); }
+  // Events not delivered because a subscriber's queue was full, since start (all subscribers).
+  [[nodiscard]] std::uint64_t lost_total() const { return m_lost_total; }
 
  private:
   struct Subscriber {
@@ -82,6 +84,7 @@ class EventHub {
   uv::Handle<uv_timer_t> m_timer;
   std::vector<Subscriber> m_subscribers;
   std::map<std::string, std::string> m_states;  // attachment → state at the last tick
+  std::uint64_t m_lost_total = 0;
 };
 
 }  // namespace squib::service

@@ -155,6 +155,11 @@ std::string render_metrics(const std::vector<proto::AttachmentStats>& attachment
          {{"", number(daemon.attachments)}});
   family(out, "squib_daemon_control_connections", "gauge", "Open control-socket connections.",
          {{"", number(daemon.control_connections)}});
+  family(out, "squib_daemon_subscribers", "gauge", "Open subscribe (event) streams.",
+         {{"", number(daemon.subscribers)}});
+  family(out, "squib_daemon_events_lost_total", "counter",
+         "Events not delivered because a subscriber did not keep up (its queue was full).",
+         {{"", number(daemon.events_lost)}});
   if (daemon.loop) {
     family(out, "squib_daemon_loop_max_stall_seconds", "gauge",
            "The longest time the daemon's event loop could not run since start.",

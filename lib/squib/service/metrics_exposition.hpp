@@ -35,6 +35,8 @@ struct DaemonMetrics {
   double uptime_s = 0;
   std::uint64_t attachments = 0;  // all of the daemon's, whoever asks (as `status` says)
   std::uint64_t control_connections = 0;
+  std::uint64_t subscribers = 0;          // `subscribe` streams open
+  std::uint64_t events_lost = 0;          // events subscribers lost (their queue was full)
   std::optional<proto::LoopStatus> loop;  // absent without a lag probe
 };
 

@@ -114,6 +114,7 @@ TEST_CASE("event hub: a full subscriber loses events, counted on its next one, o
   REQUIRE(slow.got.size() == 1);
   CHECK(slow.got[0].name == "vm9");
   CHECK(slow.got[0].lost == 5);
+  CHECK(fixture.hub->lost_total() == 5);
   fixture.hub->publish(event("stopped", "vm10"), 0);
   CHECK(slow.got.back().lost == 0);
 

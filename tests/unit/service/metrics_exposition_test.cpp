@@ -48,7 +48,7 @@ TEST_CASE("metrics exposition: escapes label values and HELP text as the format 
 TEST_CASE("metrics exposition: every attachment's counters, labelled, readable by a strict parser",
           "[service][metrics]") {
   const std::string odd_network = "net\"with\\odd\nchars";
-  DaemonMetrics daemon{"1.2.3", 12.25, 2, 3, squib::proto::LoopStatus{4.5, 6}};
+  DaemonMetrics daemon{"1.2.3", 12.25, 2, 3, 1, 7, squib::proto::LoopStatus{4.5, 6}};
   const auto text = render_metrics({attachment("vm1", "default"), attachment("vm2", odd_network)}, daemon);
   const auto metrics = parsed(text);
 
@@ -76,6 +76,8 @@ TEST_CASE("metrics exposition: every attachment's counters, labelled, readable b
   CHECK(metrics.value("squib_daemon_control_connections") == 3);
   CHECK(metrics.value("squib_daemon_loop_max_stall_seconds") == 0.0045);
   CHECK(metrics.value("squib_daemon_loop_stalls_total") == 6);
+  CHECK(metrics.value("squib_daemon_subscribers") == 1);
+  CHECK(metrics.value("squib_daemon_events_lost_total") == 7);
   CHECK(metrics.value("squib_daemon_info", {{"version", "1.2.3"}}) == 1);
   CHECK(metrics.types.at("squib_attachment_frames_total") == "counter");
   CHECK(metrics.types.at("squib_attachment_state") == "gauge");
@@ -83,7 +85,7 @@ TEST_CASE("metrics exposition: every attachment's counters, labelled, readable b
 
 TEST_CASE("metrics exposition: no attachment visible leaves out their families, not their HELP alone",
           "[service][metrics]") {
-  const auto metrics = parsed(render_metrics({}, DaemonMetrics{"1.2.3", 1, 0, 1, std::nullopt}));
+  const auto metrics = parsed(render_metrics({}, DaemonMetrics{"1.2.3", 1, 0, 1, 0, 0, std::nullopt}));
   CHECK_FALSE(metrics.types.contains("squib_attachment_frames_total"));
   CHECK_FALSE(metrics.types.contains("squib_daemon_loop_max_stall_seconds"));  // no probe
   CHECK(metrics.value("squib_daemon_control_connections") == 1);
