@@ -49,6 +49,9 @@ std::string describe(const proto::Event& event) {
     out += ", restarting";
   } else if (event.type == "peer_connected") {
     out += ": VMM at " + event.peer.value_or("?");
+  } else if (event.type == "lease") {
+    out += ": " + event.address.value_or("?");
+    if (event.hostname) out += " (" + *event.hostname + ")";
   } else if (event.type == "stats" && event.stats) {
     const auto& s = *event.stats;
     out += ": from_vm " + std::to_string(s.from_vm.frames) + " frames " + std::to_string(s.from_vm.bytes) +

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -15,6 +16,8 @@
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
+#include "support/netns.hpp"
+#include "support/packets.hpp"
 
 using namespace squib::test;
 using namespace std::chrono_literals;
@@ -34,6 +37,39 @@ squib::proto::Event next_event(squib::proto::ControlClient& client, const std::s
   }
   FAIL("no " << type << " event for " << name);
   return {};
+}
+
+// A DHCPREQUEST (RFC 2131 §4.3.2, SELECTING: requested address and server identifier) for
+// `address` from the server at `server`, broadcast, as a guest answers an OFFER.
+Bytes dhcp_request(const Mac& mac, std::uint32_t xid, const Ipv4& address, const Ipv4& server) {
+  Bytes bootp = {1, 1, 6, 0};
+  put(bootp, {static_cast<std::uint8_t>(xid >> 24U), static_cast<std::uint8_t>(xid >> 16U),
+              static_cast<std::uint8_t>(xid >> 8U), static_cast<std::uint8_t>(xid)});
+  put(bootp, {0, 0, 0x80, 0x00});      // secs, flags: broadcast
+  bootp.resize(bootp.size() + 16, 0);  // ciaddr, yiaddr, siaddr, giaddr
+  put(bootp, mac);
+  bootp.resize(bootp.size() + 10 + 64 + 128, 0);   // chaddr padding, sname, file
+  put(bootp, {99, 130, 83, 99, 53, 1, 3, 50, 4});  // magic cookie; option 53 = REQUEST; 50 = requested address
+  put(bootp, address);
+  put(bootp, {54, 4});  // server identifier
+  put(bootp, server);
+  put(bootp, {255});
+  Bytes udp = {0, 68, 0, 67};
+  put16(udp, 8 + bootp.size());
+  put(udp, {0, 0});  // no UDP checksum (allowed over IPv4, RFC 768)
+  udp.insert(udp.end(), bootp.begin(), bootp.end());
+  return ipv4(k_broadcast, mac, {0, 0, 0, 0}, {255, 255, 255, 255}, 17, udp);
+}
+
+// A DHCP reply (UDP 67 → 68) whose yiaddr is `address` and whose option 53 is `type`.
+bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type) {
+  if (f.size() < 14 + 20 + 8 + 240 || be16(f, 12) != 0x0800 || f[23] != 17 || be16(f, 34) != 67) return false;
+  const std::size_t bootp = 14 + 20 + 8;
+  if (!ipv4_at(f, bootp + 16, address)) return false;
+  for (std::size_t at = bootp + 240; at + 2 < f.size() && f[at] != 255; at += 2U + f[at + 1]) {
+    if (f[at] == 53) return f[at + 2] == type;
+  }
+  return false;
 }
 
 // `squib-netctl events` running with its stdout in a file; killed by pid at the end.
@@ -77,7 +113,7 @@ TEST_CASE("events: started, peer, a killed child's exit and restart, stopped", "
   auto subscribed = subscriber.call("subscribe", json::object());
   REQUIRE(subscribed.ok());
   CHECK((*subscribed->result)["events"] ==
-        json{"started", "stopped", "state", "child_exit", "peer_connected", "peer_gone"});
+        json{"started", "stopped", "state", "child_exit", "peer_connected", "peer_gone", "lease"});
   EventsCli cli(daemon.control_path(), dir.file("events.txt"));
   // The CLI is subscribed once its connection counts (it connects, then subscribes at once):
   // two subscribers, this test's and the CLI's, and the `metrics` request itself.
@@ -169,4 +205,40 @@ TEST_CASE("events: a subscriber that does not read loses events, is told how man
   }
   CHECK(reported > 0);
   CHECK(static_cast<double>(reported) <= lost_total());
+}
+
+TEST_CASE("events: the lease dnsmasq gives a host-mode guest", "[integration][events]") {
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // dnsmasq (nobody) reads its leases under it
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;  // the network (10.93.0.0/24, bridge, dnsmasq) exists only in here
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  auto subscriber = daemon->connect();
+  REQUIRE(subscriber.call("subscribe", {{"events", {"lease"}}})->ok());
+  const auto started = daemon->ok("start", {{"name", "h1"}, {"mode", "host"}, {"subnet", "10.93.0.0/24"}});
+  const std::string address = started["network"]["address"];
+  const Mac mac = parse_mac(started["mac"]);
+  FakeVmm vm(dir.path() + "/h1.local", started["socket"]);
+
+  // dnsmasq starts with the network: ask again until it answers (each wait 1 s).
+  const auto exchange = [&](const Bytes& ask, std::uint8_t answer) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      vm.send(ask);
+      if (receive_matching(
+              vm, [&](const Bytes& f) { return is_dhcp_reply(f, parse_ipv4(address), answer); }, 1s)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(exchange(dhcp_discover(mac, 0x5eed), 2));  // OFFER
+  REQUIRE(exchange(dhcp_request(mac, 0x5eed, parse_ipv4(address), parse_ipv4(started["network"]["gateway"])),
+                   5));  // ACK
+
+  const auto event = next_event(subscriber, "lease", "h1");
+  CHECK(event.address == address);
+  daemon->ok("stop", {{"name", "h1"}});
 }

@@ -45,9 +45,27 @@ std::optional<std::string> l2_segment(const proto::StartParams& params) {
 }  // namespace
 
 AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory)
-    : m_loop(loop), m_config(config), m_factory(factory), m_retiring(loop) {}
+    : m_loop(loop), m_config(config), m_factory(factory), m_retiring(loop) {
+  // A lease dnsmasq gave goes to the attachment of that MAC on that network, if any.
+  m_factory.set_lease_observer([this](const std::string& network, const std::string& mac, const std::string& address,
+                                      const std::string& hostname) {
+    std::string name;
+    for_each_entry([&](const std::string& entry_name, const Entry& entry) {
+      if (entry.params.network == network && entry.params.mac &&
+          core::MacAddress::parse(*entry.params.mac) == core::MacAddress::parse(mac) &&
+          (entry.params.mode == proto::Mode::host || entry.params.mode == proto::Mode::shared)) {
+        name = entry_name;
+      }
+    });
+    if (name.empty()) return;
+    emit(name, "lease", [&](proto::Event& event) {
+      event.address = address;
+      if (!hostname.empty()) event.hostname = hostname;
+    });
+  });
+}
 
-AttachmentRegistry::~AttachmentRegistry() = default;
+AttachmentRegistry::~AttachmentRegistry() { m_factory.set_lease_observer(nullptr); }
 
 void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller, StartDone done) {
   const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };

@@ -91,6 +91,8 @@ json to_json(const Event& event) {
   optional_member(out, "exit_status", event.exit_status);
   optional_member(out, "signal", event.signal);
   optional_member(out, "peer", event.peer);
+  optional_member(out, "address", event.address);
+  optional_member(out, "hostname", event.hostname);
   if (event.stats) out["stats"] = to_json(*event.stats);
   if (event.lost > 0) out["lost"] = event.lost;
   return out;
@@ -108,6 +110,8 @@ void from_json(const json& value, Event& out) {
   out.exit_status = read_optional<std::int64_t>(value, "exit_status");
   out.signal = read_optional<int>(value, "signal");
   out.peer = read_optional<std::string>(value, "peer");
+  out.address = read_optional<std::string>(value, "address");
+  out.hostname = read_optional<std::string>(value, "hostname");
   if (const auto it = value.find("stats"); it != value.end() && !it->is_null()) {
     out.stats = from_json<AttachmentStats>(*it);
   }

@@ -38,9 +38,11 @@ void from_json(const json& value, MetricsResult& out);
 //                   until it has failed 5 times fast): `exit_status`, `signal`
 //   peer_connected  a VMM sent from `peer` (the daemon answers there now)
 //   peer_gone       the VMM's socket vanished (ECONNREFUSED/ENOENT on a send)
+//   lease           host/shared: the network's DHCP server gave the guest `address`
+//                   (`hostname` when the guest sent one)
 //   stats           every stats_interval_ms: `stats` is the attachment's `stats` entry
-inline constexpr std::array<std::string_view, 7> k_event_types = {"started",        "stopped",   "state", "child_exit",
-                                                                  "peer_connected", "peer_gone", "stats"};
+inline constexpr std::array<std::string_view, 8> k_event_types = {"started",        "stopped",   "state", "child_exit",
+                                                                  "peer_connected", "peer_gone", "lease", "stats"};
 
 // Bounds of stats_interval_ms: 100 ms (ten rounds a second of every attachment's counters is
 // plenty for a person or a script) to one hour.
@@ -76,6 +78,8 @@ struct Event {
   std::optional<std::int64_t> exit_status;  // child_exit
   std::optional<int> signal;                // child_exit (0: it exited)
   std::optional<std::string> peer;          // peer_connected
+  std::optional<std::string> address;       // lease
+  std::optional<std::string> hostname;      // lease
   std::optional<AttachmentStats> stats;     // stats
   // Events this subscriber lost just before this one (its queue was full); absent when 0.
   std::uint64_t lost = 0;
