@@ -9,12 +9,12 @@
 #include <squib/backend/tap_backend.hpp>
 #include <squib/core/assert.hpp>
 #include <squib/core/mac_address.hpp>
+#include <squib/platform/linux/dnsmasq_leases.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/network_names.hpp>
 #include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/stale_objects.hpp>
-#include <squib/platform/linux/dnsmasq_leases.hpp>
 #include <squib/service/lease_allocator.hpp>
 
 namespace squib::service {

@@ -221,6 +221,7 @@ TEST_CASE("Dispatcher: metrics, and subscribe only where a connection can stream
   // No stream opener (this test has no connection): refused, not hung.
   const auto error = error_of(fixture.call(R"({"jsonrpc":"2.0","id":2,"method":"subscribe","params":{}})"), 2);
   CHECK(error == json{{"code", -32600}, {"message", "subscribe is served on the control socket only"}});
-  const auto bad = error_of(fixture.call(R"({"jsonrpc":"2.0","id":3,"method":"subscribe","params":{"events":"x"}})"), 3);
+  const auto bad =
+      error_of(fixture.call(R"({"jsonrpc":"2.0","id":3,"method":"subscribe","params":{"events":"x"}})"), 3);
   CHECK(bad["message"] == "invalid params: events: must be an array of event types");
 }
