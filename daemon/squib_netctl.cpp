@@ -8,13 +8,11 @@
 #include <csignal>
 #include <cstring>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -26,56 +24,18 @@
 #include <squib/proto/messages.hpp>
 #include <squib/proto/table.hpp>
 
+#include "netctl_commands.hpp"
+#include "netctl_common.hpp"
+
 namespace {
 
+using squib::netctl::call;
+using squib::netctl::k_exit_daemon_error;
+using squib::netctl::k_exit_ok;
+using squib::netctl::k_exit_usage;
+using squib::netctl::Options;
+using squib::netctl::read_result;
 using squib::proto::json;
-
-constexpr int k_exit_ok = 0;
-constexpr int k_exit_daemon_error = 1;
-constexpr int k_exit_usage = 2;
-constexpr int k_exit_unreachable = 3;
-
-struct Options {
-  std::string control;
-  bool json_output = false;
-};
-
-// One call; prints transport errors and daemon errors and maps them to exit codes. A file
-// descriptor sent with the reply (fd_passing) is stored in *passed_fd when asked for.
-int call(const Options& options, const std::string& method, const json& params, json& result,
-         int* passed_fd = nullptr) {
-  // With --json, every failure is also one JSON object on stdout, so scripts parse one stream.
-  const auto unreachable = [&](const std::string& message) {
-    if (options.json_output) {
-      std::cout << json{{"error", {{"code", nullptr}, {"message", message}, {"exit", k_exit_unreachable}}}}.dump(2)
-                << "\n";
-    }
-    std::cerr << "squib-netctl: " << message << "\n";
-    return k_exit_unreachable;
-  };
-  auto client = squib::proto::ControlClient::connect(options.control);
-  if (!client) {
-    return unreachable("cannot reach squib-netd at " + options.control + ": " + client.error().message);
-  }
-  auto response = client->call(method, params);
-  if (!response) return unreachable(response.error().message);
-  if (!response->ok()) {
-    if (options.json_output) {
-      std::cout << json{{"error",
-                         {{"code", response->error_code},
-                          {"message", response->error_message},
-                          {"exit", k_exit_daemon_error}}}}
-                       .dump(2)
-                << "\n";
-    }
-    std::cerr << "squib-netctl: " << method << ": " << response->error_message << " (code " << response->error_code
-              << ")\n";
-    return k_exit_daemon_error;
-  }
-  result = *response->result;
-  if (passed_fd != nullptr) *passed_fd = client->take_received_fd();
-  return k_exit_ok;
-}
 
 pid_t g_command_pid = 0;  // forwarded SIGINT/SIGTERM go here
 
@@ -143,21 +103,6 @@ std::string human_bytes(double bytes) {
   return text;
 }
 
-// Reads a daemon result with proto's decoder; a reply it cannot read is reported like a
-// daemon error (exit 1), never an exception.
-template <class T>
-int read_result(const std::string& method, const json& result, T& out) {
-  try {
-    out = squib::proto::from_json<T>(result);
-    return k_exit_ok;
-  } catch (const squib::proto::ParamError& e) {
-    std::cerr << "squib-netctl: " << method << ": unexpected reply: " << e.what() << "\n";
-  } catch (const json::exception& e) {
-    std::cerr << "squib-netctl: " << method << ": unexpected reply: " << e.what() << "\n";
-  }
-  return k_exit_daemon_error;
-}
-
 std::string or_dash(const std::optional<std::string>& value, const std::string& absent = "-") {
   return value ? *value : absent;
 }
@@ -173,37 +118,18 @@ void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   std::cout << table.render();
 }
 
-// With `previous` (the last round of --watch), per-second rates instead of totals.
-void print_stats(const std::vector<squib::proto::AttachmentStats>& list,
-                 const std::vector<squib::proto::AttachmentStats>* previous, double interval_s) {
-  using squib::proto::AttachmentStats;
-  using squib::proto::DirectionStats;
+// Totals per attachment (`stats --watch` shows rates: daemon/netctl_watch.cpp).
+void print_stats(const std::vector<squib::proto::AttachmentStats>& list) {
   squib::proto::Table table({"NAME", "STATE", "FROM-VM FRAMES", "FROM-VM BYTES", "TO-VM FRAMES", "TO-VM BYTES", "DROPS",
                              "BATCH", "RESTARTS", "UPTIME"});
   for (const auto& entry : list) {
-    const AttachmentStats* before = nullptr;
-    if (previous != nullptr) {
-      for (const auto& old : *previous) {
-        if (old.attachment.name == entry.attachment.name) before = &old;
-      }
-    }
-    const auto cell = [&](DirectionStats AttachmentStats::*direction, std::uint64_t DirectionStats::*counter,
-                          bool bytes) {
-      const auto now = static_cast<double>(entry.*direction.*counter);
-      if (previous == nullptr) return bytes ? human_bytes(now) : std::to_string(static_cast<std::uint64_t>(now));
-      const double then = before != nullptr ? static_cast<double>(before->*direction.*counter) : 0.0;
-      const double rate = (now - then) / interval_s;
-      return (bytes ? human_bytes(rate) : std::to_string(static_cast<std::uint64_t>(rate))) + "/s";
-    };
     char batch[32];
     std::snprintf(batch, sizeof batch, "%.1f/%.1f", entry.from_vm.mean_batch, entry.to_vm.mean_batch);
     char uptime[32];
     std::snprintf(uptime, sizeof uptime, "%.0fs", entry.uptime_s);
-    table.add({entry.attachment.name, entry.attachment.state,
-               cell(&AttachmentStats::from_vm, &DirectionStats::frames, false),
-               cell(&AttachmentStats::from_vm, &DirectionStats::bytes, true),
-               cell(&AttachmentStats::to_vm, &DirectionStats::frames, false),
-               cell(&AttachmentStats::to_vm, &DirectionStats::bytes, true), std::to_string(entry.dropped_total), batch,
+    table.add({entry.attachment.name, entry.attachment.state, std::to_string(entry.from_vm.frames),
+               human_bytes(static_cast<double>(entry.from_vm.bytes)), std::to_string(entry.to_vm.frames),
+               human_bytes(static_cast<double>(entry.to_vm.bytes)), std::to_string(entry.dropped_total), batch,
                std::to_string(entry.child_restarts), uptime});
   }
   std::cout << table.render();
@@ -367,37 +293,15 @@ int list_command(const Options& options) {
   return print_result<std::vector<squib::proto::AttachmentInfo>>(options, "list", result, print_list);
 }
 
-// `stats`, or with `watch` a refresh every second (`count` rounds; 0: until interrupted).
-int stats_command(const Options& options, const std::string& name, bool watch, int count) {
-  using List = std::vector<squib::proto::AttachmentStats>;
+// `stats`: totals once; with `watch` per-second rates (daemon/netctl_watch.cpp).
+int stats_command(const Options& options, const std::string& name, bool watch, double interval_s, int count) {
+  if (watch) return squib::netctl::watch_stats_command(options, name, interval_s, count);
   squib::proto::StatsParams request;
   if (!name.empty()) request.name = name;
-  const json params = squib::proto::to_json(request);
   json result;
-  if (const int rc = call(options, "stats", params, result); rc != k_exit_ok) return rc;
-  if (!watch) {
-    return print_result<List>(options, "stats", result, [](const List& list) { print_stats(list, nullptr, 1.0); });
-  }
-  List previous;
-  if (!options.json_output) {
-    if (const int rc = read_result("stats", result, previous); rc != k_exit_ok) return rc;
-  }
-  for (int round = 0; count == 0 || round < count; ++round) {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    json next;
-    if (const int rc = call(options, "stats", params, next); rc != k_exit_ok) return rc;
-    if (options.json_output) {
-      std::cout << next.dump() << "\n";
-    } else {
-      List current;
-      if (const int rc = read_result("stats", next, current); rc != k_exit_ok) return rc;
-      if (::isatty(STDOUT_FILENO) != 0) std::cout << "\033[H\033[2J";
-      print_stats(current, &previous, 1.0);
-      previous = std::move(current);
-    }
-    std::cout.flush();
-  }
-  return k_exit_ok;
+  if (const int rc = call(options, "stats", squib::proto::to_json(request), result); rc != k_exit_ok) return rc;
+  using List = std::vector<squib::proto::AttachmentStats>;
+  return print_result<List>(options, "stats", result, [](const List& list) { print_stats(list); });
 }
 
 int status_command(const Options& options) {
@@ -519,11 +423,25 @@ int main(int argc, char** argv) {
   int watch_count = 0;
   auto* stats_cmd = app.add_subcommand("stats", "Counters per attachment");
   stats_cmd->add_option("name", stats_name, "Only this attachment");
-  stats_cmd->add_flag("--watch", watch, "Refresh every second with per-second rates");
+  double watch_interval = 1.0;
+  stats_cmd->add_flag("--watch", watch,
+                      "Redraw per-second rates (frames/s, Mbit/s, drops/s by reason) every interval; plain lines "
+                      "when stdout is not a terminal");
   auto* count_option = stats_cmd->add_option("--count", watch_count, "With --watch: stop after this many refreshes");
   count_option->needs(stats_cmd->get_option("--watch"));
+  stats_cmd->add_option("--interval", watch_interval, "With --watch: seconds between refreshes")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0))
+      ->needs(stats_cmd->get_option("--watch"));
 
   app.add_subcommand("status", "Daemon version, uptime and backends");
+  std::vector<std::string> event_names;
+  double event_stats = 0;
+  auto* events_cmd = app.add_subcommand("events", "Print attachment events as they happen (Ctrl-C to stop)");
+  events_cmd->add_option("name", event_names, "Only these attachments");
+  events_cmd->add_option("--stats", event_stats, "Also print each attachment's counters every SEC seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_subcommand("metrics", "Prometheus metrics (text exposition format 0.0.4) of your attachments and the daemon");
 
   squib::proto::CaptureParams capture;
   std::string capture_output = "-";
@@ -581,7 +499,7 @@ int main(int argc, char** argv) {
   }
   if (unforward_cmd->parsed()) return forward_command(options, forward_name, forward_protocol, forward_host, {});
   if (app.got_subcommand("list")) return list_command(options);
-  if (stats_cmd->parsed()) return stats_command(options, stats_name, watch, watch_count);
+  if (stats_cmd->parsed()) return stats_command(options, stats_name, watch, watch_interval, watch_count);
   if (app.got_subcommand("status")) return status_command(options);
   if (capture_cmd->parsed()) {
     capture.direction = capture_direction == "in"    ? squib::proto::CaptureDirection::in
@@ -589,5 +507,7 @@ int main(int argc, char** argv) {
                                                      : squib::proto::CaptureDirection::both;
     return capture_command(options, capture, capture_output, capture_count);
   }
+  if (events_cmd->parsed()) return squib::netctl::events_command(options, event_names, event_stats);
+  if (app.got_subcommand("metrics")) return squib::netctl::metrics_command(options);
   return k_exit_usage;
 }

@@ -101,6 +101,13 @@ int main(int argc, char** argv) {
                  "nothing and fail `start` naming the chain (docs/operations.md)")
       ->capture_default_str()
       ->check(CLI::IsMember({"coexist", "leave"}));
+  app.add_option("--metrics-textfile", config.metrics_textfile,
+                 "Rewrite this file with the Prometheus metrics (text format 0.0.4) for node_exporter's textfile "
+                 "collector, atomically; removed on clean shutdown (docs/operations.md)");
+  std::uint32_t metrics_interval_s = 15;
+  app.add_option("--metrics-interval", metrics_interval_s, "Seconds between --metrics-textfile rewrites")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -109,6 +116,7 @@ int main(int argc, char** argv) {
   }
 
   config.idle_timeout = std::chrono::milliseconds(idle_ms);
+  config.metrics_interval = std::chrono::seconds(metrics_interval_s);
   config.host_firewall_leave = host_firewall == "leave";
   if (!member_modes.empty()) {
     config.member_modes.clear();

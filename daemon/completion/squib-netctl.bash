@@ -37,7 +37,7 @@ _squib_netctl() {
             esac
         elif [[ $word == -- ]]; then
             return 0  # the command to --exec: nothing of ours to complete
-        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|address|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|snaplen|direction|write) ]]; then
+        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|address|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|stats|snaplen|direction|write) ]]; then
             ((positionals++))
         fi
     done
@@ -69,6 +69,9 @@ _squib_netctl() {
     fi
     # The first positional of commands about an existing attachment is its name.
     case $command in
+        events)  # any number of names
+            COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))
+            ;;
         stop|restart|stats|forward|unforward|capture)
             if ((positionals == 0)); then
                 COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))

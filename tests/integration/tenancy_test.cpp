@@ -14,11 +14,14 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <variant>
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
+#include "support/exposition.hpp"
 #include "support/member.hpp"
 #include "support/netns.hpp"
 
@@ -44,6 +47,13 @@ std::vector<std::string> names_in(const json& entries) {
   std::vector<std::string> names;
   for (const auto& entry : entries) names.push_back(entry["name"]);
   return names;
+}
+
+// The attachments a `metrics` result names (its exposition read by the strict reader).
+std::set<std::string> names_in_metrics(const json& result) {
+  const auto parsed = parse_exposition(result["text"].get<std::string>());
+  REQUIRE(std::holds_alternative<Exposition>(parsed));
+  return std::get<Exposition>(parsed).label_values("squib_attachment_frames_total", "name");
 }
 
 void shell(const std::string& command) {
@@ -104,6 +114,9 @@ TEST_CASE("members act on their own attachments only, root on all, across a rest
     CHECK(names_in(daemon.ok("list")) == std::vector<std::string>{"a1", "b1"});
     CHECK(names_in(ok(a, "stats")) == std::vector<std::string>{"a1"});
     CHECK(names_in(daemon.ok("stats")) == std::vector<std::string>{"a1", "b1"});
+    CHECK(names_in_metrics(ok(a, "metrics")) == std::set<std::string>{"a1"});
+    CHECK(names_in_metrics(ok(b, "metrics")) == std::set<std::string>{"b1"});
+    CHECK(names_in_metrics(daemon.ok("metrics")) == std::set<std::string>{"a1", "b1"});
     for (const auto& [method, params] : std::vector<std::pair<std::string, json>>{
              {"stop", {{"name", "b1"}}},
              {"stats", {{"name", "b1"}}},

@@ -53,6 +53,9 @@ struct BackendContext {
   std::size_t max_frame = 1518;      // mtu + Ethernet header + one VLAN tag
   core::FrameSink* to_vm = nullptr;  // where network frames go
   core::AttachmentStats* stats = nullptr;
+  // Told when the backend's child (userspace) died on its own and is being restarted: its
+  // exit status and terminating signal (0 when it exited). For `subscribe`'s child_exit.
+  std::function<void(std::int64_t exit_status, int term_signal)> on_child_exit;
 };
 
 // What the network granted once start() succeeded, where the backend learns it from the

@@ -183,6 +183,9 @@ void UserspaceBackend::on_spawned() {
 void UserspaceBackend::on_exited(std::int64_t exit_status, int term_signal) {
   uv_timer_stop(m_connect_timer.get());
   m_channel.reset();
+  if (!m_step && !m_reconfiguring && m_child->state() != uv::ChildState::stopping && m_context.on_child_exit) {
+    m_context.on_child_exit(exit_status, term_signal);  // died on its own: the supervisor restarts it
+  }
   if (!m_step || m_reconfiguring || m_step_failure) return;  // a reconfiguration's own exit is expected
   // Exited before it was ready: that is the step's outcome (its output is drained by now).
   // Killed by us for a broken link: the link's problem says why; otherwise its exit does.

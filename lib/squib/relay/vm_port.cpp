@@ -127,6 +127,7 @@ void VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
   }
   m_peer_logged_at = now;
   m_peer_changes_unlogged = 0;
+  if (m_peer_observer) m_peer_observer(std::string(addr.sun_path));
 }
 
 void VmPort::on_readable() {
@@ -177,6 +178,8 @@ void VmPort::consume(const core::FrameBatch& batch) {
       // name) re-establishes the peer.
       spdlog::info("{}: VM peer {} is gone", m_path, m_peer.sun_path);
       m_peer_len = 0;
+      m_peer_logged_at.reset();  // the next peer is reported at once
+      if (m_peer_observer) m_peer_observer(std::nullopt);
       m_stats.drop(DropReason::peer_gone, rest);
     } else if (err == EMSGSIZE) {
       // One frame too large for the socket: skip just that one, send the rest.

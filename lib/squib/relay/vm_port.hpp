@@ -24,6 +24,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,10 @@ class VmPort final : public core::FrameSink {
   void consume(const core::FrameBatch& batch) override;
 
   [[nodiscard]] bool peer_connected() const { return m_peer_len > 0 || m_connected; }
+  // Told the VMM's address when it changes (as often as it is logged: at most once a second)
+  // and nullopt when the VMM is gone; never per frame. For `subscribe`'s peer events.
+  using PeerObserver = std::function<void(std::optional<std::string> peer)>;
+  void set_peer_observer(PeerObserver observer) { m_peer_observer = std::move(observer); }
   [[nodiscard]] const std::string& path() const { return m_path; }
   // Where frames to the VM are recorded while a capture runs (the attachment's; null: none).
   void set_captures(Captures* captures) { m_captures = captures; }
@@ -103,6 +108,7 @@ class VmPort final : public core::FrameSink {
   static constexpr std::chrono::seconds k_peer_log_interval{1};
   std::optional<std::chrono::steady_clock::time_point> m_peer_logged_at;
   std::uint64_t m_peer_changes_unlogged = 0;
+  PeerObserver m_peer_observer;
 };
 
 }  // namespace squib::relay

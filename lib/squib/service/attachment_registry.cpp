@@ -45,9 +45,27 @@ std::optional<std::string> l2_segment(const proto::StartParams& params) {
 }  // namespace
 
 AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory)
-    : m_loop(loop), m_config(config), m_factory(factory), m_retiring(loop) {}
+    : m_loop(loop), m_config(config), m_factory(factory), m_retiring(loop) {
+  // A lease dnsmasq gave goes to the attachment of that MAC on that network, if any.
+  m_factory.set_lease_observer([this](const std::string& network, const std::string& mac, const std::string& address,
+                                      const std::string& hostname) {
+    std::string name;
+    for_each_entry([&](const std::string& entry_name, const Entry& entry) {
+      if (entry.params.network == network && entry.params.mac &&
+          core::MacAddress::parse(*entry.params.mac) == core::MacAddress::parse(mac) &&
+          (entry.params.mode == proto::Mode::host || entry.params.mode == proto::Mode::shared)) {
+        name = entry_name;
+      }
+    });
+    if (name.empty()) return;
+    emit(name, "lease", [&](proto::Event& event) {
+      event.address = address;
+      if (!hostname.empty()) event.hostname = hostname;
+    });
+  });
+}
 
-AttachmentRegistry::~AttachmentRegistry() = default;
+AttachmentRegistry::~AttachmentRegistry() { m_factory.set_lease_observer(nullptr); }
 
 void AttachmentRegistry::start(const proto::StartParams& requested, const PeerCredentials& caller, StartDone done) {
   const auto refuse = [&](MethodError error) { done(std::move(error), core::Fd()); };
@@ -144,6 +162,20 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   context.max_frame = max_frame;
   context.to_vm = port_ptr;
   context.stats = &attachment->stats();
+  // Events carry the name only: the registry looks the attachment up when they happen, and
+  // a stopped one is no longer there to report.
+  const std::string event_name = params.name;
+  context.on_child_exit = [this, event_name](std::int64_t exit_status, int term_signal) {
+    emit(event_name, "child_exit", [&](proto::Event& event) {
+      event.exit_status = exit_status;
+      event.signal = term_signal;
+    });
+  };
+  if (port_ptr != nullptr) {
+    port_ptr->set_peer_observer([this, event_name](std::optional<std::string> peer) {
+      emit(event_name, peer ? "peer_connected" : "peer_gone", [&](proto::Event& event) { event.peer = peer; });
+    });
+  }
   // Listed (as "starting") and persisted from now on; the factory answers when the network
   // is ready, possibly before make() returns.
   const std::string name = params.name;
@@ -231,8 +263,14 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
   report_granted(granted, result);
   if (starting.on_granted) starting.on_granted(granted);
-  m_attachments.emplace(name, std::move(starting.entry));
+  const std::string mode = proto::to_string(params.mode);
+  const std::string network = params.network;
+  m_attachments.emplace(name, std::move(starting.entry));  // `params` is moved from now
   save_state();
+  emit(name, "started", [&](proto::Event& event) {
+    event.mode = mode;
+    event.network = network;
+  });
   starting.done(std::move(result), std::move(starting.passed_fd));
 }
 
@@ -283,6 +321,7 @@ std::optional<MethodError> AttachmentRegistry::refuse_access(const std::string& 
 
 Outcome<proto::NameResult> AttachmentRegistry::stop(const std::string& name, const PeerCredentials& caller) {
   if (auto refused = refuse_access(name, caller)) return *refused;
+  emit(name, "stopped");
   auto it = m_attachments.find(name);
   auto attachment = std::move(it->second.attachment);
   auto params = std::move(it->second.params);
@@ -431,6 +470,24 @@ void AttachmentRegistry::unforward(const std::string& name, const proto::PortFor
                                                       ":" + std::to_string(forward.host_port) + " on '" + name + "'"});
   }
   apply_forwards(entry, std::move(forwards), std::move(done));
+}
+
+std::uint32_t AttachmentRegistry::owner_uid(const std::string& name) const {
+  std::uint32_t owner = 0;
+  for_each_entry([&](const std::string& entry_name, const Entry& entry) {
+    if (entry_name == name && entry.params.owner) owner = entry.params.owner->uid;
+  });
+  return owner;
+}
+
+void AttachmentRegistry::emit(const std::string& name, std::string type,
+                              const std::function<void(proto::Event&)>& fill) const {
+  if (!m_event_sink) return;
+  proto::Event event;
+  event.type = std::move(type);
+  event.name = name;
+  if (fill) fill(event);
+  m_event_sink(std::move(event), owner_uid(name));
 }
 
 std::vector<proto::AttachmentInfo> AttachmentRegistry::list(const PeerCredentials& caller) const {

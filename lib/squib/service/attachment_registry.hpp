@@ -27,6 +27,7 @@
 #include <squib/proto/capture_messages.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/observability.hpp>
 #include <squib/relay/attachment.hpp>
 #include <squib/service/backend_factory.hpp>
 #include <squib/service/daemon_config.hpp>
@@ -76,6 +77,12 @@ class AttachmentRegistry {
   [[nodiscard]] Outcome<std::vector<proto::AttachmentStats>> stats(const std::string& name,
                                                                    const PeerCredentials& caller) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size() + m_starting.size(); }
+  // The uid that owns attachment `name` (root's, 0, when there is none of that name).
+  [[nodiscard]] std::uint32_t owner_uid(const std::string& name) const;
+  // Where attachment events go (`subscribe`, service/event_hub.hpp): started, stopped,
+  // child_exit, peer_connected, peer_gone, each with its attachment's owner uid.
+  using EventSink = std::function<void(proto::Event event, std::uint32_t owner_uid)>;
+  void set_event_sink(EventSink sink) { m_event_sink = std::move(sink); }
   // The networks (bridges, subnets, DHCP) the backends have created, for `status`.
   [[nodiscard]] std::vector<proto::NetworkStatus> networks() const { return m_factory.networks(); }
   [[nodiscard]] proto::KernelStatus kernel_status() const { return m_factory.kernel_status(); }
@@ -114,6 +121,7 @@ class AttachmentRegistry {
   void one_stopped();
   void retire(std::unique_ptr<relay::Attachment> attachment, std::function<void()> done = nullptr);
   void save_state() const;
+  void emit(const std::string& name, std::string type, const std::function<void(proto::Event&)>& fill = nullptr) const;
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
@@ -124,6 +132,7 @@ class AttachmentRegistry {
   std::size_t m_outstanding = 0;  // stop_all: attachments not yet released
   std::function<void()> m_all_stopped;
   uv::Retirement<relay::Attachment> m_retiring;  // stopped ones, until their backend is done
+  EventSink m_event_sink;
 };
 
 }  // namespace squib::service

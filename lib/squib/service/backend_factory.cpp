@@ -72,4 +72,8 @@ proto::KernelStatus BackendFactory::kernel_status() const {
   return m_kernel ? m_kernel->kernel_status() : proto::KernelStatus{};
 }
 
+void BackendFactory::set_lease_observer(KernelModes::LeaseObserver observer) {
+  if (m_kernel) m_kernel->set_lease_observer(std::move(observer));
+}
+
 }  // namespace squib::service

@@ -44,6 +44,8 @@ class BackendFactory {
   [[nodiscard]] virtual std::vector<proto::NetworkStatus> networks() const;
   // For `status.kernel` (backend null and no capabilities without kernel modes).
   [[nodiscard]] proto::KernelStatus kernel_status() const;
+  // KernelModes::set_lease_observer (nothing without kernel modes).
+  void set_lease_observer(KernelModes::LeaseObserver observer);
 
  protected:
   const DaemonConfig& m_config;

@@ -152,15 +152,17 @@ void ControlConnection::process_lines() {
     m_inbox.erase(0, newline + 1);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
-    restart_idle_timer();
+    if (!m_streaming) restart_idle_timer();
     m_waiting = true;
     // The dispatcher may stop an attachment, never this connection; the reply may come
     // later, when this connection may be gone (m_alive says so).
-    m_context.dispatcher.handle(line, m_peer,
-                                [this, alive = std::weak_ptr<bool>(m_alive)](std::string reply, core::Fd passed_fd) {
-                                  if (alive.expired()) return;  // the client went away first: the fd closes here
-                                  answered(reply, std::move(passed_fd));
-                                });
+    m_context.dispatcher.handle(
+        line, m_peer,
+        [this, alive = std::weak_ptr<bool>(m_alive)](std::string reply, core::Fd passed_fd) {
+          if (alive.expired()) return;  // the client went away first: the fd closes here
+          answered(reply, std::move(passed_fd));
+        },
+        [this] { return open_stream(); });
     if (m_closing_immediately) {
       m_dispatching = false;
       m_context.drop(this);  // destroys this: nothing of it may be touched after
@@ -187,6 +189,19 @@ void ControlConnection::answered(const std::string& reply, core::Fd passed_fd) {
   if (m_closing_immediately) return m_context.drop(this);
   if (!m_reading && !m_closing) start_reading();
   process_lines();
+}
+
+EventStream ControlConnection::open_stream() {
+  m_streaming = true;
+  uv_timer_stop(m_idle.get());
+  return EventStream{[this](const std::string& line) { return push_event(line); }, m_alive};
+}
+
+bool ControlConnection::push_event(const std::string& line) {
+  if (m_closing || m_closing_immediately) return false;
+  if (uv_stream_get_write_queue_size(stream()) > EventHub::k_max_queued_bytes) return false;
+  send(line);
+  return !m_closing_immediately;
 }
 
 void ControlConnection::too_long() {

@@ -14,6 +14,11 @@
 //   trickling bytes without a newline is closed like an idle one (slowloris).
 // - Replies are queued writes; a client that lets more than 1 MiB of them queue up is closed.
 //   A reply carrying an fd (SCM_RIGHTS) is sent only when nothing else is queued.
+// - After `subscribe` (open_stream) it is also an event stream: the hub pushes lines at any
+//   time; a push that finds more than EventHub::k_max_queued_bytes unread is refused (the
+//   hub counts it lost), so a slow subscriber loses events instead of being closed. A
+//   streaming connection has no idle timeout (a subscriber only listens); it ends when the
+//   client closes it.
 // - The connection never destroys itself: it asks its server to (Context::drop), after which
 //   nothing of it is touched. A reply arriving after that is discarded (its fd closes).
 
@@ -78,6 +83,8 @@ class ControlConnection {
   void finish_with(const std::string& line);
   void send_with_fd(const std::string& line, int fd);
   void send(const std::string& line);
+  EventStream open_stream();
+  bool push_event(const std::string& line);
 
   // Replies that arrive after the connection is gone see this expire.
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
@@ -93,6 +100,7 @@ class ControlConnection {
   bool m_dispatching = false;  // inside process_lines
   bool m_closing = false;
   bool m_closing_immediately = false;
+  bool m_streaming = false;             // subscribed: events are pushed, no idle timeout
   std::vector<WriteRequest*> m_writes;  // uv_write requests whose callback has not run yet
 };
 

@@ -15,9 +15,12 @@ namespace squib::service {
 Daemon::Daemon(DaemonConfig config) : m_config(std::move(config)) { uv_loop_init(&m_loop); }
 
 Daemon::~Daemon() {
+  m_metrics_textfile.reset();
   m_server.reset();
   m_dispatcher.reset();
   m_lag.reset();
+  if (m_registry) m_registry->set_event_sink(nullptr);
+  m_events.reset();
   m_registry.reset();
   // Networks (bridges, nft tables, dnsmasq children) go after their attachments and before
   // the loop closes: their supervisors own libuv handles.
@@ -62,7 +65,12 @@ int Daemon::run(std::function<void()> on_reload) {
   m_registry = std::make_unique<AttachmentRegistry>(&m_loop, m_config, *m_factory);
   m_lag = std::make_unique<uv::LoopLagProbe>(&m_loop);
   m_dispatcher = std::make_unique<Dispatcher>(*m_registry, m_config, m_lag.get());
+  m_events = std::make_unique<EventHub>(&m_loop, *m_registry);
+  m_registry->set_event_sink(
+      [this](proto::Event event, std::uint32_t owner_uid) { m_events->publish(std::move(event), owner_uid); });
+  m_dispatcher->set_event_hub(m_events.get());
   m_server = std::make_unique<ControlServer>(&m_loop, m_config, *m_dispatcher);
+  m_dispatcher->set_connection_count([this] { return m_server ? m_server->connections() : 0; });
   // What a dead daemon left (TAPs, bridges, nft tables, dnsmasq) goes before state.json is
   // replayed, so restored attachments start on a clean slate.
   // state.json is read once: its attachments name the leftovers to remove, then come back.
@@ -102,6 +110,13 @@ int Daemon::run(std::function<void()> on_reload) {
 
   spdlog::info("squib-netd {} ready (pid {}, run dir {})", SQUIB_VERSION, ::getpid(), m_config.run_dir);
   m_lag->start();
+  if (!m_config.metrics_textfile.empty()) {
+    // Every attachment, whoever owns it: the file is for the host's node_exporter.
+    m_metrics_textfile =
+        std::make_unique<MetricsTextfile>(&m_loop, m_config.metrics_textfile, m_config.metrics_interval,
+                                          [this] { return m_dispatcher->metrics(PeerCredentials{}).text; });  // as root
+    m_metrics_textfile->start();
+  }
   uv_run(&m_loop, UV_RUN_DEFAULT);
   spdlog::info("squib-netd stopped");
   return 0;
@@ -113,6 +128,8 @@ void Daemon::begin_shutdown(const char* why) {
   spdlog::info("{}: shutting down {} attachment(s)", why, m_registry->size());
   m_dispatcher->set_shutting_down();
   m_server->close();
+  // The attachments are going: a collector must not keep reporting them as live.
+  if (m_metrics_textfile) m_metrics_textfile->stop();
   const int timer_started = uv_timer_start(
       m_deadline.get(),
       [](uv_timer_t* timer) {

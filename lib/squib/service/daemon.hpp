@@ -20,6 +20,8 @@
 #include <squib/service/control_server.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/service/dispatcher.hpp>
+#include <squib/service/event_hub.hpp>
+#include <squib/service/metrics_textfile.hpp>
 #include <squib/uv/handle.hpp>
 #include <squib/uv/loop_lag_probe.hpp>
 
@@ -44,8 +46,10 @@ private:
   std::unique_ptr<BackendFactory> m_factory;
   std::unique_ptr<AttachmentRegistry> m_registry;
   std::unique_ptr<uv::LoopLagProbe> m_lag;
+  std::unique_ptr<EventHub> m_events;  // `subscribe` streams
   std::unique_ptr<Dispatcher> m_dispatcher;
   std::unique_ptr<ControlServer> m_server;
+  std::unique_ptr<MetricsTextfile> m_metrics_textfile;  // with --metrics-textfile
   uv::Handle<uv_signal_t> m_sigterm;
   uv::Handle<uv_signal_t> m_sigint;
   uv::Handle<uv_signal_t> m_sighup;

@@ -52,6 +52,10 @@ struct DaemonConfig {
   // leave them alone and refuse to start a shared network they would cut off
   // (--host-firewall=leave; docs/operations.md "Docker, ufw and firewalld").
   bool host_firewall_leave = false;
+  // --metrics-textfile: rewrite this file with the metrics exposition every metrics_interval
+  // (service/metrics_textfile.hpp); empty: off.
+  std::string metrics_textfile;
+  std::chrono::milliseconds metrics_interval{15'000};
 
   [[nodiscard]] std::string socket_path(const std::string& name) const { return run_dir + "/" + name + ".sock"; }
   [[nodiscard]] std::string state_path() const { return run_dir + "/state.json"; }

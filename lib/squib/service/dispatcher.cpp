@@ -8,6 +8,7 @@
 #include <squib/proto/capture_messages.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/service/metrics_exposition.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
 namespace squib::service {
@@ -38,7 +39,27 @@ proto::StatusResult Dispatcher::status() const {
   return out;
 }
 
-void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Reply reply) {
+proto::MetricsResult Dispatcher::metrics(const PeerCredentials& caller) const {
+  DaemonMetrics daemon;
+  daemon.version = SQUIB_VERSION;
+  daemon.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started_at).count();
+  daemon.attachments = m_registry.size();
+  daemon.control_connections = m_connection_count ? m_connection_count() : 0;
+  if (m_events != nullptr) {
+    daemon.subscribers = m_events->subscribers();
+    daemon.events_lost = m_events->lost_total();
+  }
+  if (m_lag != nullptr) daemon.loop = proto::LoopStatus{m_lag->max_stall_ms(), m_lag->stalls_over_threshold()};
+  // `stats` of all visible attachments cannot fail (no name to refuse).
+  auto visible = m_registry.stats("", caller);
+  const auto* attachments = std::get_if<std::vector<proto::AttachmentStats>>(&visible);
+  proto::MetricsResult out;
+  out.text = render_metrics(attachments != nullptr ? *attachments : std::vector<proto::AttachmentStats>{}, daemon);
+  return out;
+}
+
+void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Reply reply,
+                        const OpenStream& open_stream) {
   auto parsed = proto::parse_request(line);
   if (const auto* error = std::get_if<proto::ErrorResponse>(&parsed)) {
     return reply(proto::encode_error(error->id, error->code, error->message), core::Fd());
@@ -56,6 +77,22 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     if (method == "status") return answer(Outcome<proto::StatusResult>(status()));
     if (method == "list") return answer(Outcome<std::vector<proto::AttachmentInfo>>(m_registry.list(caller)));
     if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
+    if (method == "metrics") return answer(Outcome<proto::MetricsResult>(metrics(caller)));
+    if (method == "subscribe") {
+      const auto params = proto::parse_subscribe_params(request.params);
+      if (m_events == nullptr || !open_stream) {
+        return reply(proto::encode_error(request.id, ErrorCode::invalid_request,
+                                         "subscribe is served on the control socket only"),
+                     core::Fd());
+      }
+      // The stream opens before the reply goes, and the hub sends nothing until the loop
+      // runs again: the result is the first line the subscriber reads.
+      EventStream stream = open_stream();
+      const auto types = EventHub::selected_types(params);
+      answer(Outcome<proto::SubscribeResult>(proto::SubscribeResult{types, params.stats_interval_ms}));
+      m_events->subscribe(caller, params, std::move(stream));
+      return;
+    }
     if (m_shutting_down && (method == "start" || method == "stop" || method == "restart" || method == "forward" ||
                             method == "unforward")) {
       return reply(proto::encode_error(request.id, ErrorCode::shutting_down, "the daemon is shutting down"),

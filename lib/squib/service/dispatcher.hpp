@@ -12,8 +12,10 @@
 
 #include <squib/core/fd.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/observability.hpp>
 #include <squib/service/attachment_registry.hpp>
 #include <squib/service/daemon_config.hpp>
+#include <squib/service/event_hub.hpp>
 #include <squib/service/peer_credentials.hpp>
 #include <squib/uv/loop_lag_probe.hpp>
 
@@ -32,8 +34,20 @@ class Dispatcher {
   // everyone meanwhile. A transport keeps a connection's replies in request order by not
   // dispatching its next line before this one is answered.
   using Reply = std::function<void(std::string line, core::Fd passed_fd)>;
-  void handle(std::string_view line, const PeerCredentials& caller, Reply reply);
+  // `open_stream` turns the caller's connection into an event stream (`subscribe`); a
+  // transport that cannot stream passes none and `subscribe` is refused there.
+  using OpenStream = std::function<EventStream()>;
+  void handle(std::string_view line, const PeerCredentials& caller, Reply reply,
+              const OpenStream& open_stream = nullptr);
+  // Where `subscribe` registers its streams (the daemon's hub); none: `subscribe` is refused.
+  void set_event_hub(EventHub* hub) { m_events = hub; }
   void set_shutting_down() { m_shutting_down = true; }
+  // Where `metrics` and `status` read the number of open control connections (the server,
+  // made after the dispatcher); 0 until set.
+  void set_connection_count(std::function<std::size_t()> count) { m_connection_count = std::move(count); }
+  // The Prometheus exposition of what `caller` may see (its own attachments; root: all) and
+  // of the daemon: the `metrics` result, and --metrics-textfile's content (as root).
+  [[nodiscard]] proto::MetricsResult metrics(const PeerCredentials& caller) const;
 
  private:
   [[nodiscard]] proto::StatusResult status() const;
@@ -41,6 +55,8 @@ class Dispatcher {
   AttachmentRegistry& m_registry;
   const DaemonConfig& m_config;
   const uv::LoopLagProbe* m_lag;
+  std::function<std::size_t()> m_connection_count;
+  EventHub* m_events = nullptr;
   std::chrono::steady_clock::time_point m_started_at = std::chrono::steady_clock::now();
   bool m_shutting_down = false;
 };

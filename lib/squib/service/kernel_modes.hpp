@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <uv.h>
@@ -38,6 +39,11 @@ class KernelModes {
   // For `status.kernel`: the backend's name and what this OS offers (`os` is filled in by
   // the caller).
   [[nodiscard]] virtual proto::KernelStatus kernel_status() const = 0;
+  // Told each DHCP lease the network's server gives (Linux: dnsmasq's lease file), for
+  // `subscribe`'s `lease` events; nullptr stops it. Kernel modes without one ignore it.
+  using LeaseObserver = std::function<void(const std::string& network, const std::string& mac,
+                                           const std::string& address, const std::string& hostname)>;
+  virtual void set_lease_observer(LeaseObserver observer) { (void)observer; }
 
  protected:
   KernelModes() = default;

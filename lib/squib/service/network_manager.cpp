@@ -9,6 +9,7 @@
 #include <squib/backend/tap_backend.hpp>
 #include <squib/core/assert.hpp>
 #include <squib/core/mac_address.hpp>
+#include <squib/platform/linux/dnsmasq_leases.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/network_names.hpp>
@@ -46,6 +47,8 @@ struct NetworkManager::Network {
   platform::NetworkNames names;  // bridge, table, dnsmasq's files
   LeaseAllocator leases;         // by attachment name
   std::unique_ptr<platform::Dnsmasq> dnsmasq;
+  std::unique_ptr<platform::DnsmasqLeaseWatch> lease_watch;  // its lease file
+  std::map<std::string, std::string> given;                  // MAC → address, as last reported
   // Being created: attachments that asked meanwhile wait here for the outcome.
   bool ready = false;
   std::vector<std::pair<proto::StartParams, LeaseCallback>> waiting;
@@ -231,6 +234,7 @@ void NetworkManager::start_dnsmasq(Network& network) {
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
                proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
                core::ipv4_to_string(network.subnet.gateway()), network.names.table, network.dnsmasq->pid());
+  watch_leases(network);
   network.ready = true;
   auto waiting = std::move(network.waiting);
   network.waiting.clear();
@@ -242,6 +246,26 @@ void NetworkManager::start_dnsmasq(Network& network) {
       continue;
     }
     lease_to(*again->second, params, std::move(done));
+  }
+}
+
+// Each lease that is new or moved to another address is reported once. The watch belongs to
+// the network: torn down with it, no callback after (uv handle contract).
+void NetworkManager::watch_leases(Network& network) {
+  const std::string name = network.name;
+  network.lease_watch = std::make_unique<platform::DnsmasqLeaseWatch>(
+      m_loop, network.names.lease_path, [this, name](const std::vector<platform::DnsmasqLease>& leases) {
+        const auto it = m_networks.find(name);
+        if (it == m_networks.end()) return;
+        for (const auto& lease : leases) {
+          auto& known = it->second->given[lease.mac];
+          if (known == lease.address) continue;
+          known = lease.address;
+          if (m_lease_observer) m_lease_observer(name, lease.mac, lease.address, lease.hostname);
+        }
+      });
+  if (auto watching = network.lease_watch->start(); !watching) {
+    spdlog::warn("network {}: no lease events: {}", name, watching.error().message);  // the network still works
   }
 }
 

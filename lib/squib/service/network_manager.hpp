@@ -94,6 +94,10 @@ class NetworkManager {
 
   // For `status`: each network's addresses, mode, attachment count and dnsmasq pid.
   [[nodiscard]] std::vector<proto::NetworkStatus> describe() const;
+  // Told every new or changed DHCP lease of every network's dnsmasq (its lease file).
+  using LeaseObserver = std::function<void(const std::string& network, const std::string& mac,
+                                           const std::string& address, const std::string& hostname)>;
+  void set_lease_observer(LeaseObserver observer) { m_lease_observer = std::move(observer); }
 
  private:
   struct Network;
@@ -110,6 +114,7 @@ class NetworkManager {
   // Every nft job of the manager goes through m_nft (in order, see above).
   void run_nft(std::string script, platform::NftQueue::Done done);
   void maybe_shutdown_done();
+  void watch_leases(Network& network);
 
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
@@ -119,6 +124,7 @@ class NetworkManager {
   platform::NftQueue m_nft;
   platform::HostFirewall m_firewall;  // our rules in other tables' forward chains
   platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
+  LeaseObserver m_lease_observer;
 };
 
 }  // namespace squib::service

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <squib/core/fd.hpp>
+#include <squib/service/atomic_file.hpp>
 
 namespace squib::service {
 
@@ -18,23 +19,6 @@ constexpr int k_state_version = 1;
 // state.json is small (256 attachments of ~300 bytes); anything far larger is not ours.
 constexpr std::size_t k_max_state_size = 4 * 1024 * 1024;
 
-Result<void> write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("write");
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-std::string directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 }  // namespace
 
 Result<void> save_state(const std::string& path, const std::vector<proto::StartParams>& attachments) {
@@ -42,28 +26,8 @@ Result<void> save_state(const std::string& path, const std::vector<proto::StartP
   for (const auto& params : attachments) doc["attachments"].push_back(proto::to_json(params));
   const std::string text = doc.dump(2) + "\n";
 
-  const std::string temp = path + ".tmp";
-  ::unlink(temp.c_str());  // a leftover from a crash mid-write
-  core::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return Error::from_errno("open " + temp);
-  if (auto written = write_all(fd.get(), text); !written) {
-    ::unlink(temp.c_str());
-    return Error{written.error().code, "write " + temp + ": " + written.error().message};
-  }
-  if (::fsync(fd.get()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    return Error::from_errno("fsync " + temp, err);
-  }
-  fd.reset();
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    return Error::from_errno("rename " + temp, err);
-  }
-  core::Fd dir(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir) ::fsync(dir.get());
-  return {};
+  // 0600: the file names every attachment and its owner; only root reads it.
+  return replace_file(path, text, 0600, true);
 }
 
 Result<LoadedState> parse_state(std::string_view text) {

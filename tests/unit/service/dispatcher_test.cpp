@@ -209,3 +209,19 @@ TEST_CASE("Dispatcher: while shutting down, start and stop are -32006", "[servic
         json{{"code", -32006}, {"message", "the daemon is shutting down"}});
   CHECK(fixture.call(R"({"jsonrpc":"2.0","id":3,"method":"list"})")["result"] == json::array());
 }
+
+TEST_CASE("Dispatcher: metrics, and subscribe only where a connection can stream", "[service][dispatcher]") {
+  Fixture fixture;
+  const auto metrics = fixture.call(R"({"jsonrpc":"2.0","id":1,"method":"metrics"})");
+  CHECK(metrics["result"]["content_type"] == "text/plain; version=0.0.4; charset=utf-8");
+  const std::string text = metrics["result"]["text"];
+  CHECK(text.find("# TYPE squib_daemon_attachments gauge\nsquib_daemon_attachments 0\n") != std::string::npos);
+  CHECK(text.find("squib_attachment_") == std::string::npos);  // none to show
+
+  // No stream opener (this test has no connection): refused, not hung.
+  const auto error = error_of(fixture.call(R"({"jsonrpc":"2.0","id":2,"method":"subscribe","params":{}})"), 2);
+  CHECK(error == json{{"code", -32600}, {"message", "subscribe is served on the control socket only"}});
+  const auto bad =
+      error_of(fixture.call(R"({"jsonrpc":"2.0","id":3,"method":"subscribe","params":{"events":"x"}})"), 3);
+  CHECK(bad["message"] == "invalid params: events: must be an array of event types");
+}

@@ -100,6 +100,7 @@ class LinuxKernelModes final : public KernelModes {
     m_networks.cleanup_stale(recorded);
   }
   void shutdown(std::function<void()> done) override { m_networks.shutdown(std::move(done)); }
+  void set_lease_observer(LeaseObserver observer) override { m_networks.set_lease_observer(std::move(observer)); }
   [[nodiscard]] std::vector<proto::NetworkStatus> describe() const override { return m_networks.describe(); }
   // What this daemon does with the kernel's bridge on every Linux it supports; offloads
   // (TSO/virtio-net headers on the TAP) are not used.
