@@ -57,7 +57,10 @@ TEST_CASE("host mode: VM ports are pinned by static FDB entries, so unicast neve
     std::optional<FakeVmm> vmm;
   };
   Vm a, b, c;
-  for (auto [name, vm] : {std::pair{"pa", &a}, std::pair{"pb", &b}, std::pair{"pc", &c}}) {
+  for (const auto& entry : {std::pair{"pa", &a}, std::pair{"pb", &b}, std::pair{"pc", &c}}) {
+    // Named, not structured bindings: clang 14 cannot capture those in the lambdas below.
+    const std::string name = entry.first;
+    Vm* const vm = entry.second;
     const auto started = daemon->ok("start", {{"name", name}, {"mode", "host"}, {"network", "pinned"}});
     vm->tap = started["network"]["tap"];
     vm->mac = parse_mac(started["mac"]);
@@ -65,7 +68,7 @@ TEST_CASE("host mode: VM ports are pinned by static FDB entries, so unicast neve
     // A runt tells the daemon where the VM is (its peer) and gives the bridge nothing to
     // learn from: to the bridge, these VMs have never sent a frame.
     vm->vmm->send(Bytes{0x00, 0x01});
-    CHECK(eventually([&, name = std::string(name)] { return stats_of(*daemon, name)["drops"]["runt"] == 1; }));
+    CHECK(eventually([&] { return stats_of(*daemon, name)["drops"]["runt"] == 1; }));
 
     const auto fdb = in_netns("bridge fdb show dev " + vm->tap);
     INFO(fdb.output);
