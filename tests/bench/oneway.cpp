@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "endpoint.hpp"
+#include "report.hpp"
 
 namespace squib::bench {
 namespace {
@@ -67,12 +68,6 @@ struct Options {
                "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC] [--cpu-of PID]...\n",
                why);
   std::exit(2);
-}
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 Mac parse_mac(const std::string& text) {
@@ -391,15 +386,8 @@ int pingpong(Path& path, double duration_s) {
     }
     rtts.push_back(now_ns() - t0);
   }
-  std::sort(rtts.begin(), rtts.end());
-  const auto pct = [&](double p) -> double {
-    if (rtts.empty()) return 0.0;
-    const auto index = static_cast<std::size_t>(p * static_cast<double>(rtts.size() - 1));
-    return static_cast<double>(rtts[index]) / 1000.0;
-  };
   print_common(opt, "pingpong");
-  std::printf(",\"count\":%zu,\"lost\":%llu,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
-              rtts.size(), static_cast<unsigned long long>(lost), pct(0.50), pct(0.90), pct(0.99), pct(1.0));
+  print_latency(rtts, lost);
   return 0;
 }
 

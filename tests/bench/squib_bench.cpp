@@ -44,8 +44,12 @@
 #include <vector>
 
 #include "oneway.hpp"
+#include "report.hpp"
 
 namespace {
+
+using squib::bench::now_ns;
+using squib::bench::print_latency;
 
 constexpr std::size_t k_send_batch = 32;
 constexpr std::size_t k_recv_batch = 64;
@@ -78,12 +82,6 @@ struct Options {
                "       squib-bench reflect --listen PATH\n",
                why);
   std::exit(2);
-}
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 sockaddr_un unix_address(const std::string& path) {
@@ -375,15 +373,8 @@ int pingpong(const Options& opt) {
     }
     rtts.push_back(now_ns() - t0);
   }
-  std::sort(rtts.begin(), rtts.end());
-  const auto pct = [&](double p) -> double {
-    if (rtts.empty()) return 0.0;
-    const auto index = static_cast<std::size_t>(p * static_cast<double>(rtts.size() - 1));
-    return static_cast<double>(rtts[index]) / 1000.0;
-  };
   print_common(opt, "pingpong");
-  std::printf(",\"count\":%zu,\"lost\":%llu,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
-              rtts.size(), static_cast<unsigned long long>(lost), pct(0.50), pct(0.90), pct(0.99), pct(1.0));
+  print_latency(rtts, lost);
   return 0;
 }
 
