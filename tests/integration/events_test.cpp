@@ -39,39 +39,6 @@ squib::proto::Event next_event(squib::proto::ControlClient& client, const std::s
   return {};
 }
 
-// A DHCPREQUEST (RFC 2131 §4.3.2, SELECTING: requested address and server identifier) for
-// `address` from the server at `server`, broadcast, as a guest answers an OFFER.
-Bytes dhcp_request(const Mac& mac, std::uint32_t xid, const Ipv4& address, const Ipv4& server) {
-  Bytes bootp = {1, 1, 6, 0};
-  put(bootp, {static_cast<std::uint8_t>(xid >> 24U), static_cast<std::uint8_t>(xid >> 16U),
-              static_cast<std::uint8_t>(xid >> 8U), static_cast<std::uint8_t>(xid)});
-  put(bootp, {0, 0, 0x80, 0x00});      // secs, flags: broadcast
-  bootp.resize(bootp.size() + 16, 0);  // ciaddr, yiaddr, siaddr, giaddr
-  put(bootp, mac);
-  bootp.resize(bootp.size() + 10 + 64 + 128, 0);   // chaddr padding, sname, file
-  put(bootp, {99, 130, 83, 99, 53, 1, 3, 50, 4});  // magic cookie; option 53 = REQUEST; 50 = requested address
-  put(bootp, address);
-  put(bootp, {54, 4});  // server identifier
-  put(bootp, server);
-  put(bootp, {255});
-  Bytes udp = {0, 68, 0, 67};
-  put16(udp, 8 + bootp.size());
-  put(udp, {0, 0});  // no UDP checksum (allowed over IPv4, RFC 768)
-  udp.insert(udp.end(), bootp.begin(), bootp.end());
-  return ipv4(k_broadcast, mac, {0, 0, 0, 0}, {255, 255, 255, 255}, 17, udp);
-}
-
-// A DHCP reply (UDP 67 → 68) whose yiaddr is `address` and whose option 53 is `type`.
-bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type) {
-  if (f.size() < 14 + 20 + 8 + 240 || be16(f, 12) != 0x0800 || f[23] != 17 || be16(f, 34) != 67) return false;
-  const std::size_t bootp = 14 + 20 + 8;
-  if (!ipv4_at(f, bootp + 16, address)) return false;
-  for (std::size_t at = bootp + 240; at + 2 < f.size() && f[at] != 255; at += 2U + f[at + 1]) {
-    if (f[at] == 53) return f[at + 2] == type;
-  }
-  return false;
-}
-
 // `squib-netctl events` running with its stdout in a file; killed by pid at the end.
 class EventsCli {
  public:

@@ -21,13 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Exposition parsed(const std::string& text) {
-  auto result = parse_exposition(text);
-  if (const auto* error = std::get_if<ExpositionError>(&result)) {
-    FAIL("line " << error->line << ": " << error->message << "\n" << text);
-  }
-  return std::get<Exposition>(result);
-}
+Exposition parsed(const std::string& text) { return require_exposition(text); }
 
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path);

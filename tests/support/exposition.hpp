@@ -29,7 +29,9 @@
 #include <string>
 #include <string_view>
 #include <variant>
+
 #include <vector>
+#include "support/catch.hpp"
 
 namespace squib::test {
 
@@ -250,6 +252,15 @@ inline std::variant<Exposition, ExpositionError> parse_exposition(std::string_vi
     out.samples.push_back(std::move(sample));
   }
   return out;
+}
+
+// The parsed exposition of `text`, or a failed test naming the offending line.
+inline Exposition require_exposition(const std::string& text) {
+  auto result = parse_exposition(text);
+  if (const auto* error = std::get_if<ExpositionError>(&result)) {
+    FAIL("line " << error->line << ": " << error->message << "\n" << text);
+  }
+  return std::get<Exposition>(result);
 }
 
 }  // namespace squib::test

@@ -24,7 +24,9 @@ Ipv4 parse_ipv4(const std::string& text) {
 }
 
 void put(Bytes& out, std::initializer_list<std::uint8_t> bytes) { out.insert(out.end(), bytes); }
-void put16(Bytes& out, std::size_t value) { put(out, {static_cast<std::uint8_t>(value >> 8U), static_cast<std::uint8_t>(value)}); }
+void put16(Bytes& out, std::size_t value) {
+  put(out, {static_cast<std::uint8_t>(value >> 8U), static_cast<std::uint8_t>(value)});
+}
 
 // RFC 1071 Internet checksum of out[begin, end).
 std::uint16_t checksum(const Bytes& data, std::size_t begin, std::size_t end) {
@@ -47,7 +49,6 @@ Bytes ethernet(const Mac& dst, const Mac& src, unsigned type) {
   put16(out, type);
   return out;
 }
-
 
 // RFC 826 ARP request: who has `target`? tell `sender_ip` (at `sender_mac`).
 Bytes arp_request(const Mac& mac, const Mac& sender_mac, const Ipv4& sender_ip, const Ipv4& target) {
@@ -83,17 +84,21 @@ Bytes icmp_echo(const Mac& dst_mac, const Mac& src_mac, const Ipv4& src, const I
   return ipv4(dst_mac, src_mac, src, dst, 1, icmp);
 }
 
-// A minimal DHCPDISCOVER (RFC 2131 §4.4.1, RFC 2132 options) from 0.0.0.0:68 to
-// 255.255.255.255:67, broadcast flag set so that the OFFER comes back broadcast.
-Bytes dhcp_discover(const Mac& mac, std::uint32_t xid) {
+namespace {
+
+// A DHCP client message (RFC 2131 §4.1, broadcast flag set so that replies come back
+// broadcast) from 0.0.0.0:68 to 255.255.255.255:67 with `options` after the magic cookie
+// (the caller ends them with 255).
+Bytes dhcp_client_message(const Mac& mac, std::uint32_t xid, const Bytes& options) {
   Bytes bootp = {1, 1, 6, 0};
   put(bootp, {static_cast<std::uint8_t>(xid >> 24U), static_cast<std::uint8_t>(xid >> 16U),
               static_cast<std::uint8_t>(xid >> 8U), static_cast<std::uint8_t>(xid)});
-  put(bootp, {0, 0, 0x80, 0x00});  // secs, flags: broadcast
+  put(bootp, {0, 0, 0x80, 0x00});      // secs, flags: broadcast
   bootp.resize(bootp.size() + 16, 0);  // ciaddr, yiaddr, siaddr, giaddr
   put(bootp, mac);
   bootp.resize(bootp.size() + 10 + 64 + 128, 0);  // chaddr padding, sname, file
-  put(bootp, {99, 130, 83, 99, 53, 1, 1, 255});    // magic cookie; option 53 = DISCOVER; end
+  put(bootp, {99, 130, 83, 99});                  // magic cookie
+  bootp.insert(bootp.end(), options.begin(), options.end());
   Bytes udp = {0, 68, 0, 67};
   put16(udp, 8 + bootp.size());
   put(udp, {0, 0});  // no UDP checksum (allowed over IPv4, RFC 768)
@@ -101,9 +106,32 @@ Bytes dhcp_discover(const Mac& mac, std::uint32_t xid) {
   return ipv4(k_broadcast, mac, {0, 0, 0, 0}, {255, 255, 255, 255}, 17, udp);
 }
 
-std::uint16_t be16(const Bytes& f, std::size_t at) {
-  return static_cast<std::uint16_t>((f[at] << 8U) | f[at + 1]);
+}  // namespace
+
+Bytes dhcp_discover(const Mac& mac, std::uint32_t xid) {
+  return dhcp_client_message(mac, xid, {53, 1, 1, 255});  // option 53 = DISCOVER
 }
+
+Bytes dhcp_request(const Mac& mac, std::uint32_t xid, const Ipv4& address, const Ipv4& server) {
+  Bytes options = {53, 1, 3, 50, 4};  // option 53 = REQUEST; 50 = requested address
+  put(options, address);
+  put(options, {54, 4});  // server identifier
+  put(options, server);
+  put(options, {255});
+  return dhcp_client_message(mac, xid, options);
+}
+
+bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type) {
+  if (f.size() < 14 + 20 + 8 + 240 || be16(f, 12) != 0x0800 || f[23] != 17 || be16(f, 34) != 67) return false;
+  const std::size_t bootp = 14 + 20 + 8;
+  if (!ipv4_at(f, bootp + 16, address)) return false;
+  for (std::size_t at = bootp + 240; at + 2 < f.size() && f[at] != 255; at += 2U + f[at + 1]) {
+    if (f[at] == 53) return f[at + 2] == type;
+  }
+  return false;
+}
+
+std::uint16_t be16(const Bytes& f, std::size_t at) { return static_cast<std::uint16_t>((f[at] << 8U) | f[at + 1]); }
 bool ipv4_at(const Bytes& f, std::size_t at, const Ipv4& address) {
   return f.size() >= at + 4 && std::memcmp(f.data() + at, address.data(), 4) == 0;
 }
@@ -113,7 +141,8 @@ std::optional<Bytes> receive_matching(const FakeVmm& vm, const std::function<boo
                                       std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left <= 0ms) return std::nullopt;
     auto frame = vm.receive(left);
     if (!frame) return std::nullopt;

@@ -50,6 +50,12 @@ Bytes icmp_echo(const Mac& dst_mac, const Mac& src_mac, const Ipv4& src, const I
 // A minimal DHCPDISCOVER (RFC 2131 §4.4.1, RFC 2132 options) from 0.0.0.0:68 to
 // 255.255.255.255:67, broadcast flag set so that the OFFER comes back broadcast.
 Bytes dhcp_discover(const Mac& mac, std::uint32_t xid);
+// The DHCPREQUEST (RFC 2131 §4.3.2, SELECTING) a guest answers an OFFER with: `address`
+// requested from the server at `server`, broadcast, from 0.0.0.0.
+Bytes dhcp_request(const Mac& mac, std::uint32_t xid, const Ipv4& address, const Ipv4& server);
+// A DHCP reply (UDP 67 → 68) whose yiaddr is `address` and whose option 53 is `type`
+// (2 OFFER, 5 ACK).
+bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type);
 
 // An ARP reply (RFC 826 op 2) in which `answered` says it is at some MAC, to `asker`.
 bool is_arp_reply(const Bytes& f, const Ipv4& answered, const Ipv4& asker);

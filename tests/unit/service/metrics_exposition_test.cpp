@@ -16,13 +16,7 @@ using squib::test::parse_exposition;
 
 namespace {
 
-Exposition parsed(const std::string& text) {
-  auto result = parse_exposition(text);
-  if (const auto* error = std::get_if<ExpositionError>(&result)) {
-    FAIL("line " << error->line << ": " << error->message << "\n" << text);
-  }
-  return std::get<Exposition>(result);
-}
+Exposition parsed(const std::string& text) { return squib::test::require_exposition(text); }
 
 squib::proto::AttachmentStats attachment(const std::string& name, const std::string& network) {
   squib::proto::AttachmentStats out;
