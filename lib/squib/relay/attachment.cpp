@@ -2,6 +2,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 
 namespace squib::relay {
 
@@ -15,30 +16,18 @@ void Attachment::consume(const core::FrameBatch& batch) {
     m_stats.drop(core::DropReason::backend_down, batch.count);
     return;
   }
-  if (m_captures.active()) return consume_captured(batch);
+  // A running capture gets the batch with the guard's verdict per frame (`--dropped` shows
+  // the dropped ones); otherwise this is one branch per batch.
+  std::array<std::optional<core::DropReason>, core::k_batch_size> verdicts{};
+  const auto batch_verdicts = std::span(verdicts.data(), m_captures.active() ? batch.count : 0);
   if (!m_policy.anti_spoofing) {
+    if (!batch_verdicts.empty()) m_captures.record(batch, proto::pcapng::Direction::outbound, batch_verdicts);
     m_backend->send(batch);
     return;
   }
   core::FrameBatch allowed;
-  m_guard.filter(batch, allowed, m_stats);
-  if (!allowed.empty()) m_backend->send(allowed);
-}
-
-// consume() while a capture runs: the guard's checks as SourceGuard::filter() makes them,
-// keeping each frame's verdict for the captures (`--dropped` shows the dropped frames).
-void Attachment::consume_captured(const core::FrameBatch& batch) {
-  std::array<std::optional<core::DropReason>, core::k_batch_size> verdicts{};
-  core::FrameBatch allowed;
-  for (std::size_t i = 0; i < batch.count; ++i) {
-    if (m_policy.anti_spoofing) verdicts[i] = m_guard.check(batch.frames[i]);
-    if (verdicts[i]) {
-      m_stats.drop(*verdicts[i]);
-    } else {
-      allowed.push(batch.frames[i]);
-    }
-  }
-  m_captures.record(batch, proto::pcapng::Direction::outbound, std::span(verdicts.data(), batch.count));
+  m_guard.filter(batch, allowed, m_stats, batch_verdicts);
+  if (!batch_verdicts.empty()) m_captures.record(batch, proto::pcapng::Direction::outbound, batch_verdicts);
   if (!allowed.empty()) m_backend->send(allowed);
 }
 

@@ -81,8 +81,6 @@ public:
   }
 
 private:
-  void consume_captured(const core::FrameBatch& batch);
-
   std::string m_name;
   AttachmentPolicy m_policy;
   SourceGuard m_guard;

@@ -2,8 +2,8 @@
 
 // Captures: the capture sessions of one attachment (relay/capture_session.hpp), and the hook
 // its data path calls. When no capture runs, the cost is one branch per batch: the callers
-// (Attachment::consume for frames from the VM, VmPort::consume for frames to it) test
-// active() before anything else. When captures run, record() stamps the batch once and
+// (Attachment::consume for frames from the VM — whose guard verdicts, SourceGuard::filter,
+// go to an empty span then — and VmPort::consume for frames to it) test active() first. When captures run, record() stamps the batch once and
 // hands each frame to each session, then flushes each session once (one sendmmsg per batch
 // per session); sessions whose client went away are freed here or from their own callback.
 //

@@ -87,11 +87,15 @@ std::optional<DropReason> SourceGuard::check_ipv4(const FrameView& frame, std::u
   return dhcp ? std::nullopt : std::optional(DropReason::spoofed_ip);
 }
 
-void SourceGuard::filter(const core::FrameBatch& in, core::FrameBatch& out, core::AttachmentStats& stats) const {
+void SourceGuard::filter(const core::FrameBatch& in, core::FrameBatch& out, core::AttachmentStats& stats,
+                         std::span<std::optional<core::DropReason>> verdicts) const {
   SQUIB_ASSERT(out.empty());
+  SQUIB_ASSERT(verdicts.empty() || verdicts.size() >= in.count);
   for (std::size_t i = 0; i < in.count; ++i) {
     const auto frame = in.frames[i];
-    if (const auto reason = check(frame)) {
+    const auto reason = check(frame);
+    if (!verdicts.empty()) verdicts[i] = reason;
+    if (reason) {
       stats.drop(*reason);
     } else {
       out.push(frame);

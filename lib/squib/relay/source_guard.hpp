@@ -38,9 +38,9 @@
 // A frame that cannot be verified is dropped under the reason of the check it could not
 // pass ("fail closed"); nothing is ever asserted on frame bytes (style.md item 6).
 // Cost: one pass per batch, no allocation; per frame one to four bounds-checked FrameView
-// reads (six for a DHCP message from 0.0.0.0). callgrind, per frame, filter() included (the MAC-only loop it replaced: 20):
-// other EtherTypes 71, IPv4 164, ARP 236 instructions — most of it the out-of-line FrameView
-// accessors (docs/operations.md, "Anti-spoofing").
+// reads (six for a DHCP message from 0.0.0.0). callgrind, per frame, filter() included (the MAC-only loop it replaced:
+// 20): other EtherTypes 71, IPv4 164, ARP 236 instructions — most of it the out-of-line FrameView accessors
+// (docs/operations.md, "Anti-spoofing").
 
 #include <cstdint>
 #include <optional>
@@ -57,7 +57,7 @@ class FrameView;
 namespace squib::relay {
 
 class SourceGuard {
-public:
+ public:
   // `ipv4`: the guest's address in host byte order (0xc0a86905 = 192.168.105.5), or nullopt
   // when the daemon does not know it: then only the MAC checks (2, 3) apply.
   explicit SourceGuard(core::MacAddress mac, std::optional<std::uint32_t> ipv4 = std::nullopt)
@@ -67,14 +67,17 @@ public:
   [[nodiscard]] std::optional<core::DropReason> check(std::span<const std::byte> frame) const;
 
   // Appends the frames of `in` that pass to `out` (which must be empty), in order, and counts
-  // every other frame in `stats` under its reason. One pass, no allocation.
-  void filter(const core::FrameBatch& in, core::FrameBatch& out, core::AttachmentStats& stats) const;
+  // every other frame in `stats` under its reason. One pass, no allocation. `verdicts`, when
+  // given (at least in.count long; a running capture wants them), gets each frame's reason,
+  // nullopt for the frames that passed.
+  void filter(const core::FrameBatch& in, core::FrameBatch& out, core::AttachmentStats& stats,
+              std::span<std::optional<core::DropReason>> verdicts = {}) const;
 
   [[nodiscard]] const core::MacAddress& mac() const { return m_mac; }
   [[nodiscard]] std::optional<std::uint32_t> ipv4() const { return m_ipv4; }
   void set_ipv4(std::optional<std::uint32_t> ipv4) { m_ipv4 = ipv4; }
 
-private:
+ private:
   [[nodiscard]] std::optional<core::DropReason> check_arp(const core::FrameView& frame) const;
   [[nodiscard]] std::optional<core::DropReason> check_ipv4(const core::FrameView& frame, std::uint32_t allowed) const;
 
