@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/mac_address.hpp>
 #include <squib/core/names.hpp>
 
@@ -233,6 +234,10 @@ NetworkInfo read_network_info(const json& value, const std::string& prefix) {
   out.bridge = reader.optional_string("bridge");
   out.address = reader.optional_string("address");
   out.tap = reader.optional_string("tap");
+  out.subnet6 = reader.optional_string("subnet6");
+  out.gateway6 = reader.optional_string("gateway6");
+  out.address6 = reader.optional_string("address6");
+  out.domain = reader.optional_string("domain");
   return out;
 }
 
@@ -325,7 +330,9 @@ json to_json(const NetworkInfo& network) {
       {"name", network.name}, {"subnet", string_or_null(network.subnet)}, {"gateway", string_or_null(network.gateway)}};
   for (const auto& [key, value] :
        {std::pair{"dhcp_range", &network.dhcp_range}, std::pair{"dns", &network.dns},
-        std::pair{"bridge", &network.bridge}, std::pair{"address", &network.address}, std::pair{"tap", &network.tap}}) {
+        std::pair{"bridge", &network.bridge}, std::pair{"address", &network.address}, std::pair{"tap", &network.tap},
+        std::pair{"subnet6", &network.subnet6}, std::pair{"gateway6", &network.gateway6},
+        std::pair{"address6", &network.address6}, std::pair{"domain", &network.domain}}) {
     if (*value) out[key] = **value;
   }
   return out;
@@ -354,6 +361,8 @@ std::optional<Mode> mode_from_string(std::string_view text) {
 const char* to_string(Framing framing) { return framing == Framing::qemu_stream ? "qemu" : "vfkit"; }
 
 const char* to_string(Handoff handoff) { return handoff == Handoff::tap ? "tap" : "fd"; }
+
+const char* to_string(Guard guard) { return guard == Guard::full ? "full" : "mac"; }
 
 StartParams parse_start_params(const json& params) {
   const ParamReader reader(params);
@@ -386,6 +395,27 @@ StartParams parse_start_params(const json& params) {
       throw ParamError("address", "must be a literal IPv4 address, e.g. 192.168.105.20");
     }
     out.address = *address;
+  }
+  if (auto subnet6 = reader.string("subnet6")) {
+    if (!core::Ipv6Prefix::parse(*subnet6)) {
+      throw ParamError("subnet6", "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
+    }
+    out.subnet6 = *subnet6;
+  }
+  if (auto domain = reader.string("domain")) {
+    if (!core::is_valid_dns_domain(*domain)) {
+      throw ParamError("domain", "must be a DNS domain of labels [a-z0-9-] separated by dots, e.g. squib.internal");
+    }
+    out.domain = *domain;
+  }
+  if (auto guard = reader.string("guard")) {
+    if (*guard == "full") {
+      out.guard = Guard::full;
+    } else if (*guard == "mac") {
+      out.guard = Guard::mac;
+    } else {
+      throw ParamError("guard", "must be full or mac");
+    }
   }
   if (auto isolation = reader.boolean("isolation")) out.isolation = *isolation;
   if (const json* userspace = reader.find("userspace")) out.userspace = parse_userspace(*userspace);
@@ -424,7 +454,7 @@ StartParams parse_start_params(const json& params) {
   // Parameters of the daemon's own networks mean nothing to a userspace stack (it has its
   // own addressing) or an operator's bridge: refused, never silently ignored.
   const bool own_network = out.mode == Mode::host || out.mode == Mode::shared;
-  for (const char* field : {"subnet", "address"}) {
+  for (const char* field : {"subnet", "address", "subnet6", "domain"}) {
     if (!own_network && reader.find(field) != nullptr) throw ParamError(field, "applies only to modes host and shared");
   }
   // (Their default values are accepted: state files and scripts written before this rule
@@ -448,6 +478,9 @@ json to_json(const StartParams& params) {
   if (params.bridge) out["bridge"] = *params.bridge;
   if (params.subnet) out["subnet"] = *params.subnet;
   if (params.address) out["address"] = *params.address;
+  if (params.subnet6) out["subnet6"] = *params.subnet6;
+  if (params.domain) out["domain"] = *params.domain;
+  if (params.guard != Guard::full) out["guard"] = to_string(params.guard);
   if (params.mode == Mode::userspace) {
     json userspace = {{"kind", params.userspace.kind}, {"args", params.userspace.args}};
     if (params.userspace.path) userspace["path"] = *params.userspace.path;

@@ -70,6 +70,13 @@ struct NetworkInfo {
   std::optional<std::string> bridge;
   std::optional<std::string> address;  // the guest's IPv4 address
   std::optional<std::string> tap;
+  // IPv6 (host/shared; userspace: what passt gives): the network's /64, its gateway (::1 of
+  // it, on the bridge) and the guest's SLAAC address (EUI-64 from its MAC).
+  std::optional<std::string> subnet6;
+  std::optional<std::string> gateway6;
+  std::optional<std::string> address6;
+  // The DNS domain of the network's names (<attachment>.<domain>), host/shared.
+  std::optional<std::string> domain;
 };
 json to_json(const NetworkInfo& network);
 void from_json(const json& value, NetworkInfo& out);
@@ -80,6 +87,17 @@ void from_json(const json& value, NetworkInfo& out);
 // an open fd passed with the reply (`fd`: QEMU -netdev tap,fd=N).
 enum class Handoff { tap, fd };
 const char* to_string(Handoff handoff);
+
+// How much of a guest's traffic the anti-spoofing guard checks (proto/control-protocol.md,
+// "Anti-spoofing"): `full` (the default) checks MAC, IPv4 and IPv6 sources, ARP and neighbour
+// advertisements, and drops router advertisements and DHCP server messages; `mac` checks only
+// the Ethernet/ARP MAC and the rogue router/DHCP rules, for guests that need other addresses
+// (root only: it lets a guest use any address of the network).
+enum class Guard { full, mac };
+const char* to_string(Guard guard);
+
+// The default DNS domain of a host/shared network's names.
+inline constexpr std::string_view k_default_domain = "squib.internal";
 
 // Queues of a handed-off multi-queue TAP (IFF_MULTI_QUEUE): 1 = a classic single-queue TAP.
 // The kernel allows 256 (MAX_TAP_QUEUES); 16 covers every VMM's vCPU-per-queue default here.
@@ -96,6 +114,11 @@ struct StartParams {
   // The guest's IPv4 address (host/shared): given by the caller, or recorded by the daemon
   // once assigned, so that a restart restores exactly it.
   std::optional<std::string> address;
+  // host/shared: the network's IPv6 /64 and DNS domain, applied when the network is created
+  // (like subnet); nullopt = the stable ULA prefix of its name / k_default_domain.
+  std::optional<std::string> subnet6;
+  std::optional<std::string> domain;
+  Guard guard = Guard::full;
   bool isolation = false;
   UserspaceParams userspace;
   std::optional<Owner> owner;

@@ -652,3 +652,27 @@ TEST_CASE("StartResult and AttachmentInfo carry a handed-off TAP's name", "[prot
   info.tap.reset();
   CHECK_FALSE(squib::proto::to_json(info).contains("tap"));
 }
+
+TEST_CASE("parse_start_params reads subnet6, domain and guard", "[proto][messages]") {
+  const StartParams params = parse_start_params(
+      with_name({{"mode", "host"}, {"subnet6", "fd00:1:2:3::/64"}, {"domain", "lab.internal"}, {"guard", "mac"}}));
+  CHECK(params.subnet6 == "fd00:1:2:3::/64");
+  CHECK(params.domain == "lab.internal");
+  CHECK(params.guard == squib::proto::Guard::mac);
+  const json round_trip = squib::proto::to_json(params);
+  CHECK(parse_start_params(round_trip).subnet6 == params.subnet6);
+  CHECK(parse_start_params(round_trip).guard == squib::proto::Guard::mac);
+  CHECK(parse_start_params(with_name({{"mode", "host"}})).guard == squib::proto::Guard::full);
+
+  require_rejected(with_name({{"mode", "host"}, {"subnet6", "fe80::/64"}}), "subnet6",
+                   "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
+  require_rejected(with_name({{"mode", "host"}, {"subnet6", "fd00::/48"}}), "subnet6",
+                   "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
+  require_rejected(with_name({{"mode", "host"}, {"domain", "a..b"}}), "domain",
+                   "must be a DNS domain of labels [a-z0-9-] separated by dots, e.g. squib.internal");
+  require_rejected(with_name({{"mode", "host"}, {"guard", "none"}}), "guard", "must be full or mac");
+  require_rejected(with_name({{"mode", "userspace"}, {"subnet6", "fd00:1:2:3::/64"}}), "subnet6",
+                   "applies only to modes host and shared");
+  require_rejected(with_name({{"mode", "userspace"}, {"domain", "lab"}}), "domain",
+                   "applies only to modes host and shared");
+}

@@ -24,6 +24,14 @@ namespace squib::service {
 
 namespace {
 
+// A network that could not be joined: EINVAL names a parameter (-32602), anything else is
+// the backend's failure. Out of line: GCC 12 sees a false maybe-uninitialized through the
+// Result's variant when this is inlined into the callbacks.
+[[gnu::noinline]] BackendRefusal refusal_of(const core::Error& error) {
+  return BackendRefusal{error.code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed,
+                        error.message};
+}
+
 class LinuxKernelModes final : public KernelModes {
  public:
   LinuxKernelModes(uv_loop_t* loop, const DaemonConfig& config)
@@ -45,11 +53,7 @@ class LinuxKernelModes final : public KernelModes {
     }
     m_networks.acquire(params, [context = std::move(context), tap = std::move(tap),
                                 done = std::move(done)](core::Result<NetworkLease> lease) mutable {
-      if (!lease) {
-        const auto code =
-            lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
-        return done(BackendRefusal{code, lease.error().message});
-      }
+      if (!lease) return done(refusal_of(lease.error()));
       tap.master = lease->bridge;
       BackendChoice choice;
       choice.network = std::move(lease->network);
@@ -136,11 +140,7 @@ class LinuxKernelModes final : public KernelModes {
     }
     m_networks.acquire(params, [context = std::move(context), config = std::move(config),
                                 done = std::move(done)](core::Result<NetworkLease> lease) mutable {
-      if (!lease) {
-        const auto code =
-            lease.error().code == EINVAL ? proto::ErrorCode::invalid_params : proto::ErrorCode::backend_failed;
-        return done(BackendRefusal{code, lease.error().message});
-      }
+      if (!lease) return done(refusal_of(lease.error()));
       config.master = lease->bridge;
       config.policy.ipv4 = lease->address;
       BackendChoice choice;
