@@ -142,6 +142,15 @@ TEST_CASE("events: stats at the requested interval, and params checked", "[integ
   CHECK(no_interval.error_message == "invalid params: stats_interval_ms: is required with the stats event");
   const auto too_fast = daemon.call("subscribe", {{"stats_interval_ms", 10}});
   CHECK(too_fast.error_message == "invalid params: stats_interval_ms: must be an integer from 100 to 3600000");
+
+  // One subscription per connection: a second would deliver every event twice.
+  auto quiet = daemon.connect();
+  auto first = quiet.call("subscribe", {{"events", {"stopped"}}});
+  REQUIRE((first && first->ok()));
+  auto again = quiet.call("subscribe", json::object());
+  REQUIRE(again);
+  CHECK(again->error_code == -32600);
+  CHECK(again->error_message == "this connection is already subscribed (one subscribe per connection)");
 }
 
 TEST_CASE("events: a subscriber that does not read loses events, is told how many, and holds up no one",

@@ -191,7 +191,8 @@ void ControlConnection::answered(const std::string& reply, core::Fd passed_fd) {
   process_lines();
 }
 
-EventStream ControlConnection::open_stream() {
+std::optional<EventStream> ControlConnection::open_stream() {
+  if (m_streaming) return std::nullopt;
   m_streaming = true;
   uv_timer_stop(m_idle.get());
   return EventStream{[this](const std::string& line) { return push_event(line); }, m_alive};

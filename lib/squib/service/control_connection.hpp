@@ -83,7 +83,7 @@ class ControlConnection {
   void finish_with(const std::string& line);
   void send_with_fd(const std::string& line, int fd);
   void send(const std::string& line);
-  EventStream open_stream();
+  std::optional<EventStream> open_stream();  // nullopt: already streaming
   bool push_event(const std::string& line);
 
   // Replies that arrive after the connection is gone see this expire.

@@ -87,10 +87,15 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
       }
       // The stream opens before the reply goes, and the hub sends nothing until the loop
       // runs again: the result is the first line the subscriber reads.
-      EventStream stream = open_stream();
+      std::optional<EventStream> stream = open_stream();
+      if (!stream) {
+        return reply(proto::encode_error(request.id, ErrorCode::invalid_request,
+                                         "this connection is already subscribed (one subscribe per connection)"),
+                     core::Fd());
+      }
       const auto types = EventHub::selected_types(params);
       answer(Outcome<proto::SubscribeResult>(proto::SubscribeResult{types, params.stats_interval_ms}));
-      m_events->subscribe(caller, params, std::move(stream));
+      m_events->subscribe(caller, params, std::move(*stream));
       return;
     }
     if (m_shutting_down && (method == "start" || method == "stop" || method == "restart" || method == "forward" ||

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,8 +36,10 @@ class Dispatcher {
   // dispatching its next line before this one is answered.
   using Reply = std::function<void(std::string line, core::Fd passed_fd)>;
   // `open_stream` turns the caller's connection into an event stream (`subscribe`); a
-  // transport that cannot stream passes none and `subscribe` is refused there.
-  using OpenStream = std::function<EventStream()>;
+  // transport that cannot stream passes none and `subscribe` is refused there. It returns
+  // nullopt when the connection is a stream already: one subscription per connection (a
+  // second one would deliver every event twice).
+  using OpenStream = std::function<std::optional<EventStream>()>;
   void handle(std::string_view line, const PeerCredentials& caller, Reply reply,
               const OpenStream& open_stream = nullptr);
   // Where `subscribe` registers its streams (the daemon's hub); none: `subscribe` is refused.
