@@ -36,7 +36,8 @@ Result<std::string> resolve_program(const std::string& name) {
     return Error{ENOENT, "program not found or not executable: " + name};
   }
   const char* path_env = std::getenv("PATH");
-  std::stringstream dirs(path_env != nullptr ? path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  std::stringstream dirs(path_env != nullptr ? path_env
+                                             : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
     if (dir.empty() || dir[0] != '/') continue;  // relative PATH entries are never trusted
@@ -211,6 +212,7 @@ void ChildSupervisor::on_exit(std::int64_t exit_status, int term_signal) {
     return;
   }
   if (std::exchange(m_restart_requested, false)) {
+    uv_timer_stop(m_timer.get());  // the kill grace of terminate()
     ++m_reconfigurations;
     spdlog::info("{}: restarting the child with its new arguments (reconfiguration {})", m_log_name,
                  m_reconfigurations);
@@ -271,6 +273,10 @@ void ChildSupervisor::stop(std::function<void()> done) {
     return;
   }
   m_state = ChildState::stopping;
+  terminate();
+}
+
+void ChildSupervisor::terminate() {
   uv_process_kill(m_process.get(), SIGTERM);
   const int timer_started = uv_timer_start(
       m_timer.get(),
@@ -288,7 +294,7 @@ void ChildSupervisor::restart_now() {
   if (m_state == ChildState::running && m_pid > 0) {
     if (m_restart_requested) return;  // one restart takes every change made meanwhile
     m_restart_requested = true;
-    uv_process_kill(m_process.get(), SIGTERM);
+    terminate();
   } else if (m_state == ChildState::backoff || m_state == ChildState::failed) {
     // Not running: spawn with the new arguments now instead of waiting out a backoff.
     uv_timer_stop(m_timer.get());

@@ -32,15 +32,15 @@ namespace squib::uv {
 
 // One launch of the child: program, arguments and the fds it inherits as 3, 4, ….
 struct ChildLaunch {
-  std::string program;  // absolute path (resolve_program() makes one)
-  std::vector<std::string> args;  // argv[1..]
+  std::string program;              // absolute path (resolve_program() makes one)
+  std::vector<std::string> args;    // argv[1..]
   std::vector<core::Fd> extra_fds;  // become the child's fds 3, 4, … (closed here after spawn)
 };
 
 enum class ChildState { idle, running, backoff, failed, stopping, stopped };
 
 class ChildSupervisor {
-public:
+ public:
   using Prepare = std::function<core::Result<ChildLaunch>()>;
   using Started = std::function<void()>;
   using Exited = std::function<void(std::int64_t exit_status, int term_signal)>;
@@ -68,8 +68,9 @@ public:
 
   core::Result<void> start();
   void stop(std::function<void()> done);
-  // Replaces a running child at once (new arguments from `prepare`): SIGTERM, then the next
-  // spawn happens on its exit without backoff and without counting as a failure.
+  // Replaces a running child at once (new arguments from `prepare`): SIGTERM (SIGKILL after
+  // the kill grace, as stop() does), then the next spawn happens on its exit without backoff
+  // and without counting as a failure.
   void restart_now();
 
   [[nodiscard]] ChildState state() const { return m_state; }
@@ -80,13 +81,15 @@ public:
   [[nodiscard]] std::uint64_t reconfigurations() const { return m_reconfigurations; }
   [[nodiscard]] std::string last_lines() const;
 
-private:
+ private:
   core::Result<void> spawn();
   void on_exit(std::int64_t exit_status, int term_signal);
   void on_output(std::string_view chunk);
   void drain_output();
   void schedule_restart();
   void finish_stop();
+  // SIGTERM now, SIGKILL if the child is still there after k_kill_grace.
+  void terminate();
 
   uv_loop_t* m_loop;
   std::string m_log_name;

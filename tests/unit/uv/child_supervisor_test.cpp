@@ -117,8 +117,7 @@ TEST_CASE("ChildSupervisor keeps the child's last output lines, filtered, and it
   // k_kept_lines (8): lines 4..10 and the line without a newline; the empty line and the
   // filtered one are neither kept nor counted.
   static_assert(ChildSupervisor::k_kept_lines == 8);
-  CHECK(fixture.lines_at_exit.front() ==
-        "line 4 | line 5 | line 6 | line 7 | line 8 | line 9 | line 10 | last words");
+  CHECK(fixture.lines_at_exit.front() == "line 4 | line 5 | line 6 | line 7 | line 8 | line 9 | line 10 | last words");
 }
 
 TEST_CASE("ChildSupervisor: a child's unfinished last line never runs into the next child's first line",
@@ -188,7 +187,8 @@ TEST_CASE("ChildSupervisor: a binary that vanishes after start is retried with b
   CHECK(uv_run(&fixture.loop, UV_RUN_DEFAULT) == 0);
 }
 
-TEST_CASE("ChildSupervisor::start reports a missing or unusable program as an Error at once", "[uv][child_supervisor]") {
+TEST_CASE("ChildSupervisor::start reports a missing or unusable program as an Error at once",
+          "[uv][child_supervisor]") {
   SECTION("no such file") {
     Fixture fixture([](int) -> squib::core::Result<ChildLaunch> {
       ChildLaunch launch;
@@ -302,6 +302,16 @@ TEST_CASE("ChildSupervisor::restart_now replaces the child with new arguments, c
     CHECK(reaped(first_pid));
     fixture.run_until([&] { return fixture.output_has("gen 2"); });
     CHECK(fixture.supervisor->last_lines() == "gen 1 | gen 2");
+  }
+  SECTION("a child that ignores SIGTERM gets SIGKILL after the grace period, then the respawn") {
+    Fixture fixture([](int n) { return "trap '' TERM; echo gen " + std::to_string(n) + "; exec sleep 1000"; });
+    REQUIRE(fixture.supervisor->start().ok());
+    fixture.run_until([&] { return fixture.output_has("gen 1"); });
+    fixture.supervisor->restart_now();
+    fixture.run_until([&] { return fixture.started == 2; });
+    CHECK(fixture.exits == std::vector<Exit>{{0, SIGKILL}});
+    CHECK(fixture.supervisor->reconfigurations() == 1);
+    CHECK(fixture.supervisor->state() == ChildState::running);
   }
   SECTION("a child in backoff: spawned at once, without waiting for the timer") {
     Fixture fixture([](int n) -> std::string {
