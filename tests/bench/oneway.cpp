@@ -3,12 +3,16 @@
 #include "oneway.hpp"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +59,9 @@ struct Options {
   std::uint64_t frames = 0;
   double ready_timeout_s = 5.0;
   double pingpong_s = 0.0;  // oneway: then ping-pong for this long on the same open path
+  double settle_s = 0.0;    // oneway: B stays silent this long after the path is ready
+  bool stalled = false;     // vm: never reads
+  double rate = 0.0;        // blast: frames per second (0: as fast as A takes them)
   std::vector<int> cpu_of;  // relay processes whose CPU time the throughput run reports
   std::string label;
 };
@@ -65,7 +72,11 @@ struct Options {
                "usage: squib-bench oneway|oneway-pingpong (--tx-tap IF | --tx-target PATH --tx-local PATH)\n"
                "         (--rx-tap IF | --rx-target PATH --rx-local PATH) --src-mac MAC --src-ip IPV4\n"
                "         --dst-mac MAC --dst-ip IPV4 [--vnet-hdr] [--size S] [--duration SEC | --frames N]\n"
-               "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC] [--cpu-of PID]...\n",
+               "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC] [--settle SEC] [--cpu-of PID]...\n"
+               "       squib-bench blast --tx-target PATH --tx-local PATH --src-mac MAC --src-ip IPV4\n"
+               "         --dst-mac MAC --dst-ip IPV4 [--size S] [--duration SEC] [--rate FPS] [--label TEXT]\n"
+               "       squib-bench vm --rx-target PATH --rx-local PATH --dst-mac MAC --dst-ip IPV4 --src-ip IPV4\n"
+               "         [--stalled]\n",
                why);
   std::exit(2);
 }
@@ -95,6 +106,10 @@ Options parse(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--vnet-hdr") {
       opt.vnet_hdr = true;
+      continue;
+    }
+    if (arg == "--stalled") {
+      opt.stalled = true;
       continue;
     }
     if (i + 1 >= argc) usage("option without a value");
@@ -133,13 +148,19 @@ Options parse(int argc, char** argv) {
       opt.cpu_of.push_back(std::stoi(value));
     } else if (arg == "--pingpong") {
       opt.pingpong_s = std::stod(value);
+    } else if (arg == "--rate") {
+      opt.rate = std::stod(value);
+    } else if (arg == "--settle") {
+      opt.settle_s = std::stod(value);
     } else if (arg == "--label") {
       opt.label = value;
     } else {
       usage("unknown option");
     }
   }
+  // blast has only A (tx), vm only B (rx).
   for (const EndpointSpec* spec : {&opt.tx, &opt.rx}) {
+    if ((opt.command == "blast" && spec == &opt.rx) || (opt.command == "vm" && spec == &opt.tx)) continue;
     if (spec->tap.empty() == (spec->target.empty() || spec->local.empty())) {
       usage("each side needs either a TAP or a target and a local path");
     }
@@ -391,10 +412,70 @@ int pingpong(Path& path, double duration_s) {
   return 0;
 }
 
+// blast: A → B for --duration, nothing received (B may be a stalled VM): as fast as A takes
+// them, or --rate frames per second (batches of 32 sent on schedule), so that the same load
+// can be offered to a VM that reads and to one that does not. Prints {"mode":"blast",…,"sent":N}.
+int blast(const Options& opt) {
+  Endpoint tx = open(opt.tx, opt.vnet_hdr);
+  std::vector<std::uint8_t> frames(k_send_batch * opt.size);
+  std::array<std::span<const std::uint8_t>, k_send_batch> views{};
+  for (std::size_t i = 0; i < k_send_batch; ++i) {
+    build_udp(frames.data() + i * opt.size, opt.size, opt.src_mac, opt.dst_mac, opt.src_ip, opt.dst_ip, k_port_a,
+              k_port_b);
+    views[i] = std::span<const std::uint8_t>(frames.data() + i * opt.size, opt.size);
+  }
+  const std::uint64_t start = now_ns();
+  const std::uint64_t deadline = start + static_cast<std::uint64_t>(opt.duration_s * 1e9);
+  std::uint64_t sent = 0;
+  std::uint64_t offered = 0;
+  while (now_ns() < deadline) {
+    if (opt.rate > 0) {
+      const auto due = start + static_cast<std::uint64_t>(static_cast<double>(offered) / opt.rate * 1e9);
+      const std::uint64_t now = now_ns();
+      if (due > now) std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+    }
+    offered += k_send_batch;
+    sent += tx.send(views);
+  }
+  print_common(opt, "blast");
+  std::printf(",\"sent\":%llu}\n", static_cast<unsigned long long>(sent));
+  return 0;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+
+// vm: an idle (or, with --stalled, a stuck) VMM on B's socket: it announces itself with one
+// ARP request from --dst-mac/--dst-ip (so the relay learns it and the bridge has seen it),
+// then reads and discards everything — or never reads, so its socket fills and the relay
+// counts vm_full drops — until SIGTERM/SIGINT. Prints {"mode":"vm",…,"received":N}.
+int vm(const Options& opt) {
+  Endpoint rx = open(opt.rx, opt.vnet_hdr);
+  const auto hello = arp_request(opt.dst_mac, opt.dst_ip, opt.src_ip);
+  const std::array<std::span<const std::uint8_t>, 1> hello_view{std::span<const std::uint8_t>(hello)};
+  if (rx.send(hello_view) != 1) return 1;
+  struct sigaction stop {};
+  stop.sa_handler = [](int) { g_stop = 1; };
+  ::sigaction(SIGTERM, &stop, nullptr);
+  ::sigaction(SIGINT, &stop, nullptr);
+  std::uint64_t received = 0;
+  while (g_stop == 0) {
+    if (opt.stalled) {
+      ::pause();
+    } else {
+      received += rx.receive(100);
+    }
+  }
+  print_common(opt, "vm");
+  std::printf(",\"received\":%llu}\n", static_cast<unsigned long long>(received));
+  return 0;
+}
+
 }  // namespace
 
 int oneway_main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
+  if (opt.command == "blast") return blast(opt);
+  if (opt.command == "vm") return vm(opt);
   if (opt.command != "oneway" && opt.command != "oneway-pingpong") usage("unknown command");
   Path path(opt);
   if (!path.make_ready()) {
@@ -403,6 +484,12 @@ int oneway_main(int argc, char** argv) {
     return 1;
   }
   if (opt.command == "oneway-pingpong") return pingpong(path, opt.duration_s);
+  if (opt.settle_s > 0) {
+    // B silent: a learned FDB entry of B's port would age out now (a receiver that only
+    // receives, e.g. a UDP sink); the daemon's static entries do not.
+    std::this_thread::sleep_for(std::chrono::duration<double>(opt.settle_s));
+    path.drain();
+  }
   throughput(path);
   if (opt.pingpong_s <= 0) return 0;
   path.drain();

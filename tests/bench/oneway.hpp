@@ -37,6 +37,17 @@
 // (a second JSON line), saving the second path set-up.
 // oneway-pingpong: window 1: a frame A → B, B answers B → A (UDP 40001 → 40000), the round
 // trip is timed at A. Prints p50/p90/p99/max in microseconds.
+// --settle SEC (oneway): after the path is ready, B stays silent for SEC before the run, so a
+// bridge's learned entry for B's port ages out when the bridge's ageing time is below SEC
+// (the "aged receiver" of scripts/bench's many-VM paths).
+//
+// The many-VM paths' other VMMs:
+//   squib-bench blast  (A only) A → B for --duration, nothing read, as fast as A takes them
+//                      or at --rate frames/s; prints sent.
+//   squib-bench vm     (B only: --rx-target/--rx-local, --dst-mac/--dst-ip its own,
+//                      --src-ip whom its one ARP asks for) announces itself with one ARP
+//                      request, then reads and discards until SIGTERM — or with --stalled
+//                      never reads (its socket fills; the relay counts vm_full drops).
 
 namespace squib::bench {
 

@@ -4,8 +4,8 @@
 //                          [--duration SEC | --frames N] [--src-mac MAC]
 //   squib-bench pingpong   --target PATH --local PATH [--size S] [--duration SEC | --frames N]
 //   squib-bench reflect    --listen PATH
-//   squib-bench oneway|oneway-pingpong ...   (one direction A -> B over sockets or TAPs:
-//                                             oneway.hpp)
+//   squib-bench oneway|oneway-pingpong|blast|vm ...   (one direction A -> B over sockets or
+//                                             TAPs; idle and stalled VMMs: oneway.hpp)
 //
 // throughput: binds --local, connect()s to --target (as QEMU's -netdev dgram does) and keeps
 //   at most --window frames in flight: it sends with sendmmsg in batches of up to 32 whenever
@@ -382,7 +382,10 @@ int pingpong(const Options& opt) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
-  if (argc >= 2 && std::string_view(argv[1]).starts_with("oneway")) return squib::bench::oneway_main(argc, argv);
+  if (argc >= 2 && (std::string_view(argv[1]).starts_with("oneway") || std::string_view(argv[1]) == "blast" ||
+                    std::string_view(argv[1]) == "vm")) {
+    return squib::bench::oneway_main(argc, argv);
+  }
   const Options opt = parse(argc, argv);
   if (opt.command == "reflect") return reflect(opt);
   if (opt.command == "throughput") return throughput(opt);
