@@ -83,7 +83,15 @@ Result<void> TapBackend::open_and_configure() {
 }
 
 void TapBackend::on_readable() {
+  // Drained while batches come back full, bounded (k_batches_per_wakeup, core/frame_batch.hpp).
+  for (std::size_t round = 0; round < core::k_batches_per_wakeup; ++round) {
+    if (!m_fd || read_batch() < core::k_batch_size) return;
+  }
+}
+
+std::size_t TapBackend::read_batch() {
   core::FrameBatch batch;
+  std::size_t read = 0;
   for (std::size_t i = 0; i < core::k_batch_size; ++i) {
     const auto slot = m_pool.slot(i);
     ssize_t n = 0;
@@ -94,6 +102,7 @@ void TapBackend::on_readable() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) ++m_context.stats->errors;
       break;
     }
+    ++read;
     const auto size = static_cast<std::size_t>(n);
     if (size < core::k_ethernet_header_size) {
       m_context.stats->drop(DropReason::runt);
@@ -106,6 +115,7 @@ void TapBackend::on_readable() {
     batch.push(slot.first(size));
   }
   if (!batch.empty()) m_context.to_vm->consume(batch);
+  return read;
 }
 
 void TapBackend::send(const core::FrameBatch& from_vm) {

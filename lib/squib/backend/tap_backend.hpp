@@ -58,6 +58,9 @@ class TapBackend final : public Backend {
  private:
   core::Result<void> open_and_configure();
   void on_readable();
+  // Up to k_batch_size reads (one frame each: a TAP has no recvmmsg), handed on as one batch;
+  // returns how many frames were read (dropped runts and oversize ones included).
+  std::size_t read_batch();
 
   BackendContext m_context;
   TapConfig m_config;

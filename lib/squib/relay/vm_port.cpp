@@ -131,10 +131,17 @@ void VmPort::learn_peer(const sockaddr_un& addr, socklen_t len) {
 }
 
 void VmPort::on_readable() {
+  // Drained while batches come back full, bounded (k_batches_per_wakeup, core/frame_batch.hpp).
+  for (std::size_t round = 0; round < core::k_batches_per_wakeup; ++round) {
+    if (!m_fd || read_batch() < core::k_batch_size) return;
+  }
+}
+
+std::size_t VmPort::read_batch() {
   const int received = m_reader.receive(m_fd.get());
   if (received < 0) {
     ++m_stats.errors;
-    return;
+    return 0;
   }
   core::FrameBatch batch;
   for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
@@ -151,6 +158,7 @@ void VmPort::on_readable() {
     }
   }
   if (!batch.empty()) m_from_vm.consume(batch);
+  return static_cast<std::size_t>(received);
 }
 
 void VmPort::consume(const core::FrameBatch& batch) {

@@ -90,6 +90,9 @@ class VmPort final : public core::FrameSink {
   VmPort(std::size_t max_frame, core::AttachmentStats& stats, core::FrameSink& from_vm);
   core::Result<void> start_polling(uv_loop_t* loop);
   void on_readable();
+  // One recvmmsg of up to k_batch_size datagrams, handed on; returns how many were read
+  // (0 on error or when nothing was there).
+  std::size_t read_batch();
   void learn_peer(const sockaddr_un& addr, socklen_t len);
 
   std::string m_path;
