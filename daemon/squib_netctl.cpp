@@ -112,8 +112,7 @@ void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   for (const auto& entry : list) {
     table.add({entry.name, squib::proto::to_string(entry.mode), entry.state, entry.peer_connected ? "yes" : "no",
                entry.mac, or_dash(entry.address), std::to_string(entry.mtu),
-               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"),
-               or_dash(entry.detail, "")});
+               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"), or_dash(entry.detail, "")});
   }
   std::cout << table.render();
 }
@@ -354,6 +353,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> bridge;
   std::optional<std::string> subnet;
   std::optional<std::string> address;
+  std::optional<std::string> subnet6;
   std::optional<std::string> network;
   std::optional<std::string> userspace_kind;
   std::optional<std::string> userspace_path;
@@ -374,6 +374,7 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--bridge", bridge, "Existing bridge for mode bridged");
   start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created (host, shared)");
   start_cmd->add_option("--address", address, "The guest's IPv4 address in the subnet (host, shared)");
+  start_cmd->add_option("--subnet6", subnet6, "IPv6 /64 when the network is created (host, shared; default: a ULA)");
   start_cmd->add_flag("--isolation", isolation, "VMs on the network cannot reach each other");
   start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
@@ -385,8 +386,9 @@ int main(int argc, char** argv) {
   start_cmd->add_flag("--fd-passing", fd_passing,
                       "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
   std::optional<std::string> handoff;
-  start_cmd->add_option("--handoff", handoff,
-                        "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
+  start_cmd
+      ->add_option("--handoff", handoff,
+                   "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
       ->check(CLI::IsMember({"tap", "fd"}));
   std::optional<std::uint32_t> queues;
   start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");
@@ -479,6 +481,7 @@ int main(int argc, char** argv) {
     params.bridge = bridge;
     params.subnet = subnet;
     params.address = address;
+    params.subnet6 = subnet6;
     params.isolation = isolation;
     params.fd_passing = fd_passing;
     if (handoff) params.handoff = *handoff == "tap" ? squib::proto::Handoff::tap : squib::proto::Handoff::fd;

@@ -1,6 +1,7 @@
 #include <squib/service/network_manager.hpp>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -14,21 +15,27 @@
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/network_names.hpp>
 #include <squib/platform/linux/nft.hpp>
+#include <squib/platform/linux/ra_default_routes.hpp>
 #include <squib/platform/linux/stale_objects.hpp>
 #include <squib/service/lease_allocator.hpp>
 
 namespace squib::service {
 
 using core::Error;
-using core::Result;
 using core::ipv4_to_string;
 using core::Ipv4Subnet;
+using core::Result;
 namespace fs = std::filesystem;
 
 namespace {
 
 // Later networks without a subnet take the next free /24 above the default, this many tries.
 constexpr int k_subnet_tries = 64;
+
+// The gateway's IPv6 address is ::1 of the network's /64.
+constexpr unsigned k_prefix6_length = 64;
+
+bool host_has_ipv6() { return ::access("/proc/sys/net/ipv6", F_OK) == 0; }
 
 }  // namespace
 
@@ -52,7 +59,10 @@ struct NetworkManager::Network {
   // Being created: attachments that asked meanwhile wait here for the outcome.
   bool ready = false;
   std::vector<std::pair<proto::StartParams, LeaseCallback>> waiting;
-  bool forwarding = false;  // counted in NetworkManager::m_ip_forwarding
+  bool forwarding = false;                  // counted in NetworkManager::m_ip_forwarding
+  std::optional<core::Ipv6Prefix> subnet6;  // nullopt: the host has no IPv6
+  bool nat66 = false;                       // shared: IPv6 masqueraded out
+  bool forwarding6 = false;                 // counted in NetworkManager::m_ip6_forwarding
 
   [[nodiscard]] proto::NetworkInfo info() const {
     proto::NetworkInfo out;
@@ -62,6 +72,10 @@ struct NetworkManager::Network {
     out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
     if (mode == proto::Mode::shared) out.dns = core::ipv4_to_string(subnet.gateway());
     out.bridge = names.bridge;
+    if (subnet6) {
+      out.subnet6 = subnet6->to_string();
+      out.gateway6 = core::ipv6_to_string(subnet6->gateway());
+    }
     return out;
   }
 };
@@ -71,9 +85,10 @@ NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config)
       m_config(config),
       m_retiring(loop),
       m_nft(loop),
-      m_firewall(loop, config.run_dir,
-                 config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
-                 [this] { maybe_shutdown_done(); }) {}
+      m_firewall(
+          loop, config.run_dir,
+          config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
+          [this] { maybe_shutdown_done(); }) {}
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
@@ -154,15 +169,72 @@ Result<core::Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams&
                            std::to_string(k_subnet_tries - 1) + " /24s are in use on this host); give one"};
 }
 
+Result<std::optional<core::Ipv6Prefix>> NetworkManager::choose_subnet6(const proto::StartParams& params) const {
+  if (!host_has_ipv6()) {
+    if (params.subnet6) return Error{EINVAL, "subnet6: this host has no IPv6 (/proc/sys/net/ipv6 is absent)"};
+    return std::optional<core::Ipv6Prefix>();
+  }
+  std::optional<core::Ipv6Prefix> chosen =
+      params.subnet6 ? core::Ipv6Prefix::parse(*params.subnet6) : core::Ipv6Prefix::ula_for(params.network);
+  if (!chosen) return Error{EINVAL, "subnet6: must be an IPv6 /64 such as fd00:1:2:3::/64"};
+  // Told apart in messages: a derived ULA that collides can be replaced by an explicit one.
+  const std::string what = params.subnet6 ? chosen->to_string() : chosen->to_string() + " (derived from the name)";
+  for (const auto& [name, network] : m_networks) {
+    if (network->subnet6 && *network->subnet6 == *chosen) {
+      return Error{EINVAL, "subnet6: " + what + " overlaps network '" + name + "'"};
+    }
+  }
+  auto netlink = platform::Netlink::open();
+  if (!netlink) return netlink.error();
+  std::vector<std::string> our_bridges;
+  for (const auto& [name, network] : m_networks) our_bridges.push_back(network->names.bridge);
+  auto conflict = platform::host_overlap(netlink.value(), *chosen, our_bridges);
+  if (!conflict)
+    return Error{conflict.error().code, "subnet6: cannot read the host's IPv6 routes: " + conflict.error().message};
+  if (conflict.value()) {
+    return Error{EINVAL,
+                 "subnet6: " + what + " overlaps " + *conflict.value() + "; choose a subnet6 the host does not use"};
+  }
+  return chosen;
+}
+
+bool NetworkManager::nat66_allowed(const std::string& network_name) {
+  if (m_ip6_forwarding.on()) return true;  // already forwarding: turning it on changes nothing
+  auto netlink = platform::Netlink::open();
+  auto at_risk = netlink ? platform::ra_default_route_interfaces(netlink.value())
+                         : Result<std::vector<std::string>>(netlink.error());
+  if (!at_risk) {
+    spdlog::warn("network {}: no NAT66: cannot read the host's IPv6 routes: {}", network_name, at_risk.error().message);
+    return false;
+  }
+  if (at_risk.value().empty()) return true;
+  std::string names;
+  for (const auto& name : at_risk.value()) names += (names.empty() ? "" : ", ") + name;
+  spdlog::warn(
+      "network {}: no NAT66 (IPv6 stays inside the network): turning net.ipv6.conf.all.forwarding on "
+      "would make {} ignore router advertisements and lose its IPv6 default route (accept_ra is not 2); "
+      "set net.ipv6.conf.<interface>.accept_ra=2 there, or enable IPv6 forwarding yourself, and "
+      "recreate the network",
+      network_name, names);
+  return false;
+}
+
 void NetworkManager::create(const proto::StartParams& params, LeaseCallback done) {
   auto subnet = choose_subnet(params);
   if (!subnet) {
     done(subnet.error());
     return;
   }
+  auto subnet6 = choose_subnet6(params);
+  if (!subnet6) {
+    done(subnet6.error());
+    return;
+  }
   auto owned = std::make_unique<Network>(params.network, params.mode, subnet.value(),
                                          platform::network_names(m_config.run_dir, params.network));
   Network* network = owned.get();
+  network->subnet6 = subnet6.value();
+  network->nat66 = network->subnet6 && params.mode == proto::Mode::shared && nat66_allowed(params.network);
   const std::string& bridge = network->names.bridge;
   network->waiting.emplace_back(params, std::move(done));
   m_networks.emplace(params.network, std::move(owned));
@@ -178,12 +250,18 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
       !added) {
     return fail(params.network, added.error());
   }
+  if (network->subnet6) {
+    if (auto added = netlink->add_ipv6_address(bridge, network->subnet6->gateway(), k_prefix6_length); !added) {
+      return fail(params.network, added.error());
+    }
+  }
   platform::LinkChange up;
   up.up = true;
   if (auto set = netlink->set_link(bridge, up); !set) return fail(params.network, set.error());
 
   // The nft table: a child, collected on the loop; the rest continues in rules_applied.
-  platform::NetworkRules rules{network->names.table, bridge, network->subnet, params.mode == proto::Mode::shared};
+  platform::NetworkRules rules{network->names.table, bridge,        network->subnet, params.mode == proto::Mode::shared,
+                               network->subnet6,     network->nat66};
   run_nft(platform::network_ruleset(rules), [this, name = params.network, network](Result<std::string> applied) {
     rules_applied(name, network, std::move(applied));
   });
@@ -197,9 +275,14 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
   if (network.mode == proto::Mode::shared) {
     m_ip_forwarding.network_added();
     network.forwarding = true;
+    if (network.nat66) {
+      m_ip6_forwarding.network_added();
+      network.forwarding6 = true;
+    }
     // Ready only once other tables' forward chains let it through (or, leave: fail).
     m_firewall.add({network.name, network.names.bridge, network.subnet});
-    m_firewall.sync([this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
+    m_firewall.sync(
+        [this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
     return;
   }
   start_dnsmasq(network);
@@ -216,24 +299,34 @@ void NetworkManager::firewall_checked(const std::string& name, const Network* ex
     const std::string bridge = "\"" + network.names.bridge + "\"";
     return fail(name, Error{EPERM, "host firewall: chain '" + blocking.chain.label() + "' (" + blocking.verdict +
                                        ") would drop the forwarded traffic of this shared network (bridge " +
-                                       network.names.bridge + ") and squib-netd runs with --host-firewall=leave; "
+                                       network.names.bridge +
+                                       ") and squib-netd runs with --host-firewall=leave; "
                                        "run it with --host-firewall=coexist (the default), or allow the bridge "
-                                       "yourself: nft insert rule " + chain + " iifname " + bridge + " accept; "
-                                       "nft insert rule " + chain + " oifname " + bridge +
-                                       " ct state established,related accept"});
+                                       "yourself: nft insert rule " +
+                                       chain + " iifname " + bridge +
+                                       " accept; "
+                                       "nft insert rule " +
+                                       chain + " oifname " + bridge + " ct state established,related accept"});
   }
   start_dnsmasq(network);
 }
 
 void NetworkManager::start_dnsmasq(Network& network) {
   const std::string name = network.name;
-  platform::DnsmasqPlan plan{network.names.bridge,    network.subnet,           network.mode == proto::Mode::shared,
-                             network.names.hosts_dir, network.names.lease_path, network.names.pid_path};
+  platform::DnsmasqPlan plan{network.names.bridge,
+                             network.subnet,
+                             network.mode == proto::Mode::shared,
+                             network.names.hosts_dir,
+                             network.names.lease_path,
+                             network.names.pid_path,
+                             network.subnet6,
+                             network.nat66};
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
-  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
-               proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
-               core::ipv4_to_string(network.subnet.gateway()), network.names.table, network.dnsmasq->pid());
+  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, subnet6 {}{}, nft table inet {}, dnsmasq pid {}",
+               network.name, proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
+               core::ipv4_to_string(network.subnet.gateway()), network.subnet6 ? network.subnet6->to_string() : "none",
+               network.nat66 ? " (NAT66)" : "", network.names.table, network.dnsmasq->pid());
   watch_leases(network);
   network.ready = true;
   auto waiting = std::move(network.waiting);
@@ -307,6 +400,14 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
       return done(Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()});
     }
   }
+  if (params.subnet6) {
+    const auto parsed = core::Ipv6Prefix::parse(*params.subnet6);
+    if (!network.subnet6) return done(Error{EINVAL, "subnet6: network '" + params.network + "' has no IPv6"});
+    if (!parsed || !(*parsed == *network.subnet6)) {
+      return done(
+          Error{EINVAL, "subnet6: network '" + params.network + "' already uses " + network.subnet6->to_string()});
+    }
+  }
   if (!network.ready) {
     network.waiting.emplace_back(params, std::move(done));
     return;
@@ -325,6 +426,10 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
   lease.address = address.value();
   lease.network = network.info();
   lease.network.address = core::ipv4_to_string(address.value());
+  if (network.subnet6) {
+    const auto parsed_mac = core::MacAddress::parse(mac);
+    if (parsed_mac) lease.network.address6 = core::ipv6_to_string(network.subnet6->slaac_address(*parsed_mac));
+  }
   return lease;
 }
 
@@ -362,6 +467,7 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
     }
   }
   if (network->forwarding) m_ip_forwarding.network_removed();
+  if (network->forwarding6) m_ip6_forwarding.network_removed();
   if (network->mode == proto::Mode::shared) m_firewall.remove(network->name);
   spdlog::info("network {}: removed bridge {} and nft table inet {}", network->name, network->names.bridge,
                network->names.table);
@@ -402,8 +508,8 @@ std::vector<proto::NetworkStatus> NetworkManager::describe() const {
     out.push_back(
         {network->info(), network->mode, network->leases.size(), network->dnsmasq ? network->dnsmasq->pid() : 0});
     for (auto& finding : m_firewall.findings(name)) {
-      out.back().host_firewall.push_back(
-          {std::move(finding.chain), std::move(finding.verdict), std::move(finding.rules_chain), std::move(finding.action)});
+      out.back().host_firewall.push_back({std::move(finding.chain), std::move(finding.verdict),
+                                          std::move(finding.rules_chain), std::move(finding.action)});
     }
   }
   return out;
