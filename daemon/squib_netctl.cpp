@@ -112,7 +112,8 @@ void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   for (const auto& entry : list) {
     table.add({entry.name, squib::proto::to_string(entry.mode), entry.state, entry.peer_connected ? "yes" : "no",
                entry.mac, or_dash(entry.address), std::to_string(entry.mtu),
-               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"), or_dash(entry.detail, "")});
+               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"),
+               or_dash(entry.detail, "")});
   }
   std::cout << table.render();
 }
@@ -386,9 +387,8 @@ int main(int argc, char** argv) {
   start_cmd->add_flag("--fd-passing", fd_passing,
                       "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
   std::optional<std::string> handoff;
-  start_cmd
-      ->add_option("--handoff", handoff,
-                   "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
+  start_cmd->add_option("--handoff", handoff,
+                        "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
       ->check(CLI::IsMember({"tap", "fd"}));
   std::optional<std::uint32_t> queues;
   start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");

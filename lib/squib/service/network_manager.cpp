@@ -85,10 +85,9 @@ NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config)
       m_config(config),
       m_retiring(loop),
       m_nft(loop),
-      m_firewall(
-          loop, config.run_dir,
-          config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
-          [this] { maybe_shutdown_done(); }) {}
+      m_firewall(loop, config.run_dir,
+                 config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
+                 [this] { maybe_shutdown_done(); }) {}
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
@@ -281,8 +280,7 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
     }
     // Ready only once other tables' forward chains let it through (or, leave: fail).
     m_firewall.add({network.name, network.names.bridge, network.subnet});
-    m_firewall.sync(
-        [this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
+    m_firewall.sync([this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
     return;
   }
   start_dnsmasq(network);
@@ -299,14 +297,11 @@ void NetworkManager::firewall_checked(const std::string& name, const Network* ex
     const std::string bridge = "\"" + network.names.bridge + "\"";
     return fail(name, Error{EPERM, "host firewall: chain '" + blocking.chain.label() + "' (" + blocking.verdict +
                                        ") would drop the forwarded traffic of this shared network (bridge " +
-                                       network.names.bridge +
-                                       ") and squib-netd runs with --host-firewall=leave; "
+                                       network.names.bridge + ") and squib-netd runs with --host-firewall=leave; "
                                        "run it with --host-firewall=coexist (the default), or allow the bridge "
-                                       "yourself: nft insert rule " +
-                                       chain + " iifname " + bridge +
-                                       " accept; "
-                                       "nft insert rule " +
-                                       chain + " oifname " + bridge + " ct state established,related accept"});
+                                       "yourself: nft insert rule " + chain + " iifname " + bridge + " accept; "
+                                       "nft insert rule " + chain + " oifname " + bridge +
+                                       " ct state established,related accept"});
   }
   start_dnsmasq(network);
 }
@@ -508,8 +503,8 @@ std::vector<proto::NetworkStatus> NetworkManager::describe() const {
     out.push_back(
         {network->info(), network->mode, network->leases.size(), network->dnsmasq ? network->dnsmasq->pid() : 0});
     for (auto& finding : m_firewall.findings(name)) {
-      out.back().host_firewall.push_back({std::move(finding.chain), std::move(finding.verdict),
-                                          std::move(finding.rules_chain), std::move(finding.action)});
+      out.back().host_firewall.push_back(
+          {std::move(finding.chain), std::move(finding.verdict), std::move(finding.rules_chain), std::move(finding.action)});
     }
   }
   return out;

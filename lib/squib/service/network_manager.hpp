@@ -137,7 +137,7 @@ class NetworkManager {
   uv::Retirement<platform::Dnsmasq> m_retiring;  // dnsmasq children being stopped
   std::function<void()> m_shutdown_done;
   platform::NftQueue m_nft;
-  platform::HostFirewall m_firewall;       // our rules in other tables' forward chains
+  platform::HostFirewall m_firewall;  // our rules in other tables' forward chains
   platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
   platform::IpForwarding m_ip6_forwarding{"/proc/sys/net/ipv6/conf/all/forwarding",
                                           "net.ipv6.conf.all.forwarding"};  // while any NAT66 network exists

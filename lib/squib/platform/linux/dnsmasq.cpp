@@ -68,8 +68,8 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
       "--interface=" + plan.bridge,
       "--except-interface=lo",
       "--dhcp-authoritative",
-      "--dhcp-range=" + core::ipv4_to_string(subnet.dhcp_first()) + "," + core::ipv4_to_string(subnet.dhcp_last()) +
-          "," + core::ipv4_to_string(subnet.mask()) + "," + k_lease_time,
+      "--dhcp-range=" + core::ipv4_to_string(subnet.dhcp_first()) + "," + core::ipv4_to_string(subnet.dhcp_last()) + "," +
+          core::ipv4_to_string(subnet.mask()) + "," + k_lease_time,
       "--dhcp-option=option:router," + core::ipv4_to_string(subnet.gateway()),
       "--dhcp-hostsdir=" + plan.hosts_path,
       "--dhcp-leasefile=" + plan.lease_path,
