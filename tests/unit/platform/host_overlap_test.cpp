@@ -48,6 +48,8 @@ TEST_CASE("first_overlap (IPv6): routes and host addresses, default routes and o
       {addr("2001:db8:1::"), 48, 2, 2, false},      // a LAN route covering 2001:db8:1::/48
       {addr("fd00:aa::5"), 128, 3, 2, true},        // a host address without a prefix route
       {addr("fd12:3456:789a::"), 64, 7, 2, false},  // one of our bridges
+      {addr("fd00:bb::"), 64, 8, 2, false},         // an address's prefix route, dumped first…
+      {addr("fd00:bb::7"), 128, 8, 2, true},        // …and the address: reported as the address
   };
   const auto overlap = [&](const char* cidr, std::vector<int> skipped = {}) {
     return squib::platform::first_overlap(squib::core::Ipv6Prefix::parse(cidr).value(), host, skipped);
@@ -60,4 +62,5 @@ TEST_CASE("first_overlap (IPv6): routes and host addresses, default routes and o
   CHECK(overlap("fd00:aa::/64")->local);
   CHECK(overlap("fd12:3456:789a::/64")->ifindex == 7);
   CHECK_FALSE(overlap("fd12:3456:789a::/64", {7}));  // the daemon's own network
+  CHECK(overlap("fd00:bb::/64")->local);
 }

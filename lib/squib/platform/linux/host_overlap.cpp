@@ -50,14 +50,18 @@ bool same_leading_bits(const core::Ipv6Address& a, const core::Ipv6Address& b, u
 std::optional<HostRoute6> first_overlap(const core::Ipv6Prefix& prefix, const std::vector<HostRoute6>& host,
                                         const std::vector<int>& skipped_ifindexes) {
   constexpr unsigned k_prefix_bits = 64;
-  for (const auto& entry : host) {
-    if (entry.prefix == 0) continue;  // a default route
-    if (entry.ifindex != 0 &&
-        std::find(skipped_ifindexes.begin(), skipped_ifindexes.end(), entry.ifindex) != skipped_ifindexes.end()) {
-      continue;
+  // Host addresses first, then routes (an address's prefix route would name the same thing
+  // less precisely), whatever order the kernel dumped them in.
+  for (const bool local : {true, false}) {
+    for (const auto& entry : host) {
+      if (entry.local != local || entry.prefix == 0) continue;  // prefix 0: a default route
+      if (entry.ifindex != 0 &&
+          std::find(skipped_ifindexes.begin(), skipped_ifindexes.end(), entry.ifindex) != skipped_ifindexes.end()) {
+        continue;
+      }
+      // Two prefixes overlap when they agree on the shorter one's bits.
+      if (same_leading_bits(entry.network, prefix.network, std::min(entry.prefix, k_prefix_bits))) return entry;
     }
-    // Two prefixes overlap when they agree on the shorter one's bits.
-    if (same_leading_bits(entry.network, prefix.network, std::min(entry.prefix, k_prefix_bits))) return entry;
   }
   return std::nullopt;
 }
