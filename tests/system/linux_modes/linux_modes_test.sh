@@ -315,8 +315,8 @@ ipv6)
     gw=$(field v6 .network.gateway); a=$(field v6 .network.address)
     gw6=$(field v6 .network.gateway6); a6=$(field v6 .network.address6); net6=$(field v6 .network.subnet6)
     [[ "$net6" == fd*::/64 && "$gw6" == "${net6%/64}1" ]] || fail "unexpected IPv6 network $(jq -c .network "$tmp/v6.json")"
-    ip -n "$ns" -6 addr show dev "$(field v6 .network.bridge)" | grep -q "inet6 $gw6/64 scope global" ||
-        fail "the bridge does not hold $gw6/64"
+    bridge_addrs=$(ip -n "$ns" -6 addr show dev "$(field v6 .network.bridge)")
+    grep -q "inet6 $gw6/64 scope global" <<<"$bridge_addrs" || fail "the bridge does not hold $gw6/64: $bridge_addrs"
     boot v6 "dhcp,slaac,ping6:$gw6,ping:$gw"
     wait_for "$tmp/guest-v6.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
     expect v6 "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw"
@@ -347,8 +347,8 @@ nat66)
     start vm-6 --mode shared
     gw6=$(field vm-6 .network.gateway6); a6=$(field vm-6 .network.address6); net6=$(field vm-6 .network.subnet6)
     [[ "$(forwarding6)" == 1 ]] || fail "shared network without net.ipv6.conf.all.forwarding"
-    in_ns nft list table inet "$(in_ns nft list tables | awk '/squib_/ {print $3; exit}')" |
-        grep -q "ip6 saddr $net6 ip6 daddr != $net6 oifname != .* masquerade" || fail "no NAT66 rule for $net6"
+    table=$(in_ns nft list table inet "$(our_tables | awk '{print $3; exit}')")
+    grep -q "ip6 saddr $net6 ip6 daddr != $net6 oifname != .* masquerade" <<<"$table" || fail "no NAT66 rule for $net6: $table"
     wait_for "$tmp/http.log" 'Serving HTTP' 10 || true
     boot vm-6 "dhcp,slaac,ping6:$gw6,ping6:fd00:213::2,wget:http://[fd00:213::2]:8000/"
     wait_for "$tmp/guest-vm-6.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
