@@ -39,8 +39,12 @@ TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]")
 }
 
 TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]") {
-  squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789",
-                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(), false};
+  squib::platform::NetworkRules rules{"squib_0123456789",
+                                      "sqbr-0123456789",
+                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                      false,
+                                      std::nullopt,
+                                      false};
   SECTION("host") {
     const auto script = squib::platform::network_ruleset(rules);
     // Declared, deleted and recreated in one transaction: atomic replacement.
@@ -111,7 +115,9 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
                                     false,
                                     "/run/squib-net/net-x.hosts.d",
                                     "/run/squib-net/net-x.leases",
-                                    "/run/squib-net/net-x.pid"};
+                                    "/run/squib-net/net-x.pid",
+                                    std::nullopt,
+                                    false};
   auto args = squib::platform::dnsmasq_arguments(plan);
   CHECK(has(args, "--keep-in-foreground"));
   CHECK(has(args, "--conf-file=/dev/null"));

@@ -40,7 +40,7 @@ std::string interface_name(int ifindex) {
 bool same_leading_bits(const core::Ipv6Address& a, const core::Ipv6Address& b, unsigned bits) {
   for (unsigned i = 0; i < 16 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
     const unsigned mask = bits >= 8 ? 0xffU : (0xffU << (8 - bits)) & 0xffU;
-    if (((a[i] ^ b[i]) & mask) != 0) return false;
+    if ((static_cast<unsigned>(a[i] ^ b[i]) & mask) != 0) return false;
   }
   return true;
 }
