@@ -1,7 +1,9 @@
 // IPv6 on the daemon's own networks (issue 13): every host/shared network has a /64 (the ULA
 // of its name, or `subnet6` when it is created), `start` reports it with the gateway (::1, on
 // the bridge) and the guest's SLAAC address; conflicts are -32602 naming subnet6; an explicit
-// subnet6 survives kill -9 + restart whichever attachment is restored first. Needs root;
+// subnet6 survives kill -9 + restart whichever attachment is restored first; shared mode
+// turns IPv6 forwarding and NAT66 on, except when the host would then lose its RA-learned
+// default route (platform/linux/ra_default_routes.hpp). Needs root;
 // every address exists only in the network namespace the test makes.
 
 #include <csignal>
@@ -114,4 +116,52 @@ TEST_CASE("host/shared networks: subnet6, gateway6 and address6 reported, confli
     CHECK(network["network"]["subnet6"] == "fd00:99:1:2::/64");
   }
   CHECK(found);
+}
+
+namespace {
+
+// `command`'s output, run inside the daemon's network namespace.
+std::string in_netns_of(const DaemonProcess& daemon, const std::string& command) {
+  InNewNetns inside(daemon.pid());
+  auto run = run_command(command);
+  REQUIRE(inside.leave());
+  return run.output;
+}
+
+}  // namespace
+
+TEST_CASE("shared mode: NAT66 and IPv6 forwarding, unless the host's RA default route would be lost",
+          "[integration][ipv6]") {
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  const bool ra_route = GENERATE(false, true);
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;
+    // An uplink; with ra_route, its default route came from a router advertisement (proto ra)
+    // and its accept_ra is the kernel default, 1.
+    REQUIRE(std::system("ip link add sqt-up6 type veth peer name sqt-up6-peer && "
+                        "ip link set sqt-up6 up && ip link set sqt-up6-peer up") == 0);
+    if (ra_route) REQUIRE(std::system("ip -6 route add default via fe80::1 dev sqt-up6 proto ra") == 0);
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  const auto started = daemon->ok("start", {{"name", "s1"}, {"mode", "shared"}});
+  // IPv6 inside the network works either way.
+  CHECK(started["network"]["address6"].is_string());
+  CHECK(started["network"]["gateway6"].is_string());
+  const std::string forwarding = in_netns_of(*daemon, "cat /proc/sys/net/ipv6/conf/all/forwarding");
+  const std::string ruleset = in_netns_of(*daemon, "nft list ruleset");
+  if (ra_route) {
+    CHECK(forwarding == "0\n");
+    CHECK(ruleset.find("ip6 saddr") == std::string::npos);
+    CHECK(daemon->log().find("no NAT66 (IPv6 stays inside the network): turning net.ipv6.conf.all.forwarding on "
+                             "would make sqt-up6 ignore router advertisements") != std::string::npos);
+  } else {
+    CHECK(forwarding == "1\n");
+    CHECK(ruleset.find("ip6 saddr " + started["network"]["subnet6"].get<std::string>()) != std::string::npos);
+  }
+  daemon->ok("stop", {{"name", "s1"}});
+  REQUIRE(eventually([&] { return daemon->ok("status")["networks"].empty(); }));
+  CHECK(in_netns_of(*daemon, "cat /proc/sys/net/ipv6/conf/all/forwarding") == "0\n");
 }
