@@ -173,28 +173,48 @@ Result<std::optional<core::Ipv6Prefix>> NetworkManager::choose_subnet6(const pro
     if (params.subnet6) return Error{EINVAL, "subnet6: this host has no IPv6 (/proc/sys/net/ipv6 is absent)"};
     return std::optional<core::Ipv6Prefix>();
   }
-  std::optional<core::Ipv6Prefix> chosen =
-      params.subnet6 ? core::Ipv6Prefix::parse(*params.subnet6) : core::Ipv6Prefix::ula_for(params.network);
-  if (!chosen) return Error{EINVAL, "subnet6: must be an IPv6 /64 such as fd00:1:2:3::/64"};
-  // Told apart in messages: a derived ULA that collides can be replaced by an explicit one.
-  const std::string what = params.subnet6 ? chosen->to_string() : chosen->to_string() + " (derived from the name)";
-  for (const auto& [name, network] : m_networks) {
-    if (network->subnet6 && *network->subnet6 == *chosen) {
-      return Error{EINVAL, "subnet6: " + what + " overlaps network '" + name + "'"};
-    }
-  }
   auto netlink = platform::Netlink::open();
   if (!netlink) return netlink.error();
   std::vector<std::string> our_bridges;
   for (const auto& [name, network] : m_networks) our_bridges.push_back(network->names.bridge);
-  auto conflict = platform::host_overlap(netlink.value(), *chosen, our_bridges);
-  if (!conflict)
-    return Error{conflict.error().code, "subnet6: cannot read the host's IPv6 routes: " + conflict.error().message};
-  if (conflict.value()) {
-    return Error{EINVAL,
-                 "subnet6: " + what + " overlaps " + *conflict.value() + "; choose a subnet6 the host does not use"};
+  // Why `prefix` cannot be used (another network's, or the host's), or nullopt.
+  const auto conflict = [&](const core::Ipv6Prefix& prefix) -> Result<std::optional<std::string>> {
+    for (const auto& [name, network] : m_networks) {
+      if (network->subnet6 && *network->subnet6 == prefix) return std::optional<std::string>("network '" + name + "'");
+    }
+    auto host = platform::host_overlap(netlink.value(), prefix, our_bridges);
+    if (!host) return Error{host.error().code, "subnet6: cannot read the host's IPv6 routes: " + host.error().message};
+    return host.value();
+  };
+  if (params.subnet6) {
+    const auto parsed = core::Ipv6Prefix::parse(*params.subnet6);
+    if (!parsed) return Error{EINVAL, "subnet6: must be an IPv6 /64 such as fd00:1:2:3::/64"};
+    auto used = conflict(*parsed);
+    if (!used) return used.error();
+    if (used.value()) {
+      const bool network = used.value()->starts_with("network '");
+      return Error{EINVAL, "subnet6: " + parsed->to_string() + " overlaps " + *used.value() +
+                               (network ? "" : "; choose a subnet6 the host does not use")};
+    }
+    return std::optional<core::Ipv6Prefix>(*parsed);
   }
-  return chosen;
+  // The ULA of the name (subnet ID 0); when that is taken (a second daemon's network of the
+  // same name in this namespace, or the host's), the next subnet IDs of the same Global ID,
+  // as the IPv4 default takes the next free /24.
+  auto candidate = core::Ipv6Prefix::ula_for(params.network);
+  for (int i = 0; i < k_subnet_tries; ++i) {
+    auto used = conflict(candidate);
+    if (!used) return used.error();
+    if (!used.value()) return std::optional<core::Ipv6Prefix>(candidate);
+    spdlog::info("network {}: skipping subnet6 {}: it overlaps {}", params.network, candidate.to_string(),
+                 *used.value());
+    // Subnet ID: bytes 6 and 7, big-endian.
+    const unsigned next = (static_cast<unsigned>(candidate.network[6]) << 8U | candidate.network[7]) + 1U;
+    candidate.network[6] = static_cast<std::uint8_t>(next >> 8U);
+    candidate.network[7] = static_cast<std::uint8_t>(next);
+  }
+  return Error{EINVAL, "subnet6: the ULA of network '" + params.network + "' and its next " +
+                           std::to_string(k_subnet_tries - 1) + " subnets are in use on this host; give one"};
 }
 
 bool NetworkManager::nat66_allowed(const std::string& network_name) {

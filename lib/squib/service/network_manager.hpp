@@ -24,7 +24,9 @@
 //   network's is an EINVAL Error whose message starts with the field name (the factory
 //   maps it to -32602).
 // - IPv6 (issue 13): every network also gets a /64, `subnet6` when the network is created,
-//   else the stable ULA of its name (core/ipv6_prefix.hpp); the same rules as `subnet` (a
+//   else the stable ULA of its name (core/ipv6_prefix.hpp; when that is taken, e.g. by a
+//   second daemon's network of the same name, the next subnet IDs of it, as the IPv4
+//   default takes the next free /24); the same rules as `subnet` (a
 //   different one for an existing network, or one overlapping another network's or a host
 //   route or address, is an EINVAL Error starting "subnet6:"). The bridge holds ::1 of it
 //   (no DAD); dnsmasq advertises it (SLAAC) and answers stateless DHCPv6; `start` reports the
