@@ -354,6 +354,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> bridge;
   std::optional<std::string> subnet;
   std::optional<std::string> address;
+  std::optional<std::string> subnet6;
   std::optional<std::string> network;
   std::optional<std::string> userspace_kind;
   std::optional<std::string> userspace_path;
@@ -374,6 +375,7 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--bridge", bridge, "Existing bridge for mode bridged");
   start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created (host, shared)");
   start_cmd->add_option("--address", address, "The guest's IPv4 address in the subnet (host, shared)");
+  start_cmd->add_option("--subnet6", subnet6, "IPv6 /64 when the network is created (host, shared; default: a ULA)");
   start_cmd->add_flag("--isolation", isolation, "VMs on the network cannot reach each other");
   start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
@@ -479,6 +481,7 @@ int main(int argc, char** argv) {
     params.bridge = bridge;
     params.subnet = subnet;
     params.address = address;
+    params.subnet6 = subnet6;
     params.isolation = isolation;
     params.fd_passing = fd_passing;
     if (handoff) params.handoff = *handoff == "tap" ? squib::proto::Handoff::tap : squib::proto::Handoff::fd;

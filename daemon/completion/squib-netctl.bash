@@ -37,7 +37,7 @@ _squib_netctl() {
             esac
         elif [[ $word == -- ]]; then
             return 0  # the command to --exec: nothing of ours to complete
-        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|address|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|stats|snaplen|direction|write) ]]; then
+        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|subnet6|address|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|stats|snaplen|direction|write) ]]; then
             ((positionals++))
         fi
     done

@@ -67,6 +67,8 @@ TEST_CASE("a second daemon in the same network namespace leaves the first one's 
   CHECK(bridge_b != bridge_a);
   CHECK(started_b["network"]["tap"] != tap_a);
   CHECK(started_b["network"]["subnet"] == "192.168.106.0/24");
+  // Nor its IPv6 /64: the ULA of "default" is A's, so B takes the next subnet ID of it.
+  CHECK(started_b["network"]["subnet6"] != started_a["network"]["subnet6"]);
 
   // kill -9 of A, and A again on its run dir: it removes its own leftovers, not B's.
   REQUIRE(a->stop(SIGKILL) == 128 + SIGKILL);

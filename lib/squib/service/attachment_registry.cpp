@@ -219,6 +219,9 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // in the params so that a restart restores exactly this address.
   if (chosen.guest_ipv4) attachment->set_guest_ipv4(*chosen.guest_ipv4);
   if (chosen.network.address) params.address = chosen.network.address;
+  // Likewise the network's IPv6 /64 (issue 13): whichever attachment a restart restores first
+  // recreates the network with it, so an explicit subnet6 survives in any order.
+  if (chosen.network.subnet6) params.subnet6 = chosen.network.subnet6;
   // Back into the table while the backend gets ready (passt proving it runs): still listed
   // as starting, still answered -32007 by the others.
   auto* backend = chosen.backend.get();

@@ -1,6 +1,7 @@
 #include <squib/service/network_manager.hpp>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -14,21 +15,27 @@
 #include <squib/platform/linux/netlink.hpp>
 #include <squib/platform/linux/network_names.hpp>
 #include <squib/platform/linux/nft.hpp>
+#include <squib/platform/linux/ra_default_routes.hpp>
 #include <squib/platform/linux/stale_objects.hpp>
 #include <squib/service/lease_allocator.hpp>
 
 namespace squib::service {
 
 using core::Error;
-using core::Result;
 using core::ipv4_to_string;
 using core::Ipv4Subnet;
+using core::Result;
 namespace fs = std::filesystem;
 
 namespace {
 
 // Later networks without a subnet take the next free /24 above the default, this many tries.
 constexpr int k_subnet_tries = 64;
+
+// The gateway's IPv6 address is ::1 of the network's /64.
+constexpr unsigned k_prefix6_length = 64;
+
+bool host_has_ipv6() { return ::access("/proc/sys/net/ipv6", F_OK) == 0; }
 
 }  // namespace
 
@@ -52,7 +59,10 @@ struct NetworkManager::Network {
   // Being created: attachments that asked meanwhile wait here for the outcome.
   bool ready = false;
   std::vector<std::pair<proto::StartParams, LeaseCallback>> waiting;
-  bool forwarding = false;  // counted in NetworkManager::m_ip_forwarding
+  bool forwarding = false;                  // counted in NetworkManager::m_ip_forwarding
+  std::optional<core::Ipv6Prefix> subnet6;  // nullopt: the host has no IPv6
+  bool nat66 = false;                       // shared: IPv6 masqueraded out
+  bool forwarding6 = false;                 // counted in NetworkManager::m_ip6_forwarding
 
   [[nodiscard]] proto::NetworkInfo info() const {
     proto::NetworkInfo out;
@@ -62,6 +72,10 @@ struct NetworkManager::Network {
     out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
     if (mode == proto::Mode::shared) out.dns = core::ipv4_to_string(subnet.gateway());
     out.bridge = names.bridge;
+    if (subnet6) {
+      out.subnet6 = subnet6->to_string();
+      out.gateway6 = core::ipv6_to_string(subnet6->gateway());
+    }
     return out;
   }
 };
@@ -154,15 +168,92 @@ Result<core::Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams&
                            std::to_string(k_subnet_tries - 1) + " /24s are in use on this host); give one"};
 }
 
+Result<std::optional<core::Ipv6Prefix>> NetworkManager::choose_subnet6(const proto::StartParams& params) const {
+  if (!host_has_ipv6()) {
+    if (params.subnet6) return Error{EINVAL, "subnet6: this host has no IPv6 (/proc/sys/net/ipv6 is absent)"};
+    return std::optional<core::Ipv6Prefix>();
+  }
+  auto netlink = platform::Netlink::open();
+  if (!netlink) return netlink.error();
+  std::vector<std::string> our_bridges;
+  for (const auto& [name, network] : m_networks) our_bridges.push_back(network->names.bridge);
+  // Why `prefix` cannot be used (another network's, or the host's), or nullopt.
+  const auto conflict = [&](const core::Ipv6Prefix& prefix) -> Result<std::optional<std::string>> {
+    for (const auto& [name, network] : m_networks) {
+      if (network->subnet6 && *network->subnet6 == prefix) return std::optional<std::string>("network '" + name + "'");
+    }
+    auto host = platform::host_overlap(netlink.value(), prefix, our_bridges);
+    if (!host) return Error{host.error().code, "subnet6: cannot read the host's IPv6 routes: " + host.error().message};
+    return host.value();
+  };
+  if (params.subnet6) {
+    const auto parsed = core::Ipv6Prefix::parse(*params.subnet6);
+    if (!parsed) return Error{EINVAL, "subnet6: must be an IPv6 /64 such as fd00:1:2:3::/64"};
+    auto used = conflict(*parsed);
+    if (!used) return used.error();
+    if (used.value()) {
+      const bool network = used.value()->starts_with("network '");
+      return Error{EINVAL, "subnet6: " + parsed->to_string() + " overlaps " + *used.value() +
+                               (network ? "" : "; choose a subnet6 the host does not use")};
+    }
+    return std::optional<core::Ipv6Prefix>(*parsed);
+  }
+  // The ULA of the name (subnet ID 0); when that is taken (a second daemon's network of the
+  // same name in this namespace, or the host's), the next subnet IDs of the same Global ID,
+  // as the IPv4 default takes the next free /24.
+  auto candidate = core::Ipv6Prefix::ula_for(params.network);
+  for (int i = 0; i < k_subnet_tries; ++i) {
+    auto used = conflict(candidate);
+    if (!used) return used.error();
+    if (!used.value()) return std::optional<core::Ipv6Prefix>(candidate);
+    spdlog::info("network {}: skipping subnet6 {}: it overlaps {}", params.network, candidate.to_string(),
+                 *used.value());
+    // Subnet ID: bytes 6 and 7, big-endian.
+    const unsigned next = (static_cast<unsigned>(candidate.network[6]) << 8U | candidate.network[7]) + 1U;
+    candidate.network[6] = static_cast<std::uint8_t>(next >> 8U);
+    candidate.network[7] = static_cast<std::uint8_t>(next);
+  }
+  return Error{EINVAL, "subnet6: the ULA of network '" + params.network + "' and its next " +
+                           std::to_string(k_subnet_tries - 1) + " subnets are in use on this host; give one"};
+}
+
+bool NetworkManager::nat66_allowed(const std::string& network_name) {
+  if (m_ip6_forwarding.on()) return true;  // already forwarding: turning it on changes nothing
+  auto netlink = platform::Netlink::open();
+  auto at_risk = netlink ? platform::ra_default_route_interfaces(netlink.value())
+                         : Result<std::vector<std::string>>(netlink.error());
+  if (!at_risk) {
+    spdlog::warn("network {}: no NAT66: cannot read the host's IPv6 routes: {}", network_name, at_risk.error().message);
+    return false;
+  }
+  if (at_risk.value().empty()) return true;
+  std::string names;
+  for (const auto& name : at_risk.value()) names += (names.empty() ? "" : ", ") + name;
+  spdlog::warn(
+      "network {}: no NAT66 (IPv6 stays inside the network): turning net.ipv6.conf.all.forwarding on "
+      "would make {} ignore router advertisements and lose its IPv6 default route (accept_ra is not 2); "
+      "set net.ipv6.conf.<interface>.accept_ra=2 there, or enable IPv6 forwarding yourself, and "
+      "recreate the network",
+      network_name, names);
+  return false;
+}
+
 void NetworkManager::create(const proto::StartParams& params, LeaseCallback done) {
   auto subnet = choose_subnet(params);
   if (!subnet) {
     done(subnet.error());
     return;
   }
+  auto subnet6 = choose_subnet6(params);
+  if (!subnet6) {
+    done(subnet6.error());
+    return;
+  }
   auto owned = std::make_unique<Network>(params.network, params.mode, subnet.value(),
                                          platform::network_names(m_config.run_dir, params.network));
   Network* network = owned.get();
+  network->subnet6 = subnet6.value();
+  network->nat66 = network->subnet6 && params.mode == proto::Mode::shared && nat66_allowed(params.network);
   const std::string& bridge = network->names.bridge;
   network->waiting.emplace_back(params, std::move(done));
   m_networks.emplace(params.network, std::move(owned));
@@ -178,12 +269,18 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
       !added) {
     return fail(params.network, added.error());
   }
+  if (network->subnet6) {
+    if (auto added = netlink->add_ipv6_address(bridge, network->subnet6->gateway(), k_prefix6_length); !added) {
+      return fail(params.network, added.error());
+    }
+  }
   platform::LinkChange up;
   up.up = true;
   if (auto set = netlink->set_link(bridge, up); !set) return fail(params.network, set.error());
 
   // The nft table: a child, collected on the loop; the rest continues in rules_applied.
-  platform::NetworkRules rules{network->names.table, bridge, network->subnet, params.mode == proto::Mode::shared};
+  platform::NetworkRules rules{network->names.table, bridge,        network->subnet, params.mode == proto::Mode::shared,
+                               network->subnet6,     network->nat66};
   run_nft(platform::network_ruleset(rules), [this, name = params.network, network](Result<std::string> applied) {
     rules_applied(name, network, std::move(applied));
   });
@@ -197,6 +294,10 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
   if (network.mode == proto::Mode::shared) {
     m_ip_forwarding.network_added();
     network.forwarding = true;
+    if (network.nat66) {
+      m_ip6_forwarding.network_added();
+      network.forwarding6 = true;
+    }
     // Ready only once other tables' forward chains let it through (or, leave: fail).
     m_firewall.add({network.name, network.names.bridge, network.subnet});
     m_firewall.sync([this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
@@ -227,13 +328,20 @@ void NetworkManager::firewall_checked(const std::string& name, const Network* ex
 
 void NetworkManager::start_dnsmasq(Network& network) {
   const std::string name = network.name;
-  platform::DnsmasqPlan plan{network.names.bridge,    network.subnet,           network.mode == proto::Mode::shared,
-                             network.names.hosts_dir, network.names.lease_path, network.names.pid_path};
+  platform::DnsmasqPlan plan{network.names.bridge,
+                             network.subnet,
+                             network.mode == proto::Mode::shared,
+                             network.names.hosts_dir,
+                             network.names.lease_path,
+                             network.names.pid_path,
+                             network.subnet6,
+                             network.nat66};
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
-  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
-               proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
-               core::ipv4_to_string(network.subnet.gateway()), network.names.table, network.dnsmasq->pid());
+  spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, subnet6 {}{}, nft table inet {}, dnsmasq pid {}",
+               network.name, proto::to_string(network.mode), network.names.bridge, network.subnet.to_string(),
+               core::ipv4_to_string(network.subnet.gateway()), network.subnet6 ? network.subnet6->to_string() : "none",
+               network.nat66 ? " (NAT66)" : "", network.names.table, network.dnsmasq->pid());
   watch_leases(network);
   network.ready = true;
   auto waiting = std::move(network.waiting);
@@ -307,6 +415,14 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
       return done(Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()});
     }
   }
+  if (params.subnet6) {
+    const auto parsed = core::Ipv6Prefix::parse(*params.subnet6);
+    if (!network.subnet6) return done(Error{EINVAL, "subnet6: network '" + params.network + "' has no IPv6"});
+    if (!parsed || !(*parsed == *network.subnet6)) {
+      return done(
+          Error{EINVAL, "subnet6: network '" + params.network + "' already uses " + network.subnet6->to_string()});
+    }
+  }
   if (!network.ready) {
     network.waiting.emplace_back(params, std::move(done));
     return;
@@ -325,6 +441,10 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
   lease.address = address.value();
   lease.network = network.info();
   lease.network.address = core::ipv4_to_string(address.value());
+  if (network.subnet6) {
+    const auto parsed_mac = core::MacAddress::parse(mac);
+    if (parsed_mac) lease.network.address6 = core::ipv6_to_string(network.subnet6->slaac_address(*parsed_mac));
+  }
   return lease;
 }
 
@@ -362,6 +482,7 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
     }
   }
   if (network->forwarding) m_ip_forwarding.network_removed();
+  if (network->forwarding6) m_ip6_forwarding.network_removed();
   if (network->mode == proto::Mode::shared) m_firewall.remove(network->name);
   spdlog::info("network {}: removed bridge {} and nft table inet {}", network->name, network->names.bridge,
                network->names.table);

@@ -23,6 +23,18 @@
 //   subnet overlapping another network's or a host route, or a mode different from the
 //   network's is an EINVAL Error whose message starts with the field name (the factory
 //   maps it to -32602).
+// - IPv6 (issue 13): every network also gets a /64, `subnet6` when the network is created,
+//   else the stable ULA of its name (core/ipv6_prefix.hpp; when that is taken, e.g. by a
+//   second daemon's network of the same name, the next subnet IDs of it, as the IPv4
+//   default takes the next free /24); the same rules as `subnet` (a
+//   different one for an existing network, or one overlapping another network's or a host
+//   route or address, is an EINVAL Error starting "subnet6:"). The bridge holds ::1 of it
+//   (no DAD); dnsmasq advertises it (SLAAC) and answers stateless DHCPv6; `start` reports the
+//   guest's EUI-64 address. Shared mode masquerades it out (NAT66) and turns
+//   net.ipv6.conf.all.forwarding on, unless that would make the host drop its RA-learned
+//   default route (platform/linux/ra_default_routes.hpp): then IPv6 stays inside the network
+//   and the log says why. A host without IPv6 (/proc/sys/net/ipv6 absent) gets IPv4-only
+//   networks.
 // - Host firewalls (platform/linux/host_firewall.hpp): a shared network is handed to
 //   HostFirewall once its table is in place; it becomes ready only after the pass that follows
 //   has put our tagged accept rules into every other table's forward chain that would drop its
@@ -51,11 +63,12 @@
 
 #include <uv.h>
 
+#include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/result.hpp>
 #include <squib/platform/linux/dnsmasq.hpp>
 #include <squib/platform/linux/host_firewall.hpp>
 #include <squib/platform/linux/ip_forwarding.hpp>
-#include <squib/core/ipv4_subnet.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/service/daemon_config.hpp>
@@ -110,6 +123,10 @@ class NetworkManager {
   core::Result<NetworkLease> allocate(Network& network, const proto::StartParams& params);
   void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
   core::Result<core::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
+  // nullopt: this host has no IPv6.
+  core::Result<std::optional<core::Ipv6Prefix>> choose_subnet6(const proto::StartParams& params) const;
+  // Shared mode: may this network masquerade IPv6 out (see above)? Logs when not.
+  bool nat66_allowed(const std::string& network_name);
   void teardown(std::unique_ptr<Network> network);
   // Every nft job of the manager goes through m_nft (in order, see above).
   void run_nft(std::string script, platform::NftQueue::Done done);
@@ -124,6 +141,8 @@ class NetworkManager {
   platform::NftQueue m_nft;
   platform::HostFirewall m_firewall;  // our rules in other tables' forward chains
   platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
+  platform::IpForwarding m_ip6_forwarding{"/proc/sys/net/ipv6/conf/all/forwarding",
+                                          "net.ipv6.conf.all.forwarding"};  // while any NAT66 network exists
   LeaseObserver m_lease_observer;
 };
 

@@ -17,6 +17,9 @@
 #     SQUIB-GUEST WGET ok bytes=<n> url=<url>   then   SQUIB-GUEST WGET-BODY <first line, ≤200 chars>
 #     SQUIB-GUEST WGET fail url=<url>
 #   task ping:HOST       (ping -c 3, deadline 8 s)   SQUIB-GUEST PING ok|fail host=<host>
+#   task slaac           waits (≤15 s) for a global IPv6 address on eth0 that finished DAD:
+#     SQUIB-GUEST SLAAC ip=<addr> prefix=<n> router6=<gw|none>  | SQUIB-GUEST SLAAC fail
+#   task ping6:HOST      (ping6 -c 3, deadline 8 s)  SQUIB-GUEST PING6 ok|fail host=<host>
 #   task serve:PORT      busybox httpd on PORT serving "hello-from-guest\n" at / and /index.html:
 #     SQUIB-GUEST SERVE port=<port>            | SQUIB-GUEST SERVE fail port=<port>
 #   task sleep:N                               sleeps N seconds, prints SQUIB-GUEST SLEEP done n=<N>
@@ -132,6 +135,29 @@ task_ping() {
     fi
 }
 
+task_slaac() {  # the kernel's own SLAAC (accept_ra=1, autoconf=1 by default): only wait
+    n=0
+    while [ $n -lt 150 ]; do
+        line=$(ip -6 addr show dev eth0 scope global 2>/dev/null | grep 'inet6 ' | grep -v tentative | head -n 1)
+        if [ -n "$line" ]; then
+            cidr=$(echo "$line" | awk '{print $2}')
+            gw6=$(ip -6 route show default 2>/dev/null | awk '/^default via/ {print $3; exit}')
+            say "SLAAC ip=${cidr%/*} prefix=${cidr#*/} router6=${gw6:-none}"
+            return
+        fi
+        sleep 0.1; n=$((n + 1))
+    done
+    fail "SLAAC fail"
+}
+
+task_ping6() {
+    if timeout 10 ping6 -c 3 -w 8 "$1" >/dev/null 2>&1; then
+        say "PING6 ok host=$1"
+    else
+        fail "PING6 fail host=$1"
+    fi
+}
+
 task_serve() {
     mkdir -p /www && echo hello-from-guest > /www/index.html
     httpd -f -p "$1" -h /www &
@@ -158,6 +184,8 @@ for t in "$@"; do
         mtu:*)     task_mtu "${t#mtu:}" ;;
         wget:*)    task_wget "${t#wget:}" ;;
         ping:*)    task_ping "${t#ping:}" ;;
+        slaac)     task_slaac ;;
+        ping6:*)   task_ping6 "${t#ping6:}" ;;
         serve:*)   task_serve "${t#serve:}" ;;
         sleep:*)   task_sleep "${t#sleep:}" ;;
         "")        ;;

@@ -15,6 +15,13 @@
 #             spoofing   host mode, two guests: one uses its DHCP lease and pings the gateway;
 #                        the other sets a static address that is not its lease: its ping fails,
 #                        the gateway never learns that address, and stats count spoofed_ip
+#             ipv6       host mode, dual stack: the guest gets its IPv4 lease and, by SLAAC, exactly
+#                        the address6 start reported (no IPv6 default route: host mode), and
+#                        pings gateway6
+#             nat66      shared mode, IPv6 out: the uplink namespace (veth with IPv6 addresses
+#                        and a default route) serves HTTP on its IPv6 address; the guest fetches
+#                        it through NAT66 and the server sees the daemon-side veth address;
+#                        net.ipv6.conf.all.forwarding is on while the network exists, then back
 #   Env SQUIB_NETD / SQUIB_NETCTL  binaries (default: build-tap/daemon/ beside the source tree)
 #   Env SQUIB_KEEP_LOGS=DIR        copy logs there
 # Prints "linux_modes/<scenario>: PASS (<s>s)" and exits 0, or "… FAIL: why" + logs, exit 1;
@@ -22,13 +29,13 @@
 #
 # Network safety: the daemon, dnsmasq, QEMU, HTTP servers all run inside namespaces named
 # sqt-<scenario>-<random>; every address used (192.168.105.0/24 default subnet, 10.213.0.0/24
-# veth, 10.215.0.0/24 test bridge) exists only in those namespaces, which have no route to
+# veth, 10.215.0.0/24 test bridge, the networks' fd..::/64 ULAs, fd00:213::/64 veth) exists only in those namespaces, which have no route to
 # anything else. Nothing is ever sent outside them.
 # Cleanup (EXIT trap, also on failure and signals): every PID we started is killed, then any
 # process left in our namespaces (by `ip netns pids`), then the namespaces and temp dir go.
 set -euo pipefail
 
-scenario=${1:?usage: linux_modes_test.sh host|isolation|teardown|shared|bridged|spoofing}
+scenario=${1:?usage: linux_modes_test.sh host|isolation|teardown|shared|bridged|spoofing|ipv6|nat66}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 # shellcheck source=../lib.sh
@@ -301,6 +308,60 @@ spoofing)
     stop_daemon
     expect_clean "after SIGTERM"
     pass "lease $a pings $gw; static $bad (lease $b) cannot, spoofed_ip=$bad_ip"
+    ;;
+ipv6)
+    start_daemon
+    start v6 --mode host
+    gw=$(field v6 .network.gateway); a=$(field v6 .network.address)
+    gw6=$(field v6 .network.gateway6); a6=$(field v6 .network.address6); net6=$(field v6 .network.subnet6)
+    [[ "$net6" == fd*::/64 && "$gw6" == "${net6%/64}1" ]] || fail "unexpected IPv6 network $(jq -c .network "$tmp/v6.json")"
+    bridge_addrs=$(ip -n "$ns" -6 addr show dev "$(field v6 .network.bridge)")
+    grep -q "inet6 $gw6/64 scope global" <<<"$bridge_addrs" || fail "the bridge does not hold $gw6/64: $bridge_addrs"
+    boot v6 "dhcp,slaac,ping6:$gw6,ping:$gw"
+    wait_for "$tmp/guest-v6.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
+    expect v6 "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw"
+    expect v6 "SQUIB-GUEST SLAAC ip=$a6 prefix=64 router6=none"
+    expect v6 "SQUIB-GUEST PING6 ok host=$gw6"
+    expect v6 "SQUIB-GUEST PING ok host=$gw"
+    stop_daemon
+    expect_clean "after SIGTERM"
+    pass "lease $a, SLAAC $a6 (as reported), pings $gw6 and $gw"
+    ;;
+nat66)
+    ip netns add "$uplink"
+    ip -n "$uplink" link set lo up
+    ip link add "sqv-$tag" netns "$ns" type veth peer name up0 netns "$uplink"
+    ip -n "$ns" addr add 10.213.0.1/24 dev "sqv-$tag"
+    ip -n "$ns" -6 addr add fd00:213::1/64 dev "sqv-$tag" nodad
+    ip -n "$ns" link set "sqv-$tag" up
+    ip -n "$ns" -6 route add default via fd00:213::2 dev "sqv-$tag"
+    ip -n "$uplink" addr add 10.213.0.2/24 dev up0
+    ip -n "$uplink" -6 addr add fd00:213::2/64 dev up0 nodad
+    ip -n "$uplink" link set up0 up
+    mkdir -p "$tmp/www" && echo hello-over-ipv6 > "$tmp/www/index.html"
+    ip netns exec "$uplink" python3 -m http.server 8000 --bind fd00:213::2 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
+    pids+=($!)
+    forwarding6() { in_ns cat /proc/sys/net/ipv6/conf/all/forwarding; }
+    [[ "$(forwarding6)" == 0 ]] || fail "test premise: IPv6 forwarding is off in a new namespace"
+    start_daemon
+    start vm-6 --mode shared
+    gw6=$(field vm-6 .network.gateway6); a6=$(field vm-6 .network.address6); net6=$(field vm-6 .network.subnet6)
+    [[ "$(forwarding6)" == 1 ]] || fail "shared network without net.ipv6.conf.all.forwarding"
+    table=$(in_ns nft list table inet "$(our_tables | awk '{print $3; exit}')")
+    grep -q "ip6 saddr $net6 ip6 daddr != $net6 oifname != .* masquerade" <<<"$table" || fail "no NAT66 rule for $net6: $table"
+    wait_for "$tmp/http.log" 'Serving HTTP' 10 || true
+    boot vm-6 "dhcp,slaac,ping6:$gw6,ping6:fd00:213::2,wget:http://[fd00:213::2]:8000/"
+    wait_for "$tmp/guest-vm-6.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
+    expect vm-6 "SQUIB-GUEST SLAAC ip=$a6 prefix=64 router6=fe80:"
+    expect vm-6 "SQUIB-GUEST PING6 ok host=$gw6"
+    expect vm-6 "SQUIB-GUEST PING6 ok host=fd00:213::2"
+    expect vm-6 "SQUIB-GUEST WGET-BODY hello-over-ipv6"
+    grep -q '^fd00:213::1 - - .*"GET / ' "$tmp/http.log" || fail "server did not see the masqueraded address: $(cat "$tmp/http.log")"
+    ! grep -q "^${net6%%::/64}:" "$tmp/http.log" || fail "server saw the guest's own address"
+    stop_daemon
+    [[ "$(forwarding6)" == 0 ]] || fail "net.ipv6.conf.all.forwarding was not put back to 0"
+    expect_clean "after SIGTERM"
+    pass "SLAAC $a6, uplink server reached over IPv6, seen from fd00:213::1 (NAT66)"
     ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac

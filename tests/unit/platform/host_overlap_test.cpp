@@ -8,9 +8,9 @@
 
 #include "support/catch.hpp"
 
+using squib::core::Ipv4Subnet;
 using squib::platform::first_overlap;
 using squib::platform::HostPrefix;
-using squib::core::Ipv4Subnet;
 
 namespace {
 
@@ -38,4 +38,29 @@ TEST_CASE("first_overlap: addresses by their connected subnet, routes by prefix,
   CHECK(overlap("192.168.105.0/24")->ifindex == 7);
   CHECK_FALSE(overlap("192.168.105.0/24", {7}));  // the daemon's own network
   CHECK_FALSE(overlap("192.168.106.0/24"));
+}
+
+TEST_CASE("first_overlap (IPv6): routes and host addresses, default routes and own bridges skipped", "[platform]") {
+  using squib::platform::HostRoute6;
+  const auto addr = [](const char* text) { return squib::core::parse_ipv6(text).value(); };
+  const std::vector<HostRoute6> host = {
+      {addr("::"), 0, 2, 9, false},                 // an RA default route: overlaps everything, skipped
+      {addr("2001:db8:1::"), 48, 2, 2, false},      // a LAN route covering 2001:db8:1::/48
+      {addr("fd00:aa::5"), 128, 3, 2, true},        // a host address without a prefix route
+      {addr("fd12:3456:789a::"), 64, 7, 2, false},  // one of our bridges
+      {addr("fd00:bb::"), 64, 8, 2, false},         // an address's prefix route, dumped first…
+      {addr("fd00:bb::7"), 128, 8, 2, true},        // …and the address: reported as the address
+  };
+  const auto overlap = [&](const char* cidr, std::vector<int> skipped = {}) {
+    return squib::platform::first_overlap(squib::core::Ipv6Prefix::parse(cidr).value(), host, skipped);
+  };
+  CHECK_FALSE(overlap("fd00:1:2:3::/64"));
+  REQUIRE(overlap("2001:db8:1:5::/64"));  // inside a wider route
+  CHECK(overlap("2001:db8:1:5::/64")->ifindex == 2);
+  CHECK_FALSE(overlap("2001:db8:2::/64"));
+  REQUIRE(overlap("fd00:aa::/64"));  // holds a host address
+  CHECK(overlap("fd00:aa::/64")->local);
+  CHECK(overlap("fd12:3456:789a::/64")->ifindex == 7);
+  CHECK_FALSE(overlap("fd12:3456:789a::/64", {7}));  // the daemon's own network
+  CHECK(overlap("fd00:bb::/64")->local);
 }

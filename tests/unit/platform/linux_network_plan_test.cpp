@@ -39,8 +39,12 @@ TEST_CASE("interface and table names are stable and fit IFNAMSIZ", "[platform]")
 }
 
 TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]") {
-  squib::platform::NetworkRules rules{"squib_0123456789", "sqbr-0123456789",
-                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(), false};
+  squib::platform::NetworkRules rules{"squib_0123456789",
+                                      "sqbr-0123456789",
+                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                      false,
+                                      std::nullopt,
+                                      false};
   SECTION("host") {
     const auto script = squib::platform::network_ruleset(rules);
     // Declared, deleted and recreated in one transaction: atomic replacement.
@@ -59,6 +63,45 @@ TEST_CASE("nft rule set: host forwards nothing, shared masquerades", "[platform]
   }
 }
 
+TEST_CASE("nft rule set: IPv6 forwarded and masqueraded (NAT66) only in shared mode with masquerade6", "[platform]") {
+  squib::platform::NetworkRules rules{"squib_0123456789",
+                                      "sqbr-0123456789",
+                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                      false,
+                                      squib::core::Ipv6Prefix::parse("fd00:1:2:3::/64"),
+                                      false};
+  SECTION("host: nothing of IPv6 goes out") {
+    const auto script = squib::platform::network_ruleset(rules);
+    CHECK(script.find("ip6") == std::string::npos);
+    CHECK(script.find("masquerade") == std::string::npos);
+  }
+  SECTION("shared without NAT66 (RA hazard): IPv4 only") {
+    rules.masquerade = true;
+    const auto script = squib::platform::network_ruleset(rules);
+    CHECK(script.find("ip saddr 192.168.105.0/24 ip daddr != 192.168.105.0/24") != std::string::npos);
+    CHECK(script.find("ip6") == std::string::npos);
+  }
+  SECTION("shared with NAT66") {
+    rules.masquerade = true;
+    rules.masquerade6 = true;
+    const auto script = squib::platform::network_ruleset(rules);
+    CHECK(script.find("    iifname \"sqbr-0123456789\" ip6 saddr fd00:1:2:3::/64 accept\n") != std::string::npos);
+    CHECK(script.find("    oifname \"sqbr-0123456789\" ip6 daddr fd00:1:2:3::/64 ct state established,related "
+                      "accept\n") != std::string::npos);
+    CHECK(script.find("    ip6 saddr fd00:1:2:3::/64 ip6 daddr != fd00:1:2:3::/64 oifname != \"sqbr-0123456789\" "
+                      "masquerade\n") != std::string::npos);
+    // Both families in one srcnat chain, before the final drops of the forward chain.
+    CHECK(script.find("chain postrouting") == script.rfind("chain postrouting"));
+    CHECK(script.find("ip6 saddr fd00:1:2:3::/64 accept") < script.find("iifname \"sqbr-0123456789\" drop"));
+  }
+  SECTION("NAT66 asked on a host without IPv6: nothing") {
+    rules.masquerade = true;
+    rules.masquerade6 = true;
+    rules.subnet6.reset();
+    CHECK(squib::platform::network_ruleset(rules).find("ip6") == std::string::npos);
+  }
+}
+
 TEST_CASE("nft table listing: only our inet tables", "[platform]") {
   const std::string listing =
       "table inet filter\ntable inet squib_0123456789\ntable ip squib_notours\ntable inet squib_aaaaaaaaaa\n";
@@ -72,7 +115,9 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
                                     false,
                                     "/run/squib-net/net-x.hosts.d",
                                     "/run/squib-net/net-x.leases",
-                                    "/run/squib-net/net-x.pid"};
+                                    "/run/squib-net/net-x.pid",
+                                    std::nullopt,
+                                    false};
   auto args = squib::platform::dnsmasq_arguments(plan);
   CHECK(has(args, "--keep-in-foreground"));
   CHECK(has(args, "--conf-file=/dev/null"));
@@ -88,4 +133,27 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
   args = squib::platform::dnsmasq_arguments(plan);
   CHECK_FALSE(has(args, "--port=0"));
   CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
+  CHECK_FALSE(has(args, "--enable-ra"));  // no subnet6: IPv4 only
+}
+
+TEST_CASE("dnsmasq arguments: router advertisements and stateless DHCPv6 for the /64", "[platform]") {
+  squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
+                                    squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                    false,
+                                    "/run/squib-net/net-x.hosts.d",
+                                    "/run/squib-net/net-x.leases",
+                                    "/run/squib-net/net-x.pid",
+                                    squib::core::Ipv6Prefix::parse("fd00:1:2:3::/64"),
+                                    false};
+  auto args = squib::platform::dnsmasq_arguments(plan);
+  CHECK(has(args, "--enable-ra"));
+  CHECK(has(args, "--dhcp-range=fd00:1:2:3::,ra-stateless,64,12h"));
+  // Not a default router (host mode, or shared without NAT66): router lifetime 0.
+  CHECK(has(args, "--ra-param=sqbr-0123456789,0,0"));
+  // The IPv4 DHCP service is unchanged.
+  CHECK(has(args, "--dhcp-range=192.168.105.2,192.168.105.254,255.255.255.0,12h"));
+  plan.default_router6 = true;
+  args = squib::platform::dnsmasq_arguments(plan);
+  CHECK(has(args, "--enable-ra"));
+  CHECK(std::none_of(args.begin(), args.end(), [](const std::string& arg) { return arg.starts_with("--ra-param"); }));
 }

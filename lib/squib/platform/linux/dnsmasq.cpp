@@ -76,6 +76,16 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
       "--pid-file=" + plan.pid_path,
       "--log-facility=-",
   };
+  if (plan.subnet6) {
+    // dnsmasq(8) --dhcp-range, ra-stateless: RAs with the A (autonomous: SLAAC) and O (other
+    // configuration: ask DHCPv6 for options) bits, and a stateless DHCPv6 service.
+    const std::string prefix = core::ipv6_to_string(plan.subnet6->network);
+    args.push_back("--enable-ra");
+    args.push_back("--dhcp-range=" + prefix + ",ra-stateless,64," + k_lease_time);
+    // --ra-param=<interface>,<interval>,<router lifetime>: interval 0 = the default; a router
+    // lifetime of 0 advertises the prefix but no route via the gateway.
+    if (!plan.default_router6) args.push_back("--ra-param=" + plan.bridge + ",0,0");
+  }
   if (plan.dns) {
     args.push_back("--dhcp-option=option:dns-server," + core::ipv4_to_string(subnet.gateway()));
   } else {

@@ -17,13 +17,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <uv.h>
 
-#include <squib/core/result.hpp>
 #include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/ipv6_prefix.hpp>
+#include <squib/core/result.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
 namespace squib::platform {
@@ -35,6 +37,13 @@ struct DnsmasqPlan {
   std::string hosts_path;  // the --dhcp-hostsdir directory
   std::string lease_path;
   std::string pid_path;
+  // IPv6: router advertisements for this /64 (SLAAC, EUI-64 addresses) and stateless DHCPv6
+  // (options only) on the bridge; nullopt: IPv4 only. `default_router6`: whether the RAs
+  // make the gateway the guests' IPv6 default router (shared mode with NAT66); otherwise
+  // their router lifetime is 0, so guests get addresses and the on-link prefix but no
+  // default route into a network that forwards nothing out.
+  std::optional<core::Ipv6Prefix> subnet6;
+  bool default_router6 = false;
 };
 std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
 

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <squib/core/result.hpp>
 #include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/ipv6_prefix.hpp>
+#include <squib/core/result.hpp>
 #include <squib/platform/linux/netlink.hpp>
 
 namespace squib::platform {
@@ -26,6 +27,14 @@ std::optional<HostPrefix> first_overlap(const core::Ipv4Subnet& subnet, const st
 // Reads the host's addresses and routes; a sentence naming the colliding address or route
 // and its interface (e.g. "10.9.0.5/24 on dummy0 (a host address)"), or nullopt when free.
 core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const core::Ipv4Subnet& subnet,
+                                                      const std::vector<std::string>& skipped_interfaces);
+
+// IPv6 (a network's /64): the host's prefixes are its IPv6 routes with a destination, in every
+// table, the local ones (its own addresses, /128) included, so an address configured without
+// a prefix route still counts. Default routes are left out, as above.
+std::optional<HostRoute6> first_overlap(const core::Ipv6Prefix& prefix, const std::vector<HostRoute6>& host,
+                                        const std::vector<int>& skipped_ifindexes);
+core::Result<std::optional<std::string>> host_overlap(Netlink& netlink, const core::Ipv6Prefix& prefix,
                                                       const std::vector<std::string>& skipped_interfaces);
 
 }  // namespace squib::platform

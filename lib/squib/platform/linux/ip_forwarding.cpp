@@ -6,6 +6,13 @@
 
 namespace squib::platform {
 
+bool IpForwarding::on() const {
+  std::ifstream in(m_path);
+  std::string value;
+  std::getline(in, value);
+  return value == "1";
+}
+
 void IpForwarding::network_added() {
   if (m_networks++ > 0) return;
   std::ifstream in(m_path);
@@ -14,20 +21,20 @@ void IpForwarding::network_added() {
   if (before == "1") return;  // already on: not ours to turn off later
   std::ofstream out(m_path);
   if (!(out << "1\n") || !out.flush()) {
-    spdlog::error("cannot enable net.ipv4.ip_forward: shared networks will not reach the uplink");
+    spdlog::error("cannot enable {}: shared networks will not reach the uplink", m_sysctl);
     return;
   }
   m_before = before;
-  spdlog::info("net.ipv4.ip_forward: {} -> 1 (restored when the last shared network goes)", before);
+  spdlog::info("{}: {} -> 1 (restored when the last shared network goes)", m_sysctl, before);
 }
 
 void IpForwarding::network_removed() {
   if (m_networks == 0 || --m_networks > 0 || !m_before) return;
   std::ofstream out(m_path);
   if (out << *m_before << "\n" && out.flush()) {
-    spdlog::info("net.ipv4.ip_forward: restored to {}", *m_before);
+    spdlog::info("{}: restored to {}", m_sysctl, *m_before);
   } else {
-    spdlog::error("cannot restore net.ipv4.ip_forward to {}", *m_before);
+    spdlog::error("cannot restore {} to {}", m_sysctl, *m_before);
   }
   m_before.reset();
 }

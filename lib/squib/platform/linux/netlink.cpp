@@ -231,6 +231,23 @@ Result<void> Netlink::add_ipv4_address(const std::string& name, std::uint32_t ad
   return transact("add address to " + name);
 }
 
+Result<void> Netlink::add_ipv6_address(const std::string& name, const core::Ipv6Address& address, unsigned prefix) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK);
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_flags = IFA_F_NODAD;
+  ifa->ifa_index = static_cast<unsigned>(index.value());
+  mnl_attr_put(message, IFA_LOCAL, address.size(), address.data());
+  mnl_attr_put(message, IFA_ADDRESS, address.size(), address.data());
+  // ifa_flags holds 8 bits; IFA_FLAGS (Linux 3.14) is the 32-bit field the kernel prefers.
+  mnl_attr_put_u32(message, IFA_FLAGS, IFA_F_NODAD);
+  return transact("add IPv6 address to " + name);
+}
+
 Result<void> Netlink::set_bridge_port(const std::string& name, const BridgePortChange& change) {
   auto index = index_of(name);
   if (!index) return index.error();
@@ -324,6 +341,40 @@ Result<std::vector<HostPrefix>> Netlink::list_ipv4_routes() {
     // RTA_OIF carries an ifindex, not an address: undo parse_ipv4_attr's byte swap.
     if (attributes.values[RTA_OIF]) entry.ifindex = static_cast<int>(htonl(*attributes.values[RTA_OIF]));
     out.push_back(entry);
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<std::vector<HostRoute6>> Netlink::list_ipv6_routes() {
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETROUTE, NLM_F_DUMP);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET6;
+  std::vector<HostRoute6> out;
+  auto done = transact("list IPv6 routes", [&out](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != RTM_NEWROUTE) return;
+    const auto* header = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(reply));
+    if (header->rtm_family != AF_INET6 || (header->rtm_type != RTN_UNICAST && header->rtm_type != RTN_LOCAL)) return;
+    HostRoute6 entry;
+    entry.prefix = header->rtm_dst_len;
+    entry.protocol = header->rtm_protocol;
+    entry.local = header->rtm_type == RTN_LOCAL;
+    struct Context {
+      HostRoute6* entry;
+    } context{&entry};
+    mnl_attr_parse(
+        reply, sizeof *header,
+        [](const nlattr* attr, void* data) -> int {
+          auto* route = static_cast<Context*>(data)->entry;
+          if (mnl_attr_get_type(attr) == RTA_DST && mnl_attr_get_payload_len(attr) == route->network.size()) {
+            std::memcpy(route->network.data(), mnl_attr_get_payload(attr), route->network.size());
+          } else if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+            route->ifindex = static_cast<int>(mnl_attr_get_u32(attr));
+          }
+          return MNL_CB_OK;
+        },
+        &context);
+    out.push_back(entry);  // a default route has no RTA_DST: ::/0
   });
   if (!done) return done.error();
   return out;

@@ -26,6 +26,7 @@
 
 #include <linux/netlink.h>
 
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/result.hpp>
 
 struct mnl_socket;
@@ -87,6 +88,17 @@ struct HostPrefix {
   bool is_route = false;
 };
 
+// An IPv6 route of the host (RTM_GETROUTE dump, AF_INET6): its destination prefix, the
+// interface and the routing protocol that installed it (RTPROT_RA = 9: learned from a router
+// advertisement, the case that matters once forwarding is turned on).
+struct HostRoute6 {
+  core::Ipv6Address network{};
+  unsigned prefix = 0;
+  int ifindex = 0;  // RTA_OIF, 0 when none
+  unsigned protocol = 0;
+  bool local = false;  // RTN_LOCAL: an address of this host (a /128)
+};
+
 // Changes applied by set_link; unset fields are left alone.
 struct LinkChange {
   std::optional<bool> up;
@@ -109,6 +121,9 @@ class Netlink {
   core::Result<void> set_link(const std::string& name, const LinkChange& change);
   // Adds ADDRESS/PREFIX (IPv4, network byte order) with the subnet's broadcast address.
   core::Result<void> add_ipv4_address(const std::string& name, std::uint32_t address_be, unsigned prefix);
+  // Adds ADDRESS/PREFIX (IPv6) with IFA_F_NODAD: the address is usable at once, without the
+  // ~1 s of duplicate address detection (it is the gateway of a network only we address).
+  core::Result<void> add_ipv6_address(const std::string& name, const core::Ipv6Address& address, unsigned prefix);
   // Bridge port flags of `name` (an enslaved link); unset fields are left alone.
   core::Result<void> set_bridge_port(const std::string& name, const BridgePortChange& change);
   // A static FDB entry on the port's bridge: frames for `mac` go to port `name` only, never
@@ -120,6 +135,9 @@ class Netlink {
   // Every unicast IPv4 route with a destination prefix (not the default route) in every
   // routing table: main, and the tables VPNs such as WireGuard use (RTM_GETROUTE dump).
   core::Result<std::vector<HostPrefix>> list_ipv4_routes();
+  // Every unicast and local IPv6 route in every routing table, the default routes included
+  // (RTM_GETROUTE dump): local routes are the host's own addresses, the others what it routes.
+  core::Result<std::vector<HostRoute6>> list_ipv6_routes();
   core::Result<std::optional<LinkInfo>> find_link(const std::string& name);
   // Every named counter of one nftables family (NFPROTO_*), with its table: what `nft list
   // counters` prints, in one dump (NFT_MSG_GETOBJ, NFT_OBJECT_COUNTER) instead of a child.

@@ -37,14 +37,25 @@ std::string network_ruleset(const NetworkRules& rules) {
     out << "    iifname " << bridge << " ip saddr " << subnet << " accept\n"
         << "    oifname " << bridge << " ip daddr " << subnet << " ct state established,related accept\n";
   }
+  const std::string subnet6 = rules.subnet6 ? rules.subnet6->to_string() : std::string();
+  const bool masquerade6 = rules.subnet6 && rules.masquerade6;
+  if (masquerade6) {
+    out << "    iifname " << bridge << " ip6 saddr " << subnet6 << " accept\n"
+        << "    oifname " << bridge << " ip6 daddr " << subnet6 << " ct state established,related accept\n";
+  }
   out << "    iifname " << bridge << " drop\n"
       << "    oifname " << bridge << " drop\n"
       << "  }\n";
-  if (rules.masquerade) {
+  if (rules.masquerade || masquerade6) {
     out << "  chain postrouting {\n"
-        << "    type nat hook postrouting priority srcnat; policy accept;\n"
-        << "    ip saddr " << subnet << " ip daddr != " << subnet << " oifname != " << bridge << " masquerade\n"
-        << "  }\n";
+        << "    type nat hook postrouting priority srcnat; policy accept;\n";
+    if (rules.masquerade) {
+      out << "    ip saddr " << subnet << " ip daddr != " << subnet << " oifname != " << bridge << " masquerade\n";
+    }
+    if (masquerade6) {
+      out << "    ip6 saddr " << subnet6 << " ip6 daddr != " << subnet6 << " oifname != " << bridge << " masquerade\n";
+    }
+    out << "  }\n";
   }
   out << "}\n";
   return out.str();

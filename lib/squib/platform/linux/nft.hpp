@@ -17,18 +17,24 @@
 // shared mode, the subnet may go out and replies come back (ct established,related) with
 // masquerade in a srcnat postrouting chain; everything else to or from the bridge is
 // dropped, so a host network forwards nothing even when ip_forward is on for other reasons.
+// IPv6 (issue 13): the same rules for the network's /64 when `subnet6` is set and
+// `masquerade6` (NAT66, shared mode unless the RA hazard of ra_default_routes.hpp stops it):
+// the guests' ULA sources are masqueraded to the uplink's address, as libvirt's NAT66 does,
+// since a ULA is not routed on the Internet and the host has no prefix to delegate to them.
 // A drop in another table still wins (netfilter semantics): an operator's firewall remains
 // in charge.
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <uv.h>
 
-#include <squib/core/result.hpp>
 #include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/ipv6_prefix.hpp>
+#include <squib/core/result.hpp>
 
 namespace squib::platform {
 
@@ -40,7 +46,9 @@ struct NetworkRules {
   std::string table;   // squib_<hash>
   std::string bridge;  // sqbr-<hash>
   core::Ipv4Subnet subnet;
-  bool masquerade = false;  // shared mode
+  bool masquerade = false;                  // shared mode
+  std::optional<core::Ipv6Prefix> subnet6;  // nullopt: no IPv6 on this host
+  bool masquerade6 = false;                 // NAT66 of subnet6 (shared mode, see above)
 };
 
 // The script that creates (or atomically replaces) the table.
