@@ -9,6 +9,7 @@
 #include <squib/backend/tap_backend.hpp>
 #include <squib/core/assert.hpp>
 #include <squib/core/mac_address.hpp>
+#include <squib/core/names.hpp>
 #include <squib/platform/linux/dnsmasq_leases.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
@@ -41,6 +42,8 @@ struct NetworkManager::Network {
         names(std::move(network_names)),
         leases(name, subnet) {}
 
+  std::string domain{proto::k_default_domain};  // its DNS names are <attachment>.<domain>
+
   std::string name;
   proto::Mode mode = proto::Mode::host;
   core::Ipv4Subnet subnet;
@@ -60,7 +63,8 @@ struct NetworkManager::Network {
     out.subnet = subnet.to_string();
     out.gateway = core::ipv4_to_string(subnet.gateway());
     out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
-    if (mode == proto::Mode::shared) out.dns = core::ipv4_to_string(subnet.gateway());
+    out.dns = core::ipv4_to_string(subnet.gateway());  // both modes: at least the network's names
+    out.domain = domain;
     out.bridge = names.bridge;
     return out;
   }
@@ -163,6 +167,7 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
   auto owned = std::make_unique<Network>(params.network, params.mode, subnet.value(),
                                          platform::network_names(m_config.run_dir, params.network));
   Network* network = owned.get();
+  if (params.domain) network->domain = *params.domain;  // validated by the parser
   const std::string& bridge = network->names.bridge;
   network->waiting.emplace_back(params, std::move(done));
   m_networks.emplace(params.network, std::move(owned));
@@ -229,6 +234,8 @@ void NetworkManager::start_dnsmasq(Network& network) {
   const std::string name = network.name;
   platform::DnsmasqPlan plan{network.names.bridge,    network.subnet,           network.mode == proto::Mode::shared,
                              network.names.hosts_dir, network.names.lease_path, network.names.pid_path};
+  plan.domain = network.domain;
+  plan.names_path = network.names.names_dir;
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, nft table inet {}, dnsmasq pid {}", network.name,
@@ -307,6 +314,9 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
       return done(Error{EINVAL, "subnet: network '" + params.network + "' already uses " + network.subnet.to_string()});
     }
   }
+  if (params.domain && *params.domain != network.domain) {
+    return done(Error{EINVAL, "domain: network '" + params.network + "' already uses " + network.domain});
+  }
   if (!network.ready) {
     network.waiting.emplace_back(params, std::move(done));
     return;
@@ -325,7 +335,19 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
   lease.address = address.value();
   lease.network = network.info();
   lease.network.address = core::ipv4_to_string(address.value());
+  publish_name(network, params.name, lease);
   return lease;
+}
+
+// The network's DNS answers <name>.<domain> with the lease's addresses, for names that are
+// DNS labels; any other name is logged once, here, when the attachment joins.
+void NetworkManager::publish_name(Network& network, const std::string& name, const NetworkLease& lease) {
+  if (!core::is_valid_dns_label(name)) {
+    spdlog::info("network {}: attachment {} gets no DNS name: its name is not a DNS label ([A-Za-z0-9-], 1-63)",
+                 network.name, name);
+    return;
+  }
+  network.dnsmasq->add_name(name, lease.address, lease.network.address6.value_or(""));
 }
 
 void NetworkManager::run_nft(std::string script, platform::NftQueue::Done done) {
@@ -340,7 +362,10 @@ void NetworkManager::release(const proto::StartParams& params) {
   if (it == m_networks.end()) return;
   Network& network = *it->second;
   network.leases.release(params.name);
-  if (network.dnsmasq) network.dnsmasq->remove_host(params.name);
+  if (network.dnsmasq) {
+    network.dnsmasq->remove_host(params.name);
+    network.dnsmasq->remove_name(params.name);  // dnsmasq drops it by inotify (--hostsdir)
+  }
   if (!network.leases.empty()) {
     // dnsmasq forgets a removed hostsdir entry only on SIGHUP (dnsmasq(8) --dhcp-hostsdir).
     if (network.dnsmasq) network.dnsmasq->reload();

@@ -66,7 +66,7 @@ TEST_CASE("nft table listing: only our inet tables", "[platform]") {
   CHECK(squib::platform::delete_table_script("squib_x") == "table inet squib_x\ndelete table inet squib_x\n");
 }
 
-TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode", "[platform]") {
+TEST_CASE("dnsmasq arguments: DHCP and DNS on the bridge only, upstream DNS only in shared mode", "[platform]") {
   squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
                                     squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
                                     false,
@@ -83,9 +83,21 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
   CHECK(has(args, "--dhcp-hostsdir=/run/squib-net/net-x.hosts.d"));
   CHECK(has(args, "--pid-file=/run/squib-net/net-x.pid"));
   CHECK(has(args, "--log-facility=-"));
-  CHECK(has(args, "--port=0"));
-  plan.dns = true;
+  // DNS names in both modes, authoritative for the domain; host mode has no upstream.
+  plan.domain = "lab.test";
+  plan.names_path = "/run/squib-net/net-x.names.d";
   args = squib::platform::dnsmasq_arguments(plan);
   CHECK_FALSE(has(args, "--port=0"));
+  CHECK(has(args, "--hostsdir=/run/squib-net/net-x.names.d"));
+  CHECK(has(args, "--domain=lab.test"));
+  CHECK(has(args, "--local=/lab.test/"));
+  CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
+  CHECK(has(args, "--no-resolv"));
+  CHECK_FALSE(has(args, "--resolv-file=/etc/resolv.conf"));
+  plan.upstream_dns = true;
+  args = squib::platform::dnsmasq_arguments(plan);
+  CHECK_FALSE(has(args, "--no-resolv"));
+  CHECK(has(args, "--resolv-file=/etc/resolv.conf"));
+  CHECK(has(args, "--local=/lab.test/"));
   CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
 }
