@@ -49,7 +49,7 @@ struct DnsmasqPlan {
   std::string lease_path;
   std::string pid_path;
   std::string domain = "squib.internal";  // the names' domain (proto::k_default_domain)
-  std::string names_path;                 // the --hostsdir directory (DNS names)
+  std::string names_path{};               // the --hostsdir directory (DNS names)
 };
 std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
 
