@@ -13,7 +13,10 @@
 #             teardown   after stop, SIGTERM, and kill -9 + restart, no TAP, bridge, nft table,
 #                        dnsmasq or socket of ours remains (no guests: kernel state only)
 #             shared     a second namespace is the uplink (veth); the guest fetches a page from
-#                        a server there through masquerade; the server sees the uplink address
+#                        a server there through masquerade; the server sees the uplink address;
+#                        the guest resolves a name only a DNS server in the uplink knows, named
+#                        by the daemon's /etc/resolv.conf (/etc/netns/<ns>/resolv.conf, which
+#                        `ip netns exec` mounts there): the gateway forwards it
 #             bridged    the TAP joins a bridge the test made; a static guest pings its address
 #             spoofing   host mode, two guests: one uses its DHCP lease and pings the gateway;
 #                        the other sets a static address that is not its lease: its ping fails,
@@ -68,6 +71,8 @@ cleanup() {
     done
     for pid in "${pids[@]}" $daemon_pid; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     for n in "$ns" "$uplink"; do ip netns del "$n" 2>/dev/null || true; done
+    rm -rf "/etc/netns/$ns"   # shared: the namespace's resolv.conf (ip netns exec mounts it)
+    rmdir /etc/netns 2>/dev/null || true   # only when empty (made by mkdir -p below)
     if [[ -n "${SQUIB_KEEP_LOGS:-}" ]]; then mkdir -p "$SQUIB_KEEP_LOGS"; cp "$tmp"/*.log "$SQUIB_KEEP_LOGS"/ 2>/dev/null || true; fi
     rm -rf "$tmp"
 }
@@ -247,20 +252,28 @@ shared)
     mkdir -p "$tmp/www" && echo hello-from-uplink > "$tmp/www/index.html"
     ip netns exec "$uplink" python3 -m http.server 8000 --bind 10.213.0.2 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
     pids+=($!)
+    # The uplink's DNS server knows up.test; the daemon's namespace sees it as its resolver.
+    ip netns exec "$uplink" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-hosts --no-resolv \
+        --bind-interfaces --listen-address=10.213.0.2 --address=/up.test/10.213.0.99 \
+        --pid-file="$tmp/up-dns.pid" >"$tmp/up-dns.log" 2>&1 &
+    pids+=($!)
+    mkdir -p "/etc/netns/$ns" && echo "nameserver 10.213.0.2" >"/etc/netns/$ns/resolv.conf"
     start_daemon
     start vm-s --mode shared
     gw=$(field vm-s .network.gateway)
     [[ "$(field vm-s .network.dns)" == "$gw" ]] || fail "shared mode must offer DNS on the gateway"
-    boot vm-s "dhcp,ping:$gw,wget:http://10.213.0.2:8000/"
+    boot vm-s "dhcp,ping:$gw,wget:http://10.213.0.2:8000/,resolve:up.test,resolve:vm-s.squib.internal"
     wait_for "$tmp/guest-vm-s.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
     expect vm-s "SQUIB-GUEST LEASE ip=$(field vm-s .network.address) prefix=24 router=$gw dns=$gw"
     expect vm-s "SQUIB-GUEST PING ok host=$gw"
     expect vm-s "SQUIB-GUEST WGET-BODY hello-from-uplink"
+    expect vm-s "SQUIB-GUEST RESOLVE ok name=up.test address=10.213.0.99 server=$gw"
+    expect vm-s "SQUIB-GUEST RESOLVE ok name=vm-s.squib.internal address=$(field vm-s .network.address) server=$gw"
     grep -q '^10\.213\.0\.1 - - .*"GET / ' "$tmp/http.log" || fail "server did not see the masqueraded address"
     ! grep -q '192\.168\.105\.' "$tmp/http.log" || fail "server saw the guest's own address"
     stop_daemon
     expect_clean "after SIGTERM"
-    pass "lease with DNS, uplink server reached, seen from 10.213.0.1 (masquerade)"
+    pass "lease with DNS, uplink server reached, seen from 10.213.0.1 (masquerade), up.test forwarded upstream"
     ;;
 bridged)
     ip -n "$ns" link add tbr0 type bridge
