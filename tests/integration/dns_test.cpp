@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <map>
 #include <string>
 
 #include "support/catch.hpp"
@@ -92,6 +94,17 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
   CHECK(eventually(
       [&] { return dig(*daemon, lab_gateway, "d.lab.test", "A") == d["network"]["address"].get<std::string>(); }));
   CHECK(dig(*daemon, lab_gateway, "b.squib.internal", "A", true) == "REFUSED");  // not its names
+
+  // Each attachment records its network's domain (state.json), so whichever of them recreates
+  // the network after a restart recreates it with the same domain.
+  {
+    std::ifstream in(daemon->run_dir() + "/state.json");
+    const json state = json::parse(in);
+    std::map<std::string, std::string> domains;
+    for (const auto& entry : state["attachments"]) domains[entry["name"]] = entry.value("domain", "");
+    CHECK(domains ==
+          std::map<std::string, std::string>{{"a", "squib.internal"}, {"b", "squib.internal"}, {"d", "lab.test"}});
+  }
 
   // A name that is not a DNS label gets no name (and is logged), the attachment still starts.
   daemon->ok("start", {{"name", "under_score"}, {"mode", "host"}});
