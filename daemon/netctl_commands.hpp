@@ -13,6 +13,9 @@ namespace squib::netctl {
 // `metrics`: the daemon's Prometheus exposition, printed as is (--json: the result object).
 int metrics_command(const Options& options);
 
+// `resolve`: the DNS name of attachment `name` (or <name>.<domain>) and its addresses.
+int resolve_command(const Options& options, const std::string& name);
+
 // `stats --watch`: per-second rates of `name` (empty: every attachment the caller sees) every
 // `interval_s` seconds, `count` times (0: until interrupted).
 int watch_stats_command(const Options& options, const std::string& name, double interval_s, int count);

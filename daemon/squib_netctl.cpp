@@ -355,6 +355,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> subnet;
   std::optional<std::string> address;
   std::optional<std::string> subnet6;
+  std::optional<std::string> domain;
   std::optional<std::string> network;
   std::optional<std::string> userspace_kind;
   std::optional<std::string> userspace_path;
@@ -376,6 +377,9 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--subnet", subnet, "Subnet CIDR when the network is created (host, shared)");
   start_cmd->add_option("--address", address, "The guest's IPv4 address in the subnet (host, shared)");
   start_cmd->add_option("--subnet6", subnet6, "IPv6 /64 when the network is created (host, shared; default: a ULA)");
+  start_cmd->add_option("--domain", domain,
+                        "DNS domain of the network's names (<name>.<domain>) when the network is created (host, "
+                        "shared; default squib.internal)");
   start_cmd->add_flag("--isolation", isolation, "VMs on the network cannot reach each other");
   start_cmd->add_option("--userspace", userspace_kind, "Userspace stack: passt or gvproxy");
   start_cmd->add_option("--userspace-path", userspace_path, "Userspace program path (root only)");
@@ -407,6 +411,11 @@ int main(int argc, char** argv) {
   auto* restart_cmd =
       app.add_subcommand("restart", "Start a userspace attachment's child again (e.g. after it failed)");
   restart_cmd->add_option("name", restart_name)->required();
+
+  std::string resolve_name;
+  auto* resolve_cmd = app.add_subcommand(
+      "resolve", "What the network's DNS answers for an attachment: NAME or NAME.DOMAIN -> FQDN ADDRESS [ADDRESS6]");
+  resolve_cmd->add_option("name", resolve_name)->required();
 
   std::string forward_name, forward_protocol, forward_host;
   std::uint32_t forward_guest_port = 0;
@@ -482,6 +491,7 @@ int main(int argc, char** argv) {
     params.subnet = subnet;
     params.address = address;
     params.subnet6 = subnet6;
+    params.domain = domain;
     params.isolation = isolation;
     params.fd_passing = fd_passing;
     if (handoff) params.handoff = *handoff == "tap" ? squib::proto::Handoff::tap : squib::proto::Handoff::fd;
@@ -497,6 +507,7 @@ int main(int argc, char** argv) {
   }
   if (stop_cmd->parsed()) return stop_command(options, stop_name);
   if (restart_cmd->parsed()) return restart_command(options, restart_name);
+  if (resolve_cmd->parsed()) return squib::netctl::resolve_command(options, resolve_name);
   if (forward_cmd->parsed()) {
     return forward_command(options, forward_name, forward_protocol, forward_host, forward_guest_port);
   }

@@ -37,7 +37,7 @@ _squib_netctl() {
             esac
         elif [[ $word == -- ]]; then
             return 0  # the command to --exec: nothing of ours to complete
-        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|subnet6|address|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|stats|snaplen|direction|write) ]]; then
+        elif [[ $word != -* && ${COMP_WORDS[i-1]} != --@(mode|mac|mtu|network|bridge|subnet|subnet6|address|domain|userspace|userspace-path|userspace-arg|framing|forward|handoff|queues|count|interval|stats|snaplen|direction|write) ]]; then
             ((positionals++))
         fi
     done
@@ -72,7 +72,7 @@ _squib_netctl() {
         events)  # any number of names
             COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))
             ;;
-        stop|restart|stats|forward|unforward|capture)
+        stop|restart|stats|forward|unforward|capture|resolve)
             if ((positionals == 0)); then
                 COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))
             elif [[ $command == @(forward|unforward) ]] && ((positionals == 1)); then

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <squib/core/assert.hpp>
 #include <squib/core/fnv1a.hpp>
 #include <squib/core/frame_view.hpp>
 #include <squib/platform/linux/netlink.hpp>
@@ -33,9 +34,49 @@ TapBackend::TapBackend(BackendContext context, TapConfig config)
       // One spare byte per slot: a read that fills it was longer than max_frame.
       m_pool(core::k_batch_size, m_context.max_frame + 1) {}
 
-TapBackend::~TapBackend() { m_poll.close(); }
+TapBackend::~TapBackend() {
+  *m_alive = nullptr;
+  if (m_config.stats_poller != nullptr) m_config.stats_poller->remove(this);
+  m_poll.close();
+}
 
-void TapBackend::start(Done ready) { ready(open_and_configure()); }
+void TapBackend::start(Done ready) {
+  if (!m_config.isolated) return ready(open_and_configure());
+  SQUIB_ASSERT(m_config.nft != nullptr && m_config.stats_poller != nullptr);
+  m_ready = std::move(ready);
+  m_config.nft->run(platform::tap_isolation_script(isolation_policy()),
+                    [alive = std::weak_ptr<TapBackend*>(m_alive)](Result<std::string> applied) {
+                      const auto self = alive.lock();
+                      if (self && *self != nullptr) (*self)->isolation_applied(std::move(applied));
+                    });
+}
+
+platform::TapPolicy TapBackend::isolation_policy() const {
+  platform::TapPolicy policy;
+  policy.table = m_config.isolation_table;
+  policy.owner = m_config.owner;
+  policy.ifname = m_config.ifname;
+  policy.mac = m_context.mac;
+  policy.isolated = true;
+  return policy;
+}
+
+void TapBackend::isolation_applied(Result<std::string> applied) {
+  Done ready = std::exchange(m_ready, nullptr);
+  if (!ready) return;  // stopped meanwhile (answered there)
+  if (!applied) {
+    m_state = BackendState::failed;
+    return ready(Error{applied.error().code, m_config.ifname + ": nft table bridge " + m_config.isolation_table + ": " +
+                                                 applied.error().message});
+  }
+  auto configured = open_and_configure();
+  if (configured) {
+    TapStatsPoller::Tap tap{m_config.ifname, m_config.isolation_table, m_context.stats, nullptr};
+    tap.drops_only = true;
+    m_config.stats_poller->add(this, std::move(tap));
+  }
+  ready(std::move(configured));
+}
 
 Result<void> TapBackend::open_and_configure() {
   auto fd = platform::open_tap(m_config.ifname);
@@ -52,8 +93,9 @@ Result<void> TapBackend::open_and_configure() {
   change.mtu = static_cast<std::uint32_t>(m_context.mtu);
   if (auto set = netlink->set_link(m_config.ifname, change); !set) return fail(set.error());
   if (!m_config.master.empty()) {
-    if (auto joined = platform::join_bridge_as_vm_port(*netlink, m_config.ifname, m_config.master, m_context.mac,
-                                                       m_config.isolated);
+    // Isolation is the nft table's (it counts what it drops), not the bridge port's.
+    if (auto joined =
+            platform::join_bridge_as_vm_port(*netlink, m_config.ifname, m_config.master, m_context.mac, false);
         !joined) {
       return fail(joined.error());
     }
@@ -145,8 +187,25 @@ void TapBackend::stop(std::function<void()> done) {
   m_state = BackendState::stopping;
   m_poll.close();
   m_fd.reset();  // non-persistent TAP: the kernel deletes it with its last fd
-  m_state = BackendState::stopped;
-  done();
+  if (!m_config.isolated) {
+    m_state = BackendState::stopped;
+    return done();
+  }
+  m_config.stats_poller->remove(this);
+  if (Done ready = std::exchange(m_ready, nullptr)) ready(Error{ECANCELED, "the attachment was stopped"});
+  // Queued behind the table's create if that still runs: the delete never overtakes it.
+  m_config.nft->run(platform::tap_policy_delete_script(m_config.isolation_table),
+                    [alive = std::weak_ptr<TapBackend*>(m_alive), done = std::move(done)](Result<std::string> deleted) {
+                      const auto self = alive.lock();
+                      if (!self || *self == nullptr) return;
+                      TapBackend& backend = **self;
+                      if (!deleted) {
+                        spdlog::error("{}: nft table bridge {}: {}", backend.m_context.name,
+                                      backend.m_config.isolation_table, deleted.error().message);
+                      }
+                      backend.m_state = BackendState::stopped;
+                      done();
+                    });
 }
 
 std::string TapBackend::detail() const {

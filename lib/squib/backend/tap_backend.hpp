@@ -5,8 +5,16 @@
 //
 // Theory of operation:
 // - start(): open_tap(ifname) (non-persistent, non-blocking), then by rtnetlink: MTU =
-//   context.mtu, master = the bridge, bridge-port isolation when asked, link up; then poll
-//   the fd for readability on the loop. Any failure closes the fd, which deletes the TAP.
+//   context.mtu, master = the bridge, link up; then poll the fd for readability on the
+//   loop. Any failure closes the fd, which deletes the TAP.
+// - Isolation (TapConfig::isolated): the same rule as a handed-off TAP's, "exchanges frames
+//   only with the gateway, never with another VM of its network, isolated or not", by the
+//   same nft chain (platform/linux/tap_policy.hpp tap_isolation_script: a bridge table of
+//   its own). The table is applied through the kernel modes' NftQueue before the TAP exists
+//   (its rules match the interface by name), so the TAP never forwards a frame unguarded;
+//   `ready` comes once it is in place. Its `isolated` counter is copied into the stats by
+//   the kernel modes' TapStatsPoller (drop counters only: the relay counts the frames).
+//   stop() deletes the table through the same queue (never before its create).
 // - Readable: at most k_batch_size read() calls (one frame each; a TAP has no batched read
 //   without IFF_VNET_HDR/XDP) into a FramePool of k_batch_size slots allocated at start,
 //   then one FrameBatch to context.to_vm. EAGAIN ends the round; the bound keeps one busy
@@ -23,12 +31,16 @@
 // never share a name. Cleanup after a crash (NetworkManager::cleanup_stale) removes only the
 // TAPs of the attachments this run dir's state.json records.
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <squib/backend/backend.hpp>
+#include <squib/backend/tap_stats_poller.hpp>
 #include <squib/core/fd.hpp>
 #include <squib/core/frame_pool.hpp>
+#include <squib/platform/linux/nft_queue.hpp>
+#include <squib/platform/linux/tap_policy.hpp>
 #include <squib/uv/handle.hpp>
 
 namespace squib::backend {
@@ -37,6 +49,12 @@ struct TapConfig {
   std::string ifname;  // tap_name(run dir, attachment name)
   std::string master;  // bridge to join; empty: none
   bool isolated = false;
+  // isolated only: the table's name and owner comment (tap_policy_table, tap_policy_owner),
+  // the kernel modes' queue and poller (both outlive the backend).
+  std::string isolation_table;
+  std::string owner;
+  platform::NftQueue* nft = nullptr;
+  TapStatsPoller* stats_poller = nullptr;
 };
 
 // `sq-` + 12 lowercase hex digits of FNV-1a-64 of the attachment name within `scope` (the
@@ -48,7 +66,8 @@ class TapBackend final : public Backend {
   TapBackend(BackendContext context, TapConfig config);
   ~TapBackend() override;
 
-  // Synchronous: `ready` runs before start() returns.
+  // Synchronous (`ready` runs before start() returns) unless isolated: then once the
+  // isolation table is in place.
   void start(Done ready) override;
   void send(const core::FrameBatch& from_vm) override;
   void stop(std::function<void()> done) override;
@@ -57,6 +76,8 @@ class TapBackend final : public Backend {
 
  private:
   core::Result<void> open_and_configure();
+  void isolation_applied(core::Result<std::string> applied);
+  [[nodiscard]] platform::TapPolicy isolation_policy() const;
   void on_readable();
   // Up to k_batch_size reads (one frame each: a TAP has no recvmmsg), handed on as one batch;
   // returns how many frames were read (dropped runts and oversize ones included).
@@ -68,6 +89,9 @@ class TapBackend final : public Backend {
   core::FramePool m_pool;
   uv::Handle<uv_poll_t> m_poll;
   BackendState m_state = BackendState::starting;
+  Done m_ready;  // isolated: while the table is being applied
+  // Callbacks of nft children check this before touching the backend.
+  std::shared_ptr<TapBackend*> m_alive = std::make_shared<TapBackend*>(this);
 };
 
 }  // namespace squib::backend

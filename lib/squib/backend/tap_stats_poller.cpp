@@ -38,7 +38,7 @@ void TapStatsPoller::refresh() {
   std::unordered_map<std::string_view, Tap*> by_ifname;
   std::unordered_map<std::string_view, Tap*> by_table;
   for (auto& [owner, tap] : m_taps) {
-    by_ifname.emplace(tap.ifname, &tap);
+    if (!tap.drops_only) by_ifname.emplace(tap.ifname, &tap);
     by_table.emplace(tap.table, &tap);
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// TapStatsPoller: the kernel counters of every handed-off TAP (their frames never pass through
+// TapStatsPoller: the kernel counters of every handed-off TAP (and the isolation drop counter
+// of every isolated relayed TAP, Tap::drops_only) (their frames never pass through
 // the daemon), read for all of them at once and copied into each attachment's stats, so
 // list/stats/metrics read like a relayed attachment's.
 //
@@ -36,7 +37,10 @@ class TapStatsPoller {
     std::string ifname;
     std::string table;  // its nft bridge table (counters named after core::DropReason)
     core::AttachmentStats* stats = nullptr;
-    bool* carrier = nullptr;
+    bool* carrier = nullptr;  // may be null with drops_only
+    // A relayed TAP (backend/tap_backend.hpp, isolated): only its table's drop counters are
+    // copied; the relay counts its frames, bytes and errors itself.
+    bool drops_only = false;
   };
 
   explicit TapStatsPoller(uv_loop_t* loop) : m_loop(loop) {}

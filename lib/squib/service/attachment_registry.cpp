@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/core/names.hpp>
 #include <squib/service/attachment_description.hpp>
 #include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
@@ -182,7 +184,8 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   const proto::StartParams for_factory = params;
   m_starting.emplace(
       name,
-      Starting{Entry{std::move(params), std::move(attachment)}, std::move(passed_fd), std::move(done), {}, false, {}});
+      Starting{
+          Entry{std::move(params), std::move(attachment), {}}, std::move(passed_fd), std::move(done), {}, false, {}});
   m_factory.make(for_factory, std::move(context), [this, name](std::variant<BackendChoice, BackendRefusal> choice) {
     finish_start(name, std::move(choice));
   });
@@ -222,6 +225,9 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // Likewise the network's IPv6 /64 (issue 13): whichever attachment a restart restores first
   // recreates the network with it, so an explicit subnet6 survives in any order.
   if (chosen.network.subnet6) params.subnet6 = chosen.network.subnet6;
+  // Likewise the network's DNS domain: whichever attachment recreates the network after a
+  // restart creates it with the domain it had.
+  if (chosen.network.domain) params.domain = chosen.network.domain;
   // Back into the table while the backend gets ready (passt proving it runs): still listed
   // as starting, still answered -32007 by the others.
   auto* backend = chosen.backend.get();
@@ -268,6 +274,7 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   if (starting.on_granted) starting.on_granted(granted);
   const std::string mode = proto::to_string(params.mode);
   const std::string network = params.network;
+  starting.entry.network = result.network;
   m_attachments.emplace(name, std::move(starting.entry));  // `params` is moved from now
   save_state();
   emit(name, "started", [&](proto::Event& event) {
@@ -514,6 +521,39 @@ Outcome<std::vector<proto::AttachmentStats>> AttachmentRegistry::stats(const std
   const Entry& entry = m_attachments.at(name);
   out.push_back(attachment_stats(entry.params, *entry.attachment, m_config));
   return out;
+}
+
+Outcome<proto::ResolveResult> AttachmentRegistry::resolve(const std::string& query,
+                                                          const PeerCredentials& caller) const {
+  // An attachment name, else <label>.<domain> of an attachment named <label>.
+  std::string name = query;
+  std::optional<std::string> domain;
+  if (!m_attachments.contains(query) && !m_starting.contains(query)) {
+    if (const auto dot = query.find('.'); dot != std::string::npos) {
+      name = query.substr(0, dot);
+      domain = query.substr(dot + 1);
+    }
+  }
+  const auto no_name = [&query] { return MethodError{ErrorCode::not_found, "no attachment is named '" + query + "'"}; };
+  if (!m_attachments.contains(name) && !m_starting.contains(name)) return no_name();
+  if (auto refused = refuse_access(name, caller)) return *refused;
+  const Entry& entry = m_attachments.at(name);
+  const proto::NetworkInfo& network = entry.network;
+  if (!network.domain || !network.address) {
+    return MethodError{ErrorCode::not_found, "attachment '" + name + "' has no DNS name: only host and shared " +
+                                                 "attachments are named in their network's DNS"};
+  }
+  if (!core::is_valid_dns_label(name)) {
+    return MethodError{ErrorCode::not_found, "attachment '" + name + "' has no DNS name: its name is not a DNS " +
+                                                 "label ([A-Za-z0-9-], 1-63 characters)"};
+  }
+  // DNS compares names without regard to case (RFC 4343).
+  const auto lower = [](std::string text) {
+    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  if (domain && lower(*domain) != lower(*network.domain)) return no_name();
+  return proto::ResolveResult{name, name + "." + *network.domain, *network.address, network.address6};
 }
 
 }  // namespace squib::service

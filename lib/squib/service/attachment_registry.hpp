@@ -28,6 +28,7 @@
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
 #include <squib/proto/observability.hpp>
+#include <squib/proto/resolve_messages.hpp>
 #include <squib/relay/attachment.hpp>
 #include <squib/service/backend_factory.hpp>
 #include <squib/service/daemon_config.hpp>
@@ -76,6 +77,11 @@ class AttachmentRegistry {
   // One attachment's (name given) or all of the caller's (name empty).
   [[nodiscard]] Outcome<std::vector<proto::AttachmentStats>> stats(const std::string& name,
                                                                    const PeerCredentials& caller) const;
+  // `resolve`: what the attachment's network DNS answers for `query` (an attachment name or
+  // <name>.<domain>), from the attachment's start result; the same visibility as stats of
+  // one (-32004 none of that name, -32003 another user's). Only host/shared attachments whose
+  // name is a DNS label have a name (core::is_valid_dns_label); others are not_found.
+  [[nodiscard]] Outcome<proto::ResolveResult> resolve(const std::string& query, const PeerCredentials& caller) const;
   [[nodiscard]] std::size_t size() const { return m_attachments.size() + m_starting.size(); }
   // The uid that owns attachment `name` (root's, 0, when there is none of that name).
   [[nodiscard]] std::uint32_t owner_uid(const std::string& name) const;
@@ -98,6 +104,7 @@ class AttachmentRegistry {
   struct Entry {
     proto::StartParams params;  // as persisted: mac resolved, owner filled in
     std::unique_ptr<relay::Attachment> attachment;
+    proto::NetworkInfo network;  // as `start` reported it (what `resolve` answers from)
   };
 
   // not_found, or the owner rule's -32003, unless `name` is an attachment the caller may act on.

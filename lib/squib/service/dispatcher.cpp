@@ -8,6 +8,7 @@
 #include <squib/proto/capture_messages.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/resolve_messages.hpp>
 #include <squib/service/metrics_exposition.hpp>
 #include <squib/uv/child_supervisor.hpp>
 
@@ -77,6 +78,9 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     if (method == "status") return answer(Outcome<proto::StatusResult>(status()));
     if (method == "list") return answer(Outcome<std::vector<proto::AttachmentInfo>>(m_registry.list(caller)));
     if (method == "stats") return answer(m_registry.stats(proto::parse_name_param(request.params, false), caller));
+    if (method == "resolve") {
+      return answer(m_registry.resolve(proto::parse_resolve_params(request.params).name, caller));
+    }
     if (method == "metrics") return answer(Outcome<proto::MetricsResult>(metrics(caller)));
     if (method == "subscribe") {
       const auto params = proto::parse_subscribe_params(request.params);

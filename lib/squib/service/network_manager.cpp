@@ -10,6 +10,7 @@
 #include <squib/backend/tap_backend.hpp>
 #include <squib/core/assert.hpp>
 #include <squib/core/mac_address.hpp>
+#include <squib/core/names.hpp>
 #include <squib/platform/linux/dnsmasq_leases.hpp>
 #include <squib/platform/linux/host_overlap.hpp>
 #include <squib/platform/linux/netlink.hpp>
@@ -48,6 +49,8 @@ struct NetworkManager::Network {
         names(std::move(network_names)),
         leases(name, subnet) {}
 
+  std::string domain{proto::k_default_domain};  // its DNS names are <attachment>.<domain>
+
   std::string name;
   proto::Mode mode = proto::Mode::host;
   core::Ipv4Subnet subnet;
@@ -70,7 +73,8 @@ struct NetworkManager::Network {
     out.subnet = subnet.to_string();
     out.gateway = core::ipv4_to_string(subnet.gateway());
     out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
-    if (mode == proto::Mode::shared) out.dns = core::ipv4_to_string(subnet.gateway());
+    out.dns = core::ipv4_to_string(subnet.gateway());  // both modes: at least the network's names
+    out.domain = domain;
     out.bridge = names.bridge;
     if (subnet6) {
       out.subnet6 = subnet6->to_string();
@@ -254,6 +258,7 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
   Network* network = owned.get();
   network->subnet6 = subnet6.value();
   network->nat66 = network->subnet6 && params.mode == proto::Mode::shared && nat66_allowed(params.network);
+  if (params.domain) network->domain = *params.domain;  // validated by the parser
   const std::string& bridge = network->names.bridge;
   network->waiting.emplace_back(params, std::move(done));
   m_networks.emplace(params.network, std::move(owned));
@@ -336,6 +341,8 @@ void NetworkManager::start_dnsmasq(Network& network) {
                              network.names.pid_path,
                              network.subnet6,
                              network.nat66};
+  plan.domain = network.domain;
+  plan.names_path = network.names.names_dir;
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, subnet6 {}{}, nft table inet {}, dnsmasq pid {}",
@@ -423,6 +430,9 @@ void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback don
           Error{EINVAL, "subnet6: network '" + params.network + "' already uses " + network.subnet6->to_string()});
     }
   }
+  if (params.domain && *params.domain != network.domain) {
+    return done(Error{EINVAL, "domain: network '" + params.network + "' already uses " + network.domain});
+  }
   if (!network.ready) {
     network.waiting.emplace_back(params, std::move(done));
     return;
@@ -445,7 +455,19 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
     const auto parsed_mac = core::MacAddress::parse(mac);
     if (parsed_mac) lease.network.address6 = core::ipv6_to_string(network.subnet6->slaac_address(*parsed_mac));
   }
+  publish_name(network, params.name, lease);
   return lease;
+}
+
+// The network's DNS answers <name>.<domain> with the lease's addresses, for names that are
+// DNS labels; any other name is logged once, here, when the attachment joins.
+void NetworkManager::publish_name(Network& network, const std::string& name, const NetworkLease& lease) {
+  if (!core::is_valid_dns_label(name)) {
+    spdlog::info("network {}: attachment {} gets no DNS name: its name is not a DNS label ([A-Za-z0-9-], 1-63)",
+                 network.name, name);
+    return;
+  }
+  network.dnsmasq->add_name(name, lease.address, lease.network.address6.value_or(""));
 }
 
 void NetworkManager::run_nft(std::string script, platform::NftQueue::Done done) {
@@ -460,7 +482,10 @@ void NetworkManager::release(const proto::StartParams& params) {
   if (it == m_networks.end()) return;
   Network& network = *it->second;
   network.leases.release(params.name);
-  if (network.dnsmasq) network.dnsmasq->remove_host(params.name);
+  if (network.dnsmasq) {
+    network.dnsmasq->remove_host(params.name);
+    network.dnsmasq->remove_name(params.name);  // dnsmasq drops it by inotify (--hostsdir)
+  }
   if (!network.leases.empty()) {
     // dnsmasq forgets a removed hostsdir entry only on SIGHUP (dnsmasq(8) --dhcp-hostsdir).
     if (network.dnsmasq) network.dnsmasq->reload();

@@ -10,10 +10,15 @@
 //     bridge   sqbr-<h>, with the gateway address (.1 of the subnet) and up (rtnetlink);
 //     nft      table inet squib_<h>: forward/masquerade rules (platform/linux/nft.hpp),
 //                          created and removed atomically with `nft -f -`;
-//     dnsmasq  one supervised child serving DHCP on the bridge only, and DNS in shared
-//                          mode (platform/linux/dnsmasq.hpp);
+//     dnsmasq  one supervised child serving DHCP and DNS on the bridge only
+//                          (platform/linux/dnsmasq.hpp);
 //     files    <run-dir>/net-<h>.hosts.d/ (static leases, one file per attachment),
-//                          .leases, .pid.
+//                          .names.d/ (DNS names, one file per attachment), .leases, .pid.
+// - DNS names: every attachment whose name is a DNS label is <name>.<domain> in its
+//   network's DNS (A: its lease; AAAA: its address6 when the network has IPv6). `domain` is
+//   taken when the network is created (default proto::k_default_domain); a different one for
+//   an existing network is EINVAL "domain: ..." like subnet. Shared mode forwards other names
+//   to the host's resolvers, host mode answers only its own.
 // - Static leases: LeaseAllocator (lease_allocator.hpp) gives each attachment the address
 //   its `address` parameter names (persisted by the registry, so a restart restores
 //   exactly it), else one derived from its MAC; Dnsmasq writes it to the hosts directory.
@@ -121,6 +126,7 @@ class NetworkManager {
   void start_dnsmasq(Network& network);
   void fail(const std::string& name, const core::Error& error);
   core::Result<NetworkLease> allocate(Network& network, const proto::StartParams& params);
+  void publish_name(Network& network, const std::string& name, const NetworkLease& lease);
   void lease_to(Network& network, const proto::StartParams& params, LeaseCallback done);
   core::Result<core::Ipv4Subnet> choose_subnet(const proto::StartParams& params) const;
   // nullopt: this host has no IPv6.

@@ -22,6 +22,9 @@
 #   task ping6:HOST      (ping6 -c 3, deadline 8 s)  SQUIB-GUEST PING6 ok|fail host=<host>
 #   task serve:PORT      busybox httpd on PORT serving "hello-from-guest\n" at / and /index.html:
 #     SQUIB-GUEST SERVE port=<port>            | SQUIB-GUEST SERVE fail port=<port>
+#   task resolve:NAME    nslookup NAME at the first nameserver udhcpc wrote (timeout 10 s):
+#                        SQUIB-GUEST RESOLVE ok name=<name> address=<first IPv4> server=<dns>
+#                        | SQUIB-GUEST RESOLVE fail name=<name> server=<dns|none>
 #   task sleep:N                               sleeps N seconds, prints SQUIB-GUEST SLEEP done n=<N>
 #   unknown task                               SQUIB-GUEST ERROR unknown-task=<task>
 #   SQUIB-GUEST DONE failed=<count of failed tasks>
@@ -169,6 +172,18 @@ task_serve() {
     fail "SERVE fail port=$1"
 }
 
+task_resolve() {  # NAME, at the DNS server DHCP gave (resolv.conf)
+    server=$(sed -n 's/^nameserver //p' /etc/resolv.conf 2>/dev/null | head -n 1)
+    # busybox nslookup: the server's own "Address: IP:53" comes before "Name:"; the answers after it.
+    addr=$(timeout 10 nslookup "$1" ${server:+"$server"} 2>/dev/null |
+        sed -n '/^Name:/,$s/^Address:[[:space:]]*\([0-9.]*\)$/\1/p' | head -n 1)
+    if [ -n "$addr" ]; then
+        say "RESOLVE ok name=$1 address=$addr server=${server:-none}"
+    else
+        fail "RESOLVE fail name=$1 server=${server:-none}"
+    fi
+}
+
 task_sleep() { sleep "$1"; say "SLEEP done n=$1"; }
 
 IFS=,
@@ -188,6 +203,7 @@ for t in "$@"; do
         ping6:*)   task_ping6 "${t#ping6:}" ;;
         serve:*)   task_serve "${t#serve:}" ;;
         sleep:*)   task_sleep "${t#sleep:}" ;;
+        resolve:*) task_resolve "${t#resolve:}" ;;
         "")        ;;
         *)         fail "ERROR unknown-task=$t" ;;
     esac

@@ -5,12 +5,18 @@
 # Usage: linux_modes_test.sh SCENARIO        (root; needs qemu-system-x86_64, dnsmasq, nft)
 #   SCENARIO  host       two guests get leases from dnsmasq (their static addresses), ping the
 #                        gateway, fetch a page from an HTTP server on the bridge address, and
-#                        reach each other (ping + wget of a server in the other guest)
+#                        reach each other (ping + wget of a server in the other guest); one
+#                        resolves the other's name (vm-a.squib.internal) through the DNS
+#                        server DHCP gave it, to the address `start` reported
 #             isolation  the same two guests with isolation: gateway yes, each other no
+#                        (the TAPs' nft isolation chain, counted as `isolated`)
 #             teardown   after stop, SIGTERM, and kill -9 + restart, no TAP, bridge, nft table,
 #                        dnsmasq or socket of ours remains (no guests: kernel state only)
 #             shared     a second namespace is the uplink (veth); the guest fetches a page from
-#                        a server there through masquerade; the server sees the uplink address
+#                        a server there through masquerade; the server sees the uplink address;
+#                        the guest resolves a name only a DNS server in the uplink knows, named
+#                        by the daemon's /etc/resolv.conf (/etc/netns/<ns>/resolv.conf, which
+#                        `ip netns exec` mounts there): the gateway forwards it
 #             bridged    the TAP joins a bridge the test made; a static guest pings its address
 #             spoofing   host mode, two guests: one uses its DHCP lease and pings the gateway;
 #                        the other sets a static address that is not its lease: its ping fails,
@@ -72,6 +78,8 @@ cleanup() {
     done
     for pid in "${pids[@]}" $daemon_pid; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     for n in "$ns" "$uplink"; do ip netns del "$n" 2>/dev/null || true; done
+    rm -rf "/etc/netns/$ns"   # shared: the namespace's resolv.conf (ip netns exec mounts it)
+    rmdir /etc/netns 2>/dev/null || true   # only when empty (made by mkdir -p below)
     if [[ -n "${SQUIB_KEEP_LOGS:-}" ]]; then mkdir -p "$SQUIB_KEEP_LOGS"; cp "$tmp"/*.log "$SQUIB_KEEP_LOGS"/ 2>/dev/null || true; fi
     rm -rf "$tmp"
 }
@@ -154,22 +162,22 @@ two_guests() {  # ISOLATION_FLAG… : the host and isolation scenarios
     gw=$(field vm-a .network.gateway); a=$(field vm-a .network.address); b=$(field vm-b .network.address)
     [[ "$(field vm-a .network.subnet)" == 192.168.105.0/24 && "$gw" == 192.168.105.1 ]] ||
         fail "unexpected network $(jq -c .network "$tmp/vm-a.json")"
-    [[ "$(field vm-a .network.dns)" == null ]] || fail "host mode must not offer DNS"
+    [[ "$(field vm-a .network.dns)" == "$gw" ]] || fail "host mode must offer its names' DNS on the gateway"
     mkdir -p "$tmp/www" && echo hello-from-host > "$tmp/www/index.html"
     in_ns python3 -m http.server 8000 --bind "$gw" --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
     pids+=($!)
     wait_for "$tmp/http.log" 'Serving HTTP' 10 || true
     if [[ "$scenario" == host ]]; then
         boot vm-a "dhcp,ping:$gw,wget:http://$gw:8000/,serve:8080"
-        boot vm-b "dhcp,ping:$gw,wget:http://$gw:8000/,sleep:2,ping:$a,wget:http://$a:8080/"
+        boot vm-b "dhcp,ping:$gw,wget:http://$gw:8000/,sleep:2,ping:$a,wget:http://$a:8080/,resolve:vm-a.squib.internal"
     else
         boot vm-a "dhcp,ping:$gw,serve:8080"
         boot vm-b "dhcp,ping:$gw,sleep:2,ping:$a"
     fi
     wait_for "$tmp/guest-vm-b.log" 'SQUIB-RIG EXIT' 90 || fail "guest vm-b did not finish"
     wait_for "$tmp/guest-vm-a.log" 'SQUIB-GUEST SERVE' 5 || fail "guest vm-a is not serving"
-    expect vm-a "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw dns=none"
-    expect vm-b "SQUIB-GUEST LEASE ip=$b prefix=24 router=$gw dns=none"
+    expect vm-a "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw dns=$gw"
+    expect vm-b "SQUIB-GUEST LEASE ip=$b prefix=24 router=$gw dns=$gw"
     expect vm-a "SQUIB-GUEST PING ok host=$gw"
     expect vm-b "SQUIB-GUEST PING ok host=$gw"
     if [[ "$scenario" == host ]]; then
@@ -177,12 +185,15 @@ two_guests() {  # ISOLATION_FLAG… : the host and isolation scenarios
         expect vm-b "SQUIB-GUEST WGET-BODY hello-from-host"
         expect vm-b "SQUIB-GUEST PING ok host=$a"
         expect vm-b "SQUIB-GUEST WGET-BODY hello-from-guest"
-        pass "leases $a $b, gateway ping + wget, guest-to-guest ping + wget"
+        expect vm-b "SQUIB-GUEST RESOLVE ok name=vm-a.squib.internal address=$a server=$gw"
+        pass "leases $a $b, gateway ping + wget, guest-to-guest ping + wget, vm-a.squib.internal -> $a"
     else
         expect vm-b "SQUIB-GUEST PING fail host=$a"
-        [[ "$(ip netns exec "$ns" bridge -d link show dev "$(field vm-a .network.tap)")" == *"isolated on"* ]] ||
-            fail "TAP of vm-a is not an isolated bridge port"
-        pass "leases $a $b, gateway reachable, guest-to-guest blocked"
+        local isolated
+        in_ns nft list tables bridge | grep -q 'squib_tap_' || fail "no nft isolation table for the isolated TAPs"
+        isolated=$(( $(ctl stats vm-a | jq '.[0].drops.isolated') + $(ctl stats vm-b | jq '.[0].drops.isolated') ))
+        (( isolated > 0 )) || fail "nothing counted as isolated"
+        pass "leases $a $b, gateway reachable, guest-to-guest blocked ($isolated frames counted isolated)"
     fi
 }
 
@@ -205,7 +216,8 @@ teardown)
     start t2 --mode host --isolation
     start t3 --mode shared --network n2 --subnet 192.168.106.0/24
     [[ $(our_links | grep -c '^sq-') -eq 3 && $(our_links | grep -c '^sqbr-') -eq 2 ]] || fail "expected 3 TAPs + 2 bridges: $(our_links)"
-    [[ $(our_tables | wc -l) -eq 2 && $(our_dnsmasq | wc -l) -eq 2 ]] || fail "expected 2 nft tables and 2 dnsmasq"
+    # 2 networks' inet tables + the bridge table of isolated t2's TAP
+    [[ $(our_tables | wc -l) -eq 3 && $(our_dnsmasq | wc -l) -eq 2 ]] || fail "expected 3 nft tables and 2 dnsmasq"
     # A conflicting subnet for an existing network is a -32602 naming the field.
     if ctl start t4 --mode host --subnet 10.9.0.0/24 >"$tmp/t4.out" 2>&1; then fail "subnet conflict accepted"; fi
     grep -q subnet "$tmp/t4.out" || fail "subnet conflict error does not name the field: $(cat "$tmp/t4.out")"
@@ -247,20 +259,28 @@ shared)
     mkdir -p "$tmp/www" && echo hello-from-uplink > "$tmp/www/index.html"
     ip netns exec "$uplink" python3 -m http.server 8000 --bind 10.213.0.2 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
     pids+=($!)
+    # The uplink's DNS server knows up.test; the daemon's namespace sees it as its resolver.
+    ip netns exec "$uplink" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-hosts --no-resolv \
+        --bind-interfaces --listen-address=10.213.0.2 --address=/up.test/10.213.0.99 \
+        --pid-file="$tmp/up-dns.pid" >"$tmp/up-dns.log" 2>&1 &
+    pids+=($!)
+    mkdir -p "/etc/netns/$ns" && echo "nameserver 10.213.0.2" >"/etc/netns/$ns/resolv.conf"
     start_daemon
     start vm-s --mode shared
     gw=$(field vm-s .network.gateway)
     [[ "$(field vm-s .network.dns)" == "$gw" ]] || fail "shared mode must offer DNS on the gateway"
-    boot vm-s "dhcp,ping:$gw,wget:http://10.213.0.2:8000/"
+    boot vm-s "dhcp,ping:$gw,wget:http://10.213.0.2:8000/,resolve:up.test,resolve:vm-s.squib.internal"
     wait_for "$tmp/guest-vm-s.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
     expect vm-s "SQUIB-GUEST LEASE ip=$(field vm-s .network.address) prefix=24 router=$gw dns=$gw"
     expect vm-s "SQUIB-GUEST PING ok host=$gw"
     expect vm-s "SQUIB-GUEST WGET-BODY hello-from-uplink"
+    expect vm-s "SQUIB-GUEST RESOLVE ok name=up.test address=10.213.0.99 server=$gw"
+    expect vm-s "SQUIB-GUEST RESOLVE ok name=vm-s.squib.internal address=$(field vm-s .network.address) server=$gw"
     grep -q '^10\.213\.0\.1 - - .*"GET / ' "$tmp/http.log" || fail "server did not see the masqueraded address"
     ! grep -q '192\.168\.105\.' "$tmp/http.log" || fail "server saw the guest's own address"
     stop_daemon
     expect_clean "after SIGTERM"
-    pass "lease with DNS, uplink server reached, seen from 10.213.0.1 (masquerade)"
+    pass "lease with DNS, uplink server reached, seen from 10.213.0.1 (masquerade), up.test forwarded upstream"
     ;;
 bridged)
     ip -n "$ns" link add tbr0 type bridge

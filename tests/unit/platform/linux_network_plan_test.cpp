@@ -8,7 +8,13 @@
 #include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/tap_device.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "support/catch.hpp"
@@ -109,7 +115,7 @@ TEST_CASE("nft table listing: only our inet tables", "[platform]") {
   CHECK(squib::platform::delete_table_script("squib_x") == "table inet squib_x\ndelete table inet squib_x\n");
 }
 
-TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode", "[platform]") {
+TEST_CASE("dnsmasq arguments: DHCP and DNS on the bridge only, upstream DNS only in shared mode", "[platform]") {
   squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
                                     squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
                                     false,
@@ -128,10 +134,22 @@ TEST_CASE("dnsmasq arguments: DHCP on the bridge only, DNS only in shared mode",
   CHECK(has(args, "--dhcp-hostsdir=/run/squib-net/net-x.hosts.d"));
   CHECK(has(args, "--pid-file=/run/squib-net/net-x.pid"));
   CHECK(has(args, "--log-facility=-"));
-  CHECK(has(args, "--port=0"));
-  plan.dns = true;
+  // DNS names in both modes, authoritative for the domain; host mode has no upstream.
+  plan.domain = "lab.test";
+  plan.names_path = "/run/squib-net/net-x.names.d";
   args = squib::platform::dnsmasq_arguments(plan);
   CHECK_FALSE(has(args, "--port=0"));
+  CHECK(has(args, "--hostsdir=/run/squib-net/net-x.names.d"));
+  CHECK(has(args, "--domain=lab.test"));
+  CHECK(has(args, "--local=/lab.test/"));
+  CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
+  CHECK(has(args, "--no-resolv"));
+  CHECK_FALSE(has(args, "--resolv-file=/etc/resolv.conf"));
+  plan.upstream_dns = true;
+  args = squib::platform::dnsmasq_arguments(plan);
+  CHECK_FALSE(has(args, "--no-resolv"));
+  CHECK(has(args, "--resolv-file=/etc/resolv.conf"));
+  CHECK(has(args, "--local=/lab.test/"));
   CHECK(has(args, "--dhcp-option=option:dns-server,192.168.105.1"));
   CHECK_FALSE(has(args, "--enable-ra"));  // no subnet6: IPv4 only
 }
@@ -156,4 +174,40 @@ TEST_CASE("dnsmasq arguments: router advertisements and stateless DHCPv6 for the
   args = squib::platform::dnsmasq_arguments(plan);
   CHECK(has(args, "--enable-ra"));
   CHECK(std::none_of(args.begin(), args.end(), [](const std::string& arg) { return arg.starts_with("--ra-param"); }));
+}
+
+TEST_CASE("dnsmasq names: one hosts file per attachment, A and AAAA, replaced atomically, removed", "[platform]") {
+  char made[] = "/tmp/squib-names-XXXXXX";
+  REQUIRE(::mkdtemp(made) != nullptr);
+  const std::string dir = made;
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  {
+    squib::platform::DnsmasqPlan plan{"sqbr-0123456789",
+                                      squib::core::Ipv4Subnet::parse("192.168.105.0/24").value(),
+                                      false,
+                                      dir + "/net-x.hosts.d",
+                                      dir + "/net-x.leases",
+                                      dir + "/net-x.pid"};
+    plan.domain = "lab.test";
+    plan.names_path = dir + "/net-x.names.d";
+    REQUIRE(::mkdir(plan.names_path.c_str(), 0755) == 0);
+    squib::platform::Dnsmasq dnsmasq(&loop, "n", "", plan);
+    dnsmasq.add_name("web", 0xc0a86917, "");
+    CHECK(read(plan.names_path + "/web") == "192.168.105.23 web.lab.test\n");
+    dnsmasq.add_name("web", 0xc0a86918, "fd00:1:2:3::18");  // replaced whole (rename)
+    CHECK(read(plan.names_path + "/web") == "192.168.105.24 web.lab.test\nfd00:1:2:3::18 web.lab.test\n");
+    CHECK_FALSE(std::filesystem::exists(plan.names_path + ".tmp"));
+    dnsmasq.remove_name("web");
+    CHECK_FALSE(std::filesystem::exists(plan.names_path + "/web"));
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  std::filesystem::remove_all(dir);
 }

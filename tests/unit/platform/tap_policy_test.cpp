@@ -57,6 +57,29 @@ TEST_CASE("tap_policy_script: MAC checks always, IPv4 checks with an address, is
         "add table bridge squib_tap_x\ndelete table bridge squib_tap_x\n");
 }
 
+TEST_CASE("tap_isolation_script: a relayed isolated TAP's table holds only chain isolation and its counter",
+          "[platform][tap_policy]") {
+  TapPolicy isolated = policy();
+  isolated.owner = "squib-netd 0123456789abcdef";
+  const std::string script = squib::platform::tap_isolation_script(isolated);
+  CHECK(script ==
+        "add table bridge squib_tap_0123456789ab { comment \"squib-netd 0123456789abcdef\"; }\n"
+        "flush table bridge squib_tap_0123456789ab\n"
+        "table bridge squib_tap_0123456789ab {\n"
+        "  counter isolated { }\n"
+        "  chain isolation {\n"
+        "    type filter hook forward priority -200; policy accept;\n"
+        "    iifname \"sq-0123456789ab\" counter name \"isolated\" drop\n"
+        "    oifname \"sq-0123456789ab\" counter name \"isolated\" drop\n"
+        "  }\n"
+        "}\n");
+  // The same chain as a handed-off isolated TAP's.
+  isolated.isolated = true;
+  const std::string handoff = squib::platform::tap_policy_script(isolated);
+  const auto chain = script.substr(script.find("  chain isolation"));
+  CHECK(handoff.ends_with(chain));
+}
+
 TEST_CASE("drop_reason_named: the nft counters' names map back to their drop reasons", "[platform][tap_policy]") {
   for (std::size_t i = 0; i < squib::core::k_drop_reason_count; ++i) {
     const auto reason = static_cast<squib::core::DropReason>(i);

@@ -86,10 +86,21 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
     // lifetime of 0 advertises the prefix but no route via the gateway.
     if (!plan.default_router6) args.push_back("--ra-param=" + plan.bridge + ",0,0");
   }
-  if (plan.dns) {
-    args.push_back("--dhcp-option=option:dns-server," + core::ipv4_to_string(subnet.gateway()));
+  // DNS on the gateway in both modes: the names of the network's attachments, from the names
+  // directory, authoritative for the domain (--local: never forwarded). The domain also goes
+  // to DHCP clients (option 15) with the gateway as their DNS server.
+  args.push_back("--hostsdir=" + plan.names_path);
+  args.push_back("--domain=" + plan.domain);
+  args.push_back("--local=/" + plan.domain + "/");
+  args.push_back("--dhcp-option=option:dns-server," + core::ipv4_to_string(subnet.gateway()));
+  if (plan.upstream_dns) {
+    // dnsmasq(8): plain names (no dot) and reverse lookups of private ranges stay here rather
+    // than leaking to the host's resolvers; the rest follows /etc/resolv.conf as it changes.
+    args.push_back("--domain-needed");
+    args.push_back("--bogus-priv");
+    args.push_back("--resolv-file=/etc/resolv.conf");
   } else {
-    args.push_back("--port=0");  // no DNS at all in host mode (and none advertised)
+    args.push_back("--no-resolv");  // host mode: no upstream at all, our names only
   }
   return args;
 }
@@ -122,6 +133,9 @@ core::Result<void> Dnsmasq::start() {
   fs::remove_all(m_plan.hosts_path, ec);
   if (::mkdir(m_plan.hosts_path.c_str(), 0755) != 0) return core::Error::from_errno("mkdir " + m_plan.hosts_path);
   ::chmod(m_plan.hosts_path.c_str(), 0755);  // dnsmasq reads it after dropping to its user
+  fs::remove_all(m_plan.names_path, ec);
+  if (::mkdir(m_plan.names_path.c_str(), 0755) != 0) return core::Error::from_errno("mkdir " + m_plan.names_path);
+  ::chmod(m_plan.names_path.c_str(), 0755);
   return m_child.start();
 }
 
@@ -138,11 +152,28 @@ void Dnsmasq::remove_host(const std::string& name) {
   fs::remove(m_plan.hosts_path + "/" + name, ec);
 }
 
+void Dnsmasq::add_name(const std::string& name, std::uint32_t address, const std::string& address6) {
+  // hosts(5) format, fully qualified: dnsmasq answers A/AAAA and the matching PTR.
+  const std::string fqdn = name + "." + m_plan.domain;
+  std::string text = core::ipv4_to_string(address) + " " + fqdn + "\n";
+  if (!address6.empty()) text += address6 + " " + fqdn + "\n";
+  if (!write_file(m_plan.names_path + "/" + name, m_plan.names_path + ".tmp", text, 0644)) {
+    spdlog::error("network {}: cannot write the DNS name of {}", m_network, name);
+  }
+}
+
+void Dnsmasq::remove_name(const std::string& name) {
+  std::error_code ec;
+  fs::remove(m_plan.names_path + "/" + name, ec);
+}
+
 void Dnsmasq::reload() {
   if (pid() > 0) ::kill(pid(), SIGHUP);
 }
 
-std::vector<std::string> Dnsmasq::files() const { return {m_plan.hosts_path, m_plan.lease_path, m_plan.pid_path}; }
+std::vector<std::string> Dnsmasq::files() const {
+  return {m_plan.hosts_path, m_plan.lease_path, m_plan.pid_path, m_plan.names_path};
+}
 
 void Dnsmasq::stop_stale(const std::string& pid_path) {
   std::ifstream in(pid_path);

@@ -1,8 +1,21 @@
 #pragma once
 
-// Dnsmasq: the one dnsmasq child of a host/shared network, serving DHCP on the network's
-// bridge only (SO_BINDTODEVICE, so several instances coexist, as libvirt runs them) and DNS
-// in shared mode only (--port=0 in host mode).
+// Dnsmasq: the one dnsmasq child of a host/shared network, serving DHCP and DNS on the
+// network's bridge only (--bind-interfaces: DHCP with SO_BINDTODEVICE, DNS on the bridge's
+// addresses, so several instances coexist, as libvirt runs them).
+//
+// - DNS names: <attachment>.<domain> (A, and AAAA when the network has IPv6) for every
+//   attachment whose name is a DNS label, one hosts-format file per attachment in a names
+//   directory (--hostsdir), written atomically like the static leases. dnsmasq(8) --hostsdir:
+//   new or changed files are read by inotify and a deleted file's records are removed, no
+//   signal needed. --local=/<domain>/ makes the domain ours alone: a name in it that we do not
+//   list is NXDOMAIN, never forwarded. DHCP hands out the gateway as DNS server and the domain
+//   (--domain: option 15).
+// - Upstream: a shared network forwards every other name to the host's resolvers, the
+//   nameserver lines of /etc/resolv.conf, which dnsmasq re-reads when it changes (inotify on
+//   its directory, dnsmasq(8) --resolv-file and "NOTES"; dnsmasq's own polling without
+//   inotify). A host network has no upstream (--no-resolv, no --server): other names are
+//   REFUSED, nothing leaves the host.
 //
 // - Static leases: one file per attachment in a hosts directory (--dhcp-hostsdir), written
 //   through a temp file and rename(2) so dnsmasq's inotify never sees a partial one. A new
@@ -33,8 +46,8 @@ namespace squib::platform {
 struct DnsmasqPlan {
   std::string bridge;
   core::Ipv4Subnet subnet;
-  bool dns = false;        // shared mode serves DNS on the gateway; host mode runs DHCP only
-  std::string hosts_path;  // the --dhcp-hostsdir directory
+  bool upstream_dns = false;  // shared mode forwards other names to the host's resolvers
+  std::string hosts_path;     // the --dhcp-hostsdir directory
   std::string lease_path;
   std::string pid_path;
   // IPv6: router advertisements for this /64 (SLAAC, EUI-64 addresses) and stateless DHCPv6
@@ -44,6 +57,8 @@ struct DnsmasqPlan {
   // default route into a network that forwards nothing out.
   std::optional<core::Ipv6Prefix> subnet6;
   bool default_router6 = false;
+  std::string domain = "squib.internal";  // the names' domain (proto::k_default_domain)
+  std::string names_path{};               // the --hostsdir directory (DNS names)
 };
 std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
 
@@ -67,6 +82,12 @@ class Dnsmasq {
   void remove_host(const std::string& name);
   // SIGHUP: dnsmasq re-reads its hosts directory.
   void reload();
+  // The DNS name <name>.<domain> of an attachment: A `address`, and AAAA `address6` when
+  // given. Callers pass only DNS labels (core::is_valid_dns_label). A failure to write it is
+  // logged (the name then does not resolve). dnsmasq reads it by inotify.
+  void add_name(const std::string& name, std::uint32_t address, const std::string& address6);
+  // Removes that name; dnsmasq drops its records by inotify (--hostsdir), no reload needed.
+  void remove_name(const std::string& name);
 
   [[nodiscard]] int pid() const { return m_child.pid(); }
   // Everything of this dnsmasq in the run dir, to remove once it is stopped.

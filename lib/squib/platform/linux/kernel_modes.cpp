@@ -42,6 +42,12 @@ class LinuxKernelModes final : public KernelModes {
     backend::TapConfig tap;
     tap.ifname = backend::tap_name(m_config.run_dir, params.name);
     tap.isolated = params.isolation;
+    if (tap.isolated) {  // backend/tap_backend.hpp: the handed-off TAPs' isolation chain, counted
+      tap.isolation_table = platform::tap_policy_table(tap.ifname);
+      tap.owner = platform::tap_policy_owner(m_config.run_dir);
+      tap.nft = &m_handoff_nft;
+      tap.stats_poller = &m_tap_stats;
+    }
     if (params.mode == proto::Mode::bridged) {
       tap.master = *params.bridge;  // the parser requires it for bridged
       BackendChoice choice;
@@ -154,7 +160,8 @@ class LinuxKernelModes final : public KernelModes {
 
   const DaemonConfig& m_config;
   NetworkManager m_networks;
-  // The handed-off TAPs' tables (their own queue: they never share a table with a network).
+  // The TAPs' tables, handed-off and isolated relayed (their own queue: they never share a
+  // table with a network).
   platform::NftQueue m_handoff_nft;
   // Their kernel counters, for all of them at once.
   backend::TapStatsPoller m_tap_stats;

@@ -29,6 +29,7 @@ NetworkNames network_names(const std::string& run_dir, std::string_view network_
   names.hosts_dir = base + ".hosts.d";
   names.lease_path = base + ".leases";
   names.pid_path = base + ".pid";
+  names.names_dir = base + ".names.d";
   return names;
 }
 

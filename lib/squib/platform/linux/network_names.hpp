@@ -8,6 +8,7 @@
 //   bridge  sqbr-<h>          15 characters: fits IFNAMSIZ; never matches a TAP's `sq-` prefix
 //   table   inet squib_<h>    (k_table_prefix, nft.hpp)
 //   files   <run-dir>/net-<h>.hosts.d/  dnsmasq's --dhcp-hostsdir (one file per attachment)
+//           <run-dir>/net-<h>.names.d/  dnsmasq's --hostsdir (DNS names, one file per attachment)
 //           <run-dir>/net-<h>.leases    dnsmasq's lease file
 //           <run-dir>/net-<h>.pid       dnsmasq's pid file (stale cleanup reads it)
 
@@ -32,6 +33,7 @@ struct NetworkNames {
   std::string hosts_dir;
   std::string lease_path;
   std::string pid_path;
+  std::string names_dir;
 };
 
 NetworkNames network_names(const std::string& run_dir, std::string_view network_name);

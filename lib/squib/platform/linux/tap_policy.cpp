@@ -16,6 +16,26 @@ using core::DropReason;
 
 std::string counter(DropReason reason) { return "counter name \"" + std::string(core::to_string(reason)) + "\" drop"; }
 
+// `add table` (with the owner's comment on creation) and `flush table`: the start of a
+// script that creates or re-applies a table, keeping its named counters.
+void put_table_head(std::ostringstream& out, const std::string& table, const std::string& owner) {
+  // The comment goes with the table's creation: an existing table's comment is not updated
+  // (nf_tables_updtable ignores it), and it is the same owner's anyway.
+  out << "add table " << table;
+  if (!owner.empty()) out << " { comment \"" << owner << "\"; }";
+  out << "\n"
+      << "flush table " << table << "\n";
+}
+
+// Chain isolation (see tap_policy.hpp): frames the bridge forwards from or to `ifname`.
+void put_isolation_chain(std::ostringstream& out, const std::string& ifname) {
+  out << "  chain isolation {\n"
+      << "    type filter hook forward priority -200; policy accept;\n"
+      << "    iifname \"" << ifname << "\" " << counter(DropReason::isolated) << "\n"
+      << "    oifname \"" << ifname << "\" " << counter(DropReason::isolated) << "\n"
+      << "  }\n";
+}
+
 }  // namespace
 
 std::string tap_policy_table(const std::string& ifname) {
@@ -27,13 +47,8 @@ std::string tap_policy_script(const TapPolicy& policy) {
   const std::string table = "bridge " + policy.table;
   const std::string mac = policy.mac.to_string();
   std::ostringstream out;
-  // The comment goes with the table's creation: an existing table's comment is not updated
-  // (nf_tables_updtable ignores it), and it is the same owner's anyway.
-  out << "add table " << table;
-  if (!policy.owner.empty()) out << " { comment \"" << policy.owner << "\"; }";
-  out << "\n"
-      << "flush table " << table << "\n"
-      << "table " << table << " {\n";
+  put_table_head(out, table, policy.owner);
+  out << "table " << table << " {\n";
   for (const auto reason : {DropReason::spoofed_mac, DropReason::spoofed_ip, DropReason::dhcp_server,
                             DropReason::router_advertisement, DropReason::isolated}) {
     out << "  counter " << core::to_string(reason) << " { }\n";
@@ -54,13 +69,18 @@ std::string tap_policy_script(const TapPolicy& policy) {
       << "    ether type ip6 udp sport 547 " << counter(DropReason::dhcp_server) << "\n"
       << "    ether type ip6 icmpv6 type nd-router-advert " << counter(DropReason::router_advertisement) << "\n"
       << "  }\n";
-  if (policy.isolated) {
-    out << "  chain isolation {\n"
-        << "    type filter hook forward priority -200; policy accept;\n"
-        << "    iifname \"" << policy.ifname << "\" " << counter(DropReason::isolated) << "\n"
-        << "    oifname \"" << policy.ifname << "\" " << counter(DropReason::isolated) << "\n"
-        << "  }\n";
-  }
+  if (policy.isolated) put_isolation_chain(out, policy.ifname);
+  out << "}\n";
+  return out.str();
+}
+
+std::string tap_isolation_script(const TapPolicy& policy) {
+  const std::string table = "bridge " + policy.table;
+  std::ostringstream out;
+  put_table_head(out, table, policy.owner);
+  out << "table " << table << " {\n"
+      << "  counter " << core::to_string(DropReason::isolated) << " { }\n";
+  put_isolation_chain(out, policy.ifname);
   out << "}\n";
   return out.str();
 }

@@ -27,11 +27,15 @@
 // Chain isolation (only for isolated attachments), hook bridge forward: every frame the bridge
 // forwards from this TAP to another port, or from another port to it, is dropped and counted
 // as `isolated` (between two isolated TAPs both tables match; the one the kernel evaluates
-// first drops and counts the frame, so it is counted once, under either). Frames to and from the host (the gateway, dnsmasq) take the input/output
-// hooks and pass. This is stricter than the relay's bridge-port isolation (isolated ports
-// still reach non-isolated ones): a handed-off isolated VM reaches only the gateway. The
-// kernel's port-isolation flag is not used for these TAPs because its drops happen before
-// any hook (br_forward.c should_deliver()) and could not be counted.
+// first drops and counts the frame, so it is counted once, under either). Frames to and from
+// the host (the gateway, dnsmasq) take the input/output hooks and pass. So an isolated VM
+// reaches only the gateway, never another VM of its network, isolated or not, whatever the
+// EtherType (IPv4, ARP, IPv6: it is layer 2). The kernel's port-isolation flag is not used
+// (it only separates isolated ports from each other, and its drops happen before any hook,
+// br_forward.c should_deliver(), so they could not be counted).
+// Relayed TAPs (backend/tap_backend.hpp) follow the same rule with the same chain: an isolated
+// relayed TAP gets a table of its own holding only chain isolation and its counter
+// (tap_isolation_script; the relay's SourceGuard does chain from_vm's job in userspace).
 //
 // Re-applying keeps the counters: the script declares the table, flushes its rules (named
 // counters are objects and survive a flush) and adds them again, all in one transaction —
@@ -63,6 +67,9 @@ struct TapPolicy {
 std::string tap_policy_table(const std::string& ifname);
 // The script that creates or re-applies the table (see above).
 std::string tap_policy_script(const TapPolicy& policy);
+// The table of an isolated relayed TAP: counter `isolated` and chain isolation only (uses
+// table, owner and ifname of `policy`). Created, re-applied and deleted like the above.
+std::string tap_isolation_script(const TapPolicy& policy);
 // The table's comment, naming the daemon that made it: "squib-netd " + 16 hex digits of
 // FNV-1a-64 of the run dir (a path may hold quotes and exceed nft's 128-byte comments). A
 // daemon starting on that run dir removes such tables (and their TAPs) that its state.json
