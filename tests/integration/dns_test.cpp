@@ -68,6 +68,11 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
   CHECK(eventually([&] { return dig(*daemon, gateway, "b.squib.internal", "A") == b_address; }));
   CHECK(dig(*daemon, gateway, "a.squib.internal", "A") == a["network"]["address"].get<std::string>());
   CHECK(dig(*daemon, gateway, "B.Squib.Internal", "A") == b_address);  // DNS ignores case
+  // AAAA: the guest's SLAAC address (issue 13), answered on the IPv6 gateway as well.
+  const std::string b_address6 = b["network"]["address6"];
+  CHECK(dig(*daemon, gateway, "b.squib.internal", "AAAA") == b_address6);
+  CHECK(dig(*daemon, b["network"]["gateway6"], "b.squib.internal", "A") == b_address);
+  CHECK(dig(*daemon, b["network"]["gateway6"], "b.squib.internal", "AAAA") == b_address6);
   // Host mode has no upstream: a name of ours that does not exist is NXDOMAIN (--local), any
   // other name is refused rather than forwarded.
   CHECK(dig(*daemon, gateway, "nosuch.squib.internal", "A", true) == "NXDOMAIN");
@@ -111,7 +116,8 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
 
   // `resolve` answers from the daemon's records, by name or fully qualified.
   const auto resolved = daemon->ok("resolve", {{"name", "b"}});
-  CHECK(resolved == json{{"name", "b"}, {"fqdn", "b.squib.internal"}, {"address", b_address}});
+  CHECK(resolved ==
+        json{{"name", "b"}, {"fqdn", "b.squib.internal"}, {"address", b_address}, {"address6", b_address6}});
   CHECK(daemon->ok("resolve", {{"name", "b.squib.internal"}}) == resolved);
   CHECK(daemon->call("resolve", {{"name", "b.lab.test"}}).error_code == k_not_found);
   CHECK(daemon->call("resolve", {{"name", "nosuch"}}).error_code == k_not_found);
@@ -122,7 +128,8 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
   const auto netctl =
       run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " resolve d.lab.test");
   CHECK(netctl.exit_code == 0);
-  CHECK(netctl.output == "d.lab.test " + d["network"]["address"].get<std::string>() + "\n");
+  CHECK(netctl.output == "d.lab.test " + d["network"]["address"].get<std::string>() + " " +
+                           d["network"]["address6"].get<std::string>() + "\n");
 
   // A stopped attachment's name goes (dnsmasq drops a deleted --hostsdir file by inotify).
   daemon->ok("stop", {{"name", "b"}});

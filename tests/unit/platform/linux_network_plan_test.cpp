@@ -194,7 +194,9 @@ TEST_CASE("dnsmasq names: one hosts file per attachment, A and AAAA, replaced at
                                       false,
                                       dir + "/net-x.hosts.d",
                                       dir + "/net-x.leases",
-                                      dir + "/net-x.pid"};
+                                      dir + "/net-x.pid",
+                                      std::nullopt,
+                                      false};
     plan.domain = "lab.test";
     plan.names_path = dir + "/net-x.names.d";
     REQUIRE(::mkdir(plan.names_path.c_str(), 0755) == 0);
