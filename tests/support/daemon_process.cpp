@@ -1,6 +1,9 @@
 #include "support/daemon_process.hpp"
 
 #include <fcntl.h>
+#ifdef __linux__
+#include <sched.h>  // setns
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -60,8 +63,15 @@ void DaemonProcess::spawn() {
   std::vector<std::string> args = m_launcher;
   args.insert(args.end(), {SQUIB_NETD_PATH, "--run-dir", run_dir(), "--log-level", "debug"});
   args.insert(args.end(), m_args.begin(), m_args.end());
+#ifdef __linux__
+  if (m_netns < 0) m_netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  REQUIRE(m_netns >= 0);
+#endif
   m_pid = ::fork();
   if (m_pid == 0) {
+#ifdef __linux__
+    if (::setns(m_netns, CLONE_NEWNET) != 0) ::_exit(126);
+#endif
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
@@ -85,6 +95,7 @@ void DaemonProcess::spawn() {
 
 DaemonProcess::~DaemonProcess() {
   if (m_pid > 0) stop(SIGTERM);
+  if (m_netns >= 0) ::close(m_netns);
 }
 
 std::string DaemonProcess::log() const {

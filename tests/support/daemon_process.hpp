@@ -23,9 +23,8 @@ namespace squib::test {
 
 using json = nlohmann::json;
 
-
 class DaemonProcess {
-public:
+ public:
   // Starts squib-netd with --run-dir <dir>/run plus `extra_args`, waits for control.sock.
   // `launcher`, if given, runs first and must exec its trailing arguments (the daemon's
   // command line) in the same process, e.g. to enter a private mount namespace.
@@ -49,20 +48,24 @@ public:
 
   // Sends a signal and waits (bounded) for exit; returns the exit status or -1 on timeout.
   int stop(int signum, std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  // Starts again on the same run dir (after stop()).
+  // Starts again on the same run dir (after stop()), in the network namespace the first start
+  // ran in — even when the test has left it and the daemon was the last process in it (the
+  // namespace is kept alive by m_netns): a restarted daemon must never build its bridges and
+  // dnsmasq in the namespace the test runs in.
   void restart();
 
-private:
+ private:
   void spawn();
   std::string m_dir;
   std::vector<std::string> m_args;
   std::vector<std::string> m_launcher;
   pid_t m_pid = -1;
+  int m_netns = -1;  // Linux: the first start's network namespace (/proc/thread-self/ns/net)
 };
 
 // The VM side of a per-VM socket.
 class FakeVmm {
-public:
+ public:
   FakeVmm(const std::string& local_path, const std::string& daemon_socket);
   ~FakeVmm();
   FakeVmm(const FakeVmm&) = delete;
@@ -73,7 +76,7 @@ public:
   std::optional<std::vector<std::uint8_t>> receive(std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
   [[nodiscard]] int fd() const { return m_fd; }
 
-private:
+ private:
   std::string m_local;
   int m_fd = -1;
 };
