@@ -69,16 +69,25 @@ TEST_CASE("host mode: requested addresses are exact, conflicts are named, a rest
   REQUIRE(hosts_dirs.size() == 1);
   CHECK(read_file(hosts_dirs[0] + "/fixed") == fixed["mac"].get<std::string>() + ",192.168.105.50\n");
 
+  // A second network, made after `default`, takes the next free /24. Its attachment's name
+  // sorts first, so a restart recreates it first: it must get its own subnet back, not the
+  // first free one (which is default's).
+  const auto lab = daemon->ok("start", {{"name", "a-lab"}, {"mode", "host"}, {"network", "alpha"}});
+  CHECK(lab["network"]["subnet"] == "192.168.106.0/24");
+
   // A restart restores the same addresses (SIGTERM keeps attachments recorded).
   REQUIRE(daemon->stop(SIGTERM) == 0);
   daemon->restart();
   REQUIRE(eventually([&] {
     const auto listed = daemon->ok("list");
-    return listed.size() == 2 && listed[0]["state"] == "running" && listed[1]["state"] == "running";
+    return listed.size() == 3 && listed[0]["state"] == "running" && listed[1]["state"] == "running" &&
+           listed[2]["state"] == "running";
   }));
   const auto listed = daemon->ok("list");
-  CHECK(listed[0]["name"] == "derived");
-  CHECK(listed[0]["address"] == derived_address);
-  CHECK(listed[1]["name"] == "fixed");
-  CHECK(listed[1]["address"] == "192.168.105.50");
+  CHECK(listed[0]["name"] == "a-lab");
+  CHECK(listed[0]["address"] == lab["network"]["address"]);
+  CHECK(listed[1]["name"] == "derived");
+  CHECK(listed[1]["address"] == derived_address);
+  CHECK(listed[2]["name"] == "fixed");
+  CHECK(listed[2]["address"] == "192.168.105.50");
 }
