@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/service/attachment_description.hpp>
 #include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
@@ -129,7 +130,10 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
-  auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true, std::nullopt});
+  const relay::AttachmentPolicy policy{mac, true, std::nullopt, std::nullopt,
+                                       params.guard == proto::Guard::mac ? relay::GuardLevel::mac
+                                                                         : relay::GuardLevel::full};
+  auto attachment = std::make_unique<relay::Attachment>(params.name, policy);
 
   core::Fd passed_fd;
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
@@ -218,6 +222,9 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // is dropped from now on (relay/source_guard.hpp). Set before the backend starts. Recorded
   // in the params so that a restart restores exactly this address.
   if (chosen.guest_ipv4) attachment->set_guest_ipv4(*chosen.guest_ipv4);
+  // Its IPv6 network address (SLAAC), when the network has one: IPv6 from it and from the
+  // guest's link-local address pass, nothing else.
+  if (chosen.network.address6) attachment->set_guest_ipv6(core::parse_ipv6(*chosen.network.address6));
   if (chosen.network.address) params.address = chosen.network.address;
   // Back into the table while the backend gets ready (passt proving it runs): still listed
   // as starting, still answered -32007 by the others.
@@ -249,15 +256,15 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   // handoff "fd": the TAP's fd goes with the reply (the backend keeps no copy).
   if (handoff) starting.passed_fd = starting.entry.attachment->backend()->take_handoff_fd();
   const std::string socket_path = fd_passing || handoff ? std::string() : m_config.socket_path(name);
-  const std::string where = handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" +
-                                          proto::to_string(*params.handoff) + ")"
-                            : fd_passing ? "socket passed over the control connection"
-                                         : "socket " + socket_path;
+  const std::string where =
+      handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" + proto::to_string(*params.handoff) + ")"
+      : fd_passing ? "socket passed over the control connection"
+                   : "socket " + socket_path;
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
                params.mtu, where);
-  proto::StartResult result{name,       params.mode,  std::nullopt,
-                            *params.mac, params.mtu,   std::nullopt,
-                            std::move(starting.network), std::nullopt};
+  proto::StartResult result{
+      name,        params.mode, std::nullopt, *params.mac, params.mtu, std::nullopt, std::move(starting.network),
+      std::nullopt};
   if (!fd_passing && !handoff) result.socket = socket_path;
   if (handoff) result.tap = result.network.tap;
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
@@ -279,9 +286,9 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
 void AttachmentRegistry::report_granted(const backend::GrantedLink& granted, proto::StartResult& result) {
   if (granted.mtu) result.mtu = *granted.mtu;
   result.max_packet_size = granted.max_packet_size;
-  for (const auto& [field, value] : {std::pair{&result.network.subnet, &granted.subnet},
-                                     std::pair{&result.network.gateway, &granted.gateway},
-                                     std::pair{&result.network.dhcp_range, &granted.dhcp_range}}) {
+  for (const auto& [field, value] :
+       {std::pair{&result.network.subnet, &granted.subnet}, std::pair{&result.network.gateway, &granted.gateway},
+        std::pair{&result.network.dhcp_range, &granted.dhcp_range}}) {
     if (*value) *field = *value;
   }
 }
