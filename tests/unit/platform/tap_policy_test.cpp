@@ -86,7 +86,11 @@ TEST_CASE("tap_policy_script: IPv6 sources and NA targets at guard full, rogue s
   TapPolicy relaxed = full;
   relaxed.check_ip = false;  // guard mac
   const std::string mac_level = squib::platform::tap_policy_script(relaxed);
-  CHECK_FALSE(has(mac_level, "saddr"));  // no IPv4/IPv6/ARP address rule at all...
+  // No IPv4/IPv6/ARP address rule at all...
+  CHECK_FALSE(has(mac_level, "ip saddr"));
+  CHECK_FALSE(has(mac_level, "ip6 saddr"));
+  CHECK_FALSE(has(mac_level, "arp saddr ip"));
+  CHECK_FALSE(has(mac_level, "nd-neighbor-advert"));
   CHECK(has(mac_level, "ether saddr != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));  // ...but MACs
   CHECK(has(mac_level, "arp saddr ether != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));
   CHECK(has(mac_level, "ether type { 8021q, 8021ad, 0x9100 } counter name \"spoofed_ip\" drop"));

@@ -1,8 +1,8 @@
 // Not a test: the workload behind the guard's cost per frame in docs/operations.md
 // ("Anti-spoofing"), hidden from the default run ([.]). Each section filters 1,000 full batches
 // of one kind of frame through a host/shared guard; measure with
-//   valgrind --tool=callgrind --toggle-collect='squib::relay::SourceGuard::filter*' \
-//     build/tests/unit/squib_unit_tests '[guard-cost]' -c '<section>'
+//   valgrind --tool=callgrind --toggle-collect='squib::relay::SourceGuard::filter*'
+//     build/tests/unit/squib_unit_tests '[guard-cost]' -c '<section>'   (one command line)
 // and divide the Ir by 32,000 (filter()'s loop included, as the earlier figures).
 
 #include <squib/relay/source_guard.hpp>
