@@ -231,3 +231,41 @@ TEST_CASE("host mode: IPv6 only from the guest's own addresses, no rogue routers
   CHECK(stats["from_vm"]["frames"].get<std::uint64_t>() >= 1);
   daemon.reset();
 }
+
+TEST_CASE("host mode, guard mac: any IP source passes, rogue routers and DHCP servers still do not",
+          "[integration][spoofing][ipv6][root]") {
+  if (::geteuid() != 0 || !on_path("dnsmasq") || !on_path("nft")) {
+    WARN("skipped: needs root, dnsmasq and nft");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}, {"guard", "mac"}});
+  const Ipv4 address = parse_ipv4(started["network"]["address"]);
+  const Mac mac = parse_mac(started["mac"]);
+  const Ipv6 own = link_local_of(mac);
+  const Ipv6 other = link_local_of({0x02, 0x00, 0x00, 0x00, 0x00, 0x66});
+  FakeVmm vm(dir.path() + "/vm1.local", started["socket"]);
+  REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "running"; }));
+
+  vm.send(router_advertisement(mac, own));
+  vm.send(dhcp_offer_from(mac, address));
+  vm.send(dhcpv6_advertise(mac, other));
+  // Another sender MAC in an ARP: MACs are still checked.
+  vm.send(arp_request(mac, {0x02, 0x00, 0x00, 0x00, 0x00, 0x66}, {192, 168, 105, 250}, {192, 168, 105, 1}));
+  // Another address is this guest's to use now: the host answers it.
+  CHECK(ipv6_echo_answered(vm, mac, other, 0x7171, 10s));
+  const auto stats = stats_of(*daemon, "vm1");
+  INFO(stats.dump());
+  CHECK(stats["drops"]["router_advertisement"] == 1);
+  CHECK(stats["drops"]["dhcp_server"] == 2);
+  CHECK(stats["drops"]["spoofed_mac"] == 1);
+  CHECK(stats["drops"]["spoofed_ip"] == 0);
+  daemon.reset();
+}
