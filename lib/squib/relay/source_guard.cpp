@@ -3,6 +3,7 @@
 #include <squib/core/assert.hpp>
 #include <squib/core/frame_view.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace squib::relay {
@@ -67,6 +68,22 @@ constexpr std::uint8_t k_icmpv6_mld2_report = 143;
 // RFC 4861 §4.3/§4.4: NS and NA carry their target address after type, code, checksum and
 // 4 bytes (reserved; NA: flags).
 constexpr std::size_t k_nd_target = 8;
+// RFC 4861 §4.6.1: source (1) and target (2) link-layer address options, 8 bytes on Ethernet
+// (type, length 1, MAC); where each message's options start (§4.1-§4.5).
+constexpr std::uint8_t k_nd_option_source_mac = 1;
+constexpr std::uint8_t k_nd_option_target_mac = 2;
+constexpr std::size_t k_ipv6_payload_length = k_l3 + 4;
+constexpr std::uint8_t k_icmpv6_redirect = 137;
+
+std::size_t nd_options_at(std::uint8_t type) {
+  switch (type) {
+    case k_icmpv6_router_solicitation: return 8;
+    case k_icmpv6_neighbour_solicitation:
+    case k_icmpv6_neighbour_advertisement: return 24;
+    case k_icmpv6_redirect: return 40;
+    default: return 0;  // not an ND message with link-layer address options
+  }
+}
 
 bool is_ipv6_extension_header(std::uint8_t next) {
   switch (next) {
@@ -87,6 +104,32 @@ bool all_zero(std::span<const std::byte> bytes) {
     if (byte != std::byte{0}) return false;
   }
   return true;
+}
+
+// Neighbour discovery's link-layer address options (RFC 4861 §4.6.1: the source or target
+// link-layer address of an RS, NS, NA or redirect; the ICMPv6 header at `icmpv6`, present)
+// must carry the attachment's MAC, else spoofed_mac, at both guard levels — as an ARP sender
+// hardware address: a guest must not point its neighbours' caches at another MAC. An option
+// of length 0 (invalid, §4.6) or running past the payload cannot be verified: spoofed_mac.
+std::optional<DropReason> check_nd_options(const FrameView& frame, std::size_t icmpv6, std::uint8_t type,
+                                           const core::MacAddress& mac) {
+  const std::size_t first = nd_options_at(type);
+  if (first == 0) return std::nullopt;
+  // The options end with the IPv6 payload (not the frame, which may carry Ethernet padding).
+  const std::size_t end =
+      std::min(frame.size(), k_l3 + k_ipv6_header + frame.u16_at(k_ipv6_payload_length).value_or(0));
+  for (std::size_t at = icmpv6 + first; at < end;) {
+    const auto option = frame.u8_at(at);
+    const auto length = frame.u8_at(at + 1);
+    // RFC 4861 §4.6: a zero length is invalid; an option past the payload cannot be verified.
+    if (!option || !length || *length == 0 || end - at < std::size_t{*length} * 8U) return DropReason::spoofed_mac;
+    if ((*option == k_nd_option_source_mac || *option == k_nd_option_target_mac) && *length == 1 &&
+        std::memcmp(frame.bytes().data() + at + 2, mac.bytes().data(), core::MacAddress::k_size) != 0) {
+      return DropReason::spoofed_mac;  // would point neighbours' caches at another MAC
+    }
+    at += std::size_t{*length} * 8U;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -210,6 +253,7 @@ std::optional<DropReason> SourceGuard::check_ipv6(const FrameView& frame) const 
   if (later_fragment) return std::nullopt;
   if (icmpv6) {
     if (icmpv6_type == k_icmpv6_router_advertisement) return DropReason::router_advertisement;
+    if (const auto reason = check_nd_options(frame, offset, icmpv6_type, m_mac)) return reason;
     if (icmpv6_type == k_icmpv6_neighbour_advertisement && m_level == GuardLevel::full &&
         (frame.size() - offset < k_nd_target + k_ipv6_address_size || !own_ipv6_at(frame, offset + k_nd_target))) {
       return DropReason::spoofed_ip;

@@ -305,3 +305,34 @@ TEST_CASE("SourceGuard level mac: ARP and IPv4 sources are not checked, the MACs
   // VLAN tags still drop: they would carry a rogue server past the rules.
   CHECK(k_mac_level.check(ethernet(0x81, 0x00) + bytes({0x00, 0x05, 0x86, 0xdd})) == DropReason::spoofed_ip);
 }
+
+TEST_CASE("SourceGuard IPv6: ND link-layer address options must carry the attachment's MAC",
+          "[relay][source_guard][ipv6]") {
+  // RFC 4861 §4.6.1 option: type 1 (source) or 2 (target), length 1 (8 bytes), MAC.
+  const auto option = [](unsigned type, unsigned last) { return bytes({type, 1, 0x02, 0, 0, 0, 0, last}); };
+  const auto with_options = [](const Address& src, const Frame& message, const Frame& options) {
+    return ipv6(src, k_all_nodes, 58, message + options);
+  };
+  for (const auto* g : {&k_full, &k_mac_level}) {
+    CHECK(g->check(with_options(k_link_local, neighbour_advert(k_link_local), option(2, 0x0a))) == std::nullopt);
+    CHECK(g->check(with_options(k_link_local, neighbour_solicit(k_gateway6), option(1, 0x0a))) == std::nullopt);
+    CHECK(g->check(with_options(k_link_local, router_solicit(), option(1, 0x0a))) == std::nullopt);
+    CHECK(g->check(with_options(k_link_local, neighbour_advert(k_link_local), option(2, 0x0b))) ==
+          DropReason::spoofed_mac);
+    CHECK(g->check(with_options(k_link_local, neighbour_solicit(k_gateway6), option(1, 0x0b))) ==
+          DropReason::spoofed_mac);
+    CHECK(g->check(with_options(k_link_local, router_solicit(), option(1, 0x0b))) == DropReason::spoofed_mac);
+    // A second option (a nonce, type 14) first, then the wrong MAC; a zero length; one cut short.
+    CHECK(g->check(with_options(k_link_local, neighbour_solicit(k_gateway6),
+                                bytes({14, 1, 1, 2, 3, 4, 5, 6}) + option(1, 0x0b))) == DropReason::spoofed_mac);
+    CHECK(g->check(with_options(k_link_local, neighbour_solicit(k_gateway6), bytes({1, 0, 0, 0, 0, 0, 0, 0}))) ==
+          DropReason::spoofed_mac);
+    CHECK(g->check(with_options(k_link_local, neighbour_solicit(k_gateway6), bytes({1, 1, 0x02, 0}))) ==
+          DropReason::spoofed_mac);
+  }
+  SECTION("Ethernet padding after the payload is not read as options") {
+    auto padded = with_options(k_link_local, neighbour_solicit(k_gateway6), option(1, 0x0a));
+    padded.resize(padded.size() + 6);  // zeros: would be a zero-length option
+    CHECK(k_full.check(padded) == std::nullopt);
+  }
+}

@@ -30,7 +30,8 @@
 //    The kernel finds the ICMPv6/UDP header behind extension headers (ipv6_find_hdr), but
 //    unlike SourceGuard it lets through what it cannot parse (a chain cut short, a later
 //    fragment): receivers drop those (RFC 5722, RFC 6980 for fragmented ND), and the relay's
-//    stricter walk is the reference (relay/source_guard.hpp).
+//    stricter walk is the reference (relay/source_guard.hpp). Unlike SourceGuard, the ND
+//    link-layer address options are not compared with the MAC (nft cannot walk options).
 // Chain isolation (only for isolated attachments), hook bridge forward: every frame the bridge
 // forwards from this TAP to another port, or from another port to it, is dropped and counted
 // as `isolated` (between two isolated TAPs both tables match; the one the kernel evaluates
