@@ -50,6 +50,11 @@
 //      [full] A neighbour advertisement (ICMPv6 136) must name one of the guest's own
 //      addresses as its target, else spoofed_ip (as an ARP sender address is checked): a
 //      guest must not claim the gateway's or another guest's address.
+//      Neighbour discovery's link-layer address options (RFC 4861 §4.6.1: source or target
+//      link-layer address of an RS, NS, NA or redirect) must carry the attachment's MAC, else
+//      spoofed_mac (both levels; as an ARP sender hardware address: a guest must not point its
+//      neighbours' caches at another MAC); an option of length 0 or past the payload is
+//      spoofed_mac too.
 //      Rogue routers and DHCPv6: an ICMPv6 router advertisement (134, RFC 4861 §4.2) is
 //      router_advertisement; UDP from source port 547 (a DHCPv6 server's or relay's message,
 //      RFC 8415 §7.2) is dhcp_server. Both levels.
@@ -76,7 +81,7 @@
 // Cost: one pass per batch, no allocation; per frame a few bounds-checked FrameView reads,
 // one 16-byte compare per IPv6 address checked. callgrind, per frame, filter() included
 // (tests/unit/relay/source_guard_cost_test.cpp): other EtherTypes 59, ARP 81, IPv4 91 (UDP
-// 107), IPv6 126 (UDP 152, behind a hop-by-hop header 170) instructions; before the IPv6 and
+// 107), IPv6 131 (UDP 151, behind a hop-by-hop header 175) instructions; before the IPv6 and
 // rogue-server rules 55/78/79, IPv6 55 unparsed (docs/operations.md, "Anti-spoofing").
 
 #include <cstdint>
