@@ -256,15 +256,15 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   // handoff "fd": the TAP's fd goes with the reply (the backend keeps no copy).
   if (handoff) starting.passed_fd = starting.entry.attachment->backend()->take_handoff_fd();
   const std::string socket_path = fd_passing || handoff ? std::string() : m_config.socket_path(name);
-  const std::string where =
-      handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" + proto::to_string(*params.handoff) + ")"
-      : fd_passing ? "socket passed over the control connection"
-                   : "socket " + socket_path;
+  const std::string where = handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" +
+                                          proto::to_string(*params.handoff) + ")"
+                            : fd_passing ? "socket passed over the control connection"
+                                         : "socket " + socket_path;
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
                params.mtu, where);
-  proto::StartResult result{
-      name,        params.mode, std::nullopt, *params.mac, params.mtu, std::nullopt, std::move(starting.network),
-      std::nullopt};
+  proto::StartResult result{name,       params.mode,  std::nullopt,
+                            *params.mac, params.mtu,   std::nullopt,
+                            std::move(starting.network), std::nullopt};
   if (!fd_passing && !handoff) result.socket = socket_path;
   if (handoff) result.tap = result.network.tap;
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
@@ -286,9 +286,9 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
 void AttachmentRegistry::report_granted(const backend::GrantedLink& granted, proto::StartResult& result) {
   if (granted.mtu) result.mtu = *granted.mtu;
   result.max_packet_size = granted.max_packet_size;
-  for (const auto& [field, value] :
-       {std::pair{&result.network.subnet, &granted.subnet}, std::pair{&result.network.gateway, &granted.gateway},
-        std::pair{&result.network.dhcp_range, &granted.dhcp_range}}) {
+  for (const auto& [field, value] : {std::pair{&result.network.subnet, &granted.subnet},
+                                     std::pair{&result.network.gateway, &granted.gateway},
+                                     std::pair{&result.network.dhcp_range, &granted.dhcp_range}}) {
     if (*value) *field = *value;
   }
 }
