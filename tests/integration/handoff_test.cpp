@@ -195,31 +195,6 @@ std::uint64_t drops(const DaemonProcess& daemon, const std::string& name, const 
   return stats_of(daemon, name)["drops"][reason].get<std::uint64_t>();
 }
 
-// An ICMPv6 router advertisement (RFC 4861 §4.2) from fe80::1 to ff02::1. nft matches the
-// type; the checksum is left zero (the frame is meant to be dropped before anyone reads it).
-Bytes router_advertisement(const Mac& src) {
-  Bytes f = ethernet({0x33, 0x33, 0, 0, 0, 1}, src, 0x86dd);
-  put(f, {0x60, 0, 0, 0});
-  put16(f, 16);       // payload length
-  put(f, {58, 255});  // next header ICMPv6, hop limit 255
-  put(f, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
-  put(f, {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
-  put(f, {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0});
-  return f;
-}
-
-// A DHCP server message (UDP 67 → 68) from the guest's own address: a rogue server.
-Bytes dhcp_offer_from(const Mac& src, const Ipv4& address) {
-  Bytes udp;
-  put16(udp, 67);
-  put16(udp, 68);
-  put16(udp, 8 + 240);
-  put16(udp, 0);  // no UDP checksum (RFC 768: optional for IPv4)
-  udp.resize(8 + 240, 0);
-  udp[8] = 2;  // BOOTREPLY
-  return ipv4(k_broadcast, src, address, {255, 255, 255, 255}, 17, udp);
-}
-
 }  // namespace
 
 TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway, and nobody else can open or stop it",
@@ -314,16 +289,30 @@ TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel a
   vm.send(arp_request(mac, mac, stranger, gateway));
   vm.send(icmp_echo(k_broadcast, mac, stranger, gateway, 0x5252));
   vm.send(dhcp_offer_from(mac, address));
-  vm.send(router_advertisement(mac));
-  CHECK_FALSE(receive_matching(vm, mentions_stranger, 1s).has_value());
+  vm.send(router_advertisement(mac, link_local_of(mac)));
+  // IPv6: a DHCPv6 server, an NA claiming another guest's link-local address, an echo request
+  // from it.
+  const Ipv6 own6 = link_local_of(mac);
+  const Ipv6 stranger6 = link_local_of(other);
+  vm.send(dhcpv6_advertise(mac, own6));
+  vm.send(neighbour_advertisement(k_all_nodes_mac, mac, own6, k_all_nodes, stranger6));
+  vm.send(icmpv6_echo(k_all_nodes_mac, mac, stranger6, k_all_nodes, 0x5454));
+  CHECK_FALSE(receive_matching(
+                  vm,
+                  [&](const Bytes& f) {
+                    return mentions_stranger(f) || ipv6_at(f, 14 + 24, stranger6) ||
+                           is_neighbour_solicitation(f, stranger6);
+                  },
+                  1s)
+                  .has_value());
   CHECK(eventually([&] {
-    return drops(*rig.daemon, "a1", "spoofed_mac") == 2 && drops(*rig.daemon, "a1", "spoofed_ip") == 2 &&
-           drops(*rig.daemon, "a1", "dhcp_server") == 1 && drops(*rig.daemon, "a1", "router_advertisement") == 1;
+    return drops(*rig.daemon, "a1", "spoofed_mac") == 2 && drops(*rig.daemon, "a1", "spoofed_ip") == 4 &&
+           drops(*rig.daemon, "a1", "dhcp_server") == 2 && drops(*rig.daemon, "a1", "router_advertisement") == 1;
   }));
   const auto stats = stats_of(*rig.daemon, "a1");
   INFO(stats.dump());
   // (vm_full is the TAP's tx_dropped: frames for the guest before its VMM opened the TAP.)
-  CHECK(stats["dropped_total"].get<std::uint64_t>() - stats["drops"]["vm_full"].get<std::uint64_t>() == 6);
+  CHECK(stats["dropped_total"].get<std::uint64_t>() - stats["drops"]["vm_full"].get<std::uint64_t>() == 9);
   CHECK(stats["drops"]["isolated"] == 0);
 
   // The guest's own address still works: ARP and ping answered by the bridge.
@@ -345,8 +334,10 @@ TEST_CASE("handoff tap: frames that break the policy are dropped by the kernel a
       },
       10s);
   CHECK(offer.has_value());
+  // IPv6 from the guest's link-local address passes (its NA for itself too).
+  CHECK(ipv6_echo_answered(vm, mac, own6, 0x5555, 10s));
   const auto after = stats_of(*rig.daemon, "a1");
-  CHECK(after["dropped_total"].get<std::uint64_t>() - after["drops"]["vm_full"].get<std::uint64_t>() == 6);
+  CHECK(after["dropped_total"].get<std::uint64_t>() - after["drops"]["vm_full"].get<std::uint64_t>() == 9);
 }
 
 TEST_CASE("handoff tap: isolated TAPs cannot reach each other, only the gateway, and the drops are counted",

@@ -174,3 +174,98 @@ TEST_CASE("host mode: IPv4 and ARP only from the guest's lease address reach the
   }
   daemon.reset();  // SIGTERM: the daemon tears down; the namespace goes with its last process
 }
+
+TEST_CASE("host mode: IPv6 only from the guest's own addresses, no rogue routers or DHCP servers",
+          "[integration][spoofing][ipv6][root]") {
+  if (::geteuid() != 0 || !on_path("dnsmasq") || !on_path("nft")) {
+    WARN("skipped: needs root, dnsmasq and nft");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}});
+  const Ipv4 address = parse_ipv4(started["network"]["address"]);
+  const Mac mac = parse_mac(started["mac"]);
+  const Ipv6 own = link_local_of(mac);
+  // Another guest's link-local address and a network address that is not this guest's.
+  const Ipv6 stranger = link_local_of({0x02, 0x00, 0x00, 0x00, 0x00, 0x66});
+  const Ipv6 stranger_global = parse_ipv6("fd66::ff:fe00:66");
+  FakeVmm vm(dir.path() + "/vm1.local", started["socket"]);
+  REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "running"; }));
+
+  // Bad frames, each with its reason: a router advertisement, DHCPv4 and DHCPv6 server
+  // messages (all from the guest's own addresses), a neighbour advertisement claiming another
+  // guest's address, echo requests from other addresses.
+  vm.send(router_advertisement(mac, own));
+  vm.send(dhcp_offer_from(mac, address));
+  vm.send(dhcpv6_advertise(mac, own));
+  vm.send(neighbour_advertisement(k_all_nodes_mac, mac, own, k_all_nodes, stranger));
+  vm.send(icmpv6_echo(k_all_nodes_mac, mac, stranger, k_all_nodes, 0x6161));
+  vm.send(icmpv6_echo(k_all_nodes_mac, mac, stranger_global, k_all_nodes, 0x6262));
+  // Had the host accepted one of them it would answer (or first solicit) the stranger.
+  const auto mentions_stranger = [&](const Bytes& f) {
+    return f.size() >= 14 + 40 && be16(f, 12) == 0x86dd &&
+           (ipv6_at(f, 14 + 24, stranger) || ipv6_at(f, 14 + 24, stranger_global) ||
+            is_neighbour_solicitation(f, stranger) || is_neighbour_solicitation(f, stranger_global));
+  };
+  CHECK_FALSE(receive_matching(vm, mentions_stranger, 1500ms).has_value());
+  auto stats = stats_of(*daemon, "vm1");
+  INFO(stats.dump());
+  CHECK(stats["drops"]["router_advertisement"] == 1);
+  CHECK(stats["drops"]["dhcp_server"] == 2);
+  CHECK(stats["drops"]["spoofed_ip"] == 3);
+  CHECK(stats["drops"]["spoofed_mac"] == 0);
+  CHECK(stats["from_vm"]["frames"] == 0);
+
+  // Normal IPv6 from the guest's link-local address passes: the host answers an echo request
+  // (after soliciting the guest, whose NA for its own address passes too).
+  CHECK(ipv6_echo_answered(vm, mac, own, 0x6363, 10s));
+  stats = stats_of(*daemon, "vm1");
+  CHECK(stats["drops"]["spoofed_ip"] == 3);
+  CHECK(stats["from_vm"]["frames"].get<std::uint64_t>() >= 1);
+  daemon.reset();
+}
+
+TEST_CASE("host mode, guard mac: any IP source passes, rogue routers and DHCP servers still do not",
+          "[integration][spoofing][ipv6][root]") {
+  if (::geteuid() != 0 || !on_path("dnsmasq") || !on_path("nft")) {
+    WARN("skipped: needs root, dnsmasq and nft");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  std::optional<DaemonProcess> daemon;
+  {
+    InNewNetns netns;
+    daemon.emplace(dir.path());
+    REQUIRE(netns.leave());
+  }
+  const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}, {"guard", "mac"}});
+  const Ipv4 address = parse_ipv4(started["network"]["address"]);
+  const Mac mac = parse_mac(started["mac"]);
+  const Ipv6 own = link_local_of(mac);
+  const Ipv6 other = link_local_of({0x02, 0x00, 0x00, 0x00, 0x00, 0x66});
+  FakeVmm vm(dir.path() + "/vm1.local", started["socket"]);
+  REQUIRE(eventually([&] { return daemon->ok("list")[0]["state"] == "running"; }));
+
+  vm.send(router_advertisement(mac, own));
+  vm.send(dhcp_offer_from(mac, address));
+  vm.send(dhcpv6_advertise(mac, other));
+  // Another sender MAC in an ARP: MACs are still checked.
+  vm.send(arp_request(mac, {0x02, 0x00, 0x00, 0x00, 0x00, 0x66}, {192, 168, 105, 250}, {192, 168, 105, 1}));
+  // Another address is this guest's to use now: the host answers it.
+  CHECK(ipv6_echo_answered(vm, mac, other, 0x7171, 10s));
+  const auto stats = stats_of(*daemon, "vm1");
+  INFO(stats.dump());
+  CHECK(stats["drops"]["router_advertisement"] == 1);
+  CHECK(stats["drops"]["dhcp_server"] == 2);
+  CHECK(stats["drops"]["spoofed_mac"] == 1);
+  CHECK(stats["drops"]["spoofed_ip"] == 0);
+  daemon.reset();
+}

@@ -1,5 +1,7 @@
 #include "support/packets.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -131,6 +133,112 @@ bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type) {
   return false;
 }
 
+Bytes dhcp_offer_from(const Mac& src, const Ipv4& address) {
+  Bytes udp;
+  put16(udp, 67);
+  put16(udp, 68);
+  put16(udp, 8 + 240);
+  put16(udp, 0);  // no UDP checksum (RFC 768: optional for IPv4)
+  udp.resize(8 + 240, 0);
+  udp[8] = 2;  // BOOTREPLY
+  return ipv4(k_broadcast, src, address, {255, 255, 255, 255}, 17, udp);
+}
+
+Ipv6 parse_ipv6(const std::string& text) {
+  Ipv6 out{};
+  REQUIRE(::inet_pton(AF_INET6, text.c_str(), out.data()) == 1);
+  return out;
+}
+
+Ipv6 link_local_of(const Mac& mac) {
+  return {0xfe,   0x80,   0,    0,    0,      0,      0,     0, static_cast<std::uint8_t>(mac[0] ^ 0x02U),
+          mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+}
+
+Bytes ipv6(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, std::uint8_t next,
+           const Bytes& payload) {
+  auto out = ethernet(dst_mac, src_mac, 0x86dd);
+  put(out, {0x60, 0, 0, 0});
+  put16(out, payload.size());
+  put(out, {next, 255});
+  put(out, src);
+  put(out, dst);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+namespace {
+
+// RFC 8200 §8.1: the upper-layer checksum covers source, destination, length and next header.
+std::uint16_t ipv6_checksum(const Ipv6& src, const Ipv6& dst, std::uint8_t next, const Bytes& upper) {
+  Bytes pseudo;
+  put(pseudo, src);
+  put(pseudo, dst);
+  put(pseudo, {0, 0});
+  put16(pseudo, upper.size());
+  put(pseudo, {0, 0, 0, next});
+  pseudo.insert(pseudo.end(), upper.begin(), upper.end());
+  return checksum(pseudo, 0, pseudo.size());
+}
+
+}  // namespace
+
+Bytes icmpv6(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, std::uint8_t type,
+             const Bytes& body) {
+  Bytes message = {type, 0, 0, 0};
+  message.insert(message.end(), body.begin(), body.end());
+  set16(message, 2, ipv6_checksum(src, dst, 58, message));
+  return ipv6(dst_mac, src_mac, src, dst, 58, message);
+}
+
+Bytes icmpv6_echo(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, unsigned id) {
+  Bytes body;
+  put16(body, id);
+  put(body, {0x00, 0x01, 's', 'q', 'u', 'i', 'b', '-', 'g', '6'});
+  return icmpv6(dst_mac, src_mac, src, dst, 128, body);
+}
+
+Bytes router_advertisement(const Mac& src_mac, const Ipv6& src) {
+  Bytes body = {64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0};  // hop limit, flags, lifetime, timers
+  put(body, {3, 4, 64, 0xc0, 0x00, 0x27, 0x8d, 0x00, 0x00, 0x09, 0x3a, 0x80, 0, 0, 0, 0});  // prefix info
+  put(body, {0xfd, 0x66, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  return icmpv6(k_all_nodes_mac, src_mac, src, k_all_nodes, 134, body);
+}
+
+Bytes neighbour_advertisement(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst,
+                              const Ipv6& target) {
+  Bytes body = {0x60, 0, 0, 0};  // solicited, override
+  put(body, target);
+  put(body, {2, 1});  // target link-layer address option, 8 bytes
+  put(body, src_mac);
+  return icmpv6(dst_mac, src_mac, src, dst, 136, body);
+}
+
+Bytes dhcpv6_advertise(const Mac& src_mac, const Ipv6& src) {
+  Bytes udp;
+  put16(udp, 547);
+  put16(udp, 546);
+  put16(udp, 8 + 4);
+  put16(udp, 0);
+  put(udp, {2, 0x12, 0x34, 0x56});  // ADVERTISE, transaction id
+  set16(udp, 6, ipv6_checksum(src, k_all_nodes, 17, udp));
+  return ipv6(k_all_nodes_mac, src_mac, src, k_all_nodes, 17, udp);
+}
+
+bool ipv6_at(const Bytes& f, std::size_t at, const Ipv6& address) {
+  return f.size() >= at + 16 && std::memcmp(f.data() + at, address.data(), 16) == 0;
+}
+
+bool is_icmpv6(const Bytes& f, std::uint8_t type, const Ipv6& to) {
+  return f.size() >= 14 + 40 + 4 && be16(f, 12) == 0x86dd && f[14 + 6] == 58 && ipv6_at(f, 14 + 24, to) &&
+         f[14 + 40] == type;
+}
+
+bool is_neighbour_solicitation(const Bytes& f, const Ipv6& target) {
+  return f.size() >= 14 + 40 + 24 && be16(f, 12) == 0x86dd && f[14 + 6] == 58 && f[14 + 40] == 135 &&
+         ipv6_at(f, 14 + 40 + 8, target);
+}
+
 std::uint16_t be16(const Bytes& f, std::size_t at) { return static_cast<std::uint16_t>((f[at] << 8U) | f[at + 1]); }
 bool ipv4_at(const Bytes& f, std::size_t at, const Ipv4& address) {
   return f.size() >= at + 4 && std::memcmp(f.data() + at, address.data(), 4) == 0;
@@ -148,6 +256,29 @@ std::optional<Bytes> receive_matching(const FakeVmm& vm, const std::function<boo
     if (!frame) return std::nullopt;
     if (match(*frame)) return frame;
   }
+}
+
+bool ipv6_echo_answered(const FakeVmm& vm, const Mac& mac, const Ipv6& src, unsigned id,
+                        std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    vm.send(icmpv6_echo(k_all_nodes_mac, mac, src, k_all_nodes, id));
+    const auto answered = receive_matching(
+        vm,
+        [&](const Bytes& f) {
+          if (is_neighbour_solicitation(f, src)) {  // answer it, from and for the own address
+            const Mac asker{f[6], f[7], f[8], f[9], f[10], f[11]};
+            Ipv6 asker_ip{};
+            std::memcpy(asker_ip.data(), f.data() + 14 + 8, asker_ip.size());
+            vm.send(neighbour_advertisement(asker, mac, src, asker_ip, src));
+            return false;
+          }
+          return is_icmpv6(f, 129, src) && be16(f, 14 + 40 + 4) == id;
+        },
+        1s);
+    if (answered) return true;
+  }
+  return false;
 }
 
 bool is_arp_reply(const Bytes& f, const Ipv4& answered, const Ipv4& asker) {

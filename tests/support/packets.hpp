@@ -21,6 +21,7 @@ namespace squib::test {
 using Bytes = std::vector<std::uint8_t>;
 using Ipv4 = std::array<std::uint8_t, 4>;
 using Mac = std::array<std::uint8_t, 6>;
+using Ipv6 = std::array<std::uint8_t, 16>;
 
 inline constexpr Mac k_broadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -61,6 +62,45 @@ bool is_dhcp_reply(const Bytes& f, const Ipv4& address, std::uint8_t type);
 bool is_arp_reply(const Bytes& f, const Ipv4& answered, const Ipv4& asker);
 // An ICMP echo reply (RFC 792 type 0) from `from` to `to` with identifier `id`.
 bool is_echo_reply(const Bytes& f, const Ipv4& from, const Ipv4& to, unsigned id);
+
+// A DHCP server message (UDP 67 → 68, BOOTREPLY) from `address`: what a rogue server sends.
+Bytes dhcp_offer_from(const Mac& src, const Ipv4& address);
+
+// ---- IPv6 (RFC 8200) ----
+inline constexpr Ipv6 k_all_nodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+inline constexpr Mac k_all_nodes_mac{0x33, 0x33, 0, 0, 0, 0x01};  // RFC 2464 §7
+Ipv6 parse_ipv6(const std::string& text);                         // inet_pton (REQUIREs a valid one)
+// fe80::/64 + the MAC's modified EUI-64 (RFC 4291 appendix A): a guest's default link-local.
+Ipv6 link_local_of(const Mac& mac);
+// IPv6 header (hop limit 255, what ND requires) + `payload` in an Ethernet frame.
+Bytes ipv6(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, std::uint8_t next,
+           const Bytes& payload);
+// ICMPv6 message (RFC 4443) `type`, code 0, `body`, with its checksum over the pseudo-header.
+Bytes icmpv6(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, std::uint8_t type,
+             const Bytes& body);
+// ICMPv6 echo request (type 128) with identifier `id`, sequence 1.
+Bytes icmpv6_echo(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst, unsigned id);
+// RFC 4861 §4.2 router advertisement from `src` to all nodes (lifetime 1800 s, a prefix
+// information option for fd66::/64): a rogue router.
+Bytes router_advertisement(const Mac& src_mac, const Ipv6& src);
+// RFC 4861 §4.4 neighbour advertisement (solicited + override) claiming `target` at
+// `src_mac` (target link-layer address option), from `src` to `dst`.
+Bytes neighbour_advertisement(const Mac& dst_mac, const Mac& src_mac, const Ipv6& src, const Ipv6& dst,
+                              const Ipv6& target);
+// A DHCPv6 ADVERTISE (RFC 8415 §8, type 2) from `src`:547 to all nodes :546: a rogue server.
+Bytes dhcpv6_advertise(const Mac& src_mac, const Ipv6& src);
+bool ipv6_at(const Bytes& f, std::size_t at, const Ipv6& address);
+// An ICMPv6 message of `type` (unfragmented, no extension headers) to `to`.
+bool is_icmpv6(const Bytes& f, std::uint8_t type, const Ipv6& to);
+// A neighbour solicitation (type 135) for `target`.
+bool is_neighbour_solicitation(const Bytes& f, const Ipv6& target);
+
+// Whether IPv6 from `src` (one of the guest's own addresses) reaches the host on the VM's
+// link: ICMPv6 echo requests to all nodes (ff02::1, id `id`), resent each second, until the
+// host's echo reply to `src` comes back, answering the host's neighbour solicitations for
+// `src` on the way (so NAs for an own address must pass too). False after `timeout`.
+bool ipv6_echo_answered(const FakeVmm& vm, const Mac& mac, const Ipv6& src, unsigned id,
+                        std::chrono::milliseconds timeout);
 
 // Reads frames for up to `timeout`; returns the first one `match` accepts.
 std::optional<Bytes> receive_matching(const FakeVmm& vm, const std::function<bool(const Bytes&)>& match,

@@ -22,11 +22,13 @@ enum class DropReason : std::uint8_t {
   backend_full,   // the backend (TAP, child, vmnet) cannot take more right now
   peer_gone,      // the VM's socket vanished (ECONNREFUSED/ENOENT): peer forgotten
   spoofed_mac,    // source MAC is not the attachment's MAC (anti-spoofing)
-  spoofed_ip,     // source IPv4/ARP sender is not the guest's address (anti-spoofing)
+  spoofed_ip,     // IPv4/IPv6 source, ARP sender or NA target not the guest's (anti-spoofing)
   backend_down,   // no backend to deliver to (child restarting, attachment failing)
-  // Counted by the kernel for handed-off TAPs (platform/linux/tap_policy.hpp), never by the relay:
+  // Rogue servers on host/shared networks: counted by the relay's guard (relay/source_guard.hpp)
+  // and, for handed-off TAPs, by the kernel (platform/linux/tap_policy.hpp):
   dhcp_server,           // a DHCP/DHCPv6 server message from a guest (UDP source port 67/547)
   router_advertisement,  // an ICMPv6 router advertisement from a guest
+  // Counted by the kernel for handed-off TAPs (platform/linux/tap_policy.hpp), never by the relay:
   isolated,              // a frame between an isolated attachment and another VM of its bridge
   count_
 };

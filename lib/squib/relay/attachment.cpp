@@ -7,7 +7,10 @@
 namespace squib::relay {
 
 Attachment::Attachment(std::string name, AttachmentPolicy policy)
-    : m_name(std::move(name)), m_policy(policy), m_guard(policy.mac, policy.ipv4) {}
+    : m_name(std::move(name)), m_policy(policy), m_guard(policy.mac, policy.ipv4) {
+  m_guard.set_ipv6(policy.ipv6);
+  m_guard.set_level(policy.guard);
+}
 
 Attachment::~Attachment() = default;
 

@@ -9,8 +9,10 @@
 // Anti-spoofing (on by default, like libvirt's clean-traffic and softnet) is a SourceGuard
 // (relay/source_guard.hpp): a frame whose source MAC (or ARP sender MAC) is not the
 // attachment's is dropped and counted as spoofed_mac; once the guest's IPv4 address is known
-// (host/shared: its static DHCP lease), IPv4 and ARP from any other source are dropped and
-// counted as spoofed_ip.
+// (host/shared: its static DHCP lease), IPv4, ARP and IPv6 (its link-local or network.address6)
+// from any other source are dropped and counted as spoofed_ip, and so are router
+// advertisements and DHCP server messages (router_advertisement, dhcp_server); guard level
+// `mac` keeps the MAC and rogue-server rules only.
 //
 // Captures (relay/captures.hpp): while a `capture` runs, consume() records the VM's frames
 // (with the guard's verdicts) and the VmPort records the frames to the VM; otherwise each
@@ -39,10 +41,13 @@ struct AttachmentPolicy {
   // The guest's IPv4 address (host byte order) when the daemon assigned it; nullopt: unknown
   // (bridged, userspace), only MAC checks apply.
   std::optional<std::uint32_t> ipv4;
+  // The guest's network IPv6 address (start's network.address6) when the daemon knows it.
+  std::optional<core::Ipv6Address> ipv6{};
+  GuardLevel guard = GuardLevel::full;  // start's `guard`
 };
 
 class Attachment final : public core::FrameSink {
-public:
+ public:
   Attachment(std::string name, AttachmentPolicy policy);
   ~Attachment() override;
   Attachment(const Attachment&) = delete;
@@ -65,6 +70,11 @@ public:
     m_policy.ipv4 = ipv4;
     m_guard.set_ipv4(ipv4);
   }
+  // The guest's network IPv6 address (network.address6), besides its link-local one.
+  void set_guest_ipv6(std::optional<core::Ipv6Address> ipv6) {
+    m_policy.ipv6 = ipv6;
+    m_guard.set_ipv6(ipv6);
+  }
   [[nodiscard]] const AttachmentPolicy& policy() const { return m_policy; }
 
   // Closes the VM socket at once, then stops the backend; `done` runs when all is released.
@@ -80,7 +90,7 @@ public:
     return std::chrono::steady_clock::now() - m_started_at;
   }
 
-private:
+ private:
   std::string m_name;
   AttachmentPolicy m_policy;
   SourceGuard m_guard;

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/names.hpp>
 #include <squib/service/attachment_description.hpp>
 #include <squib/service/port_probe.hpp>
@@ -131,7 +132,10 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
-  auto attachment = std::make_unique<relay::Attachment>(params.name, relay::AttachmentPolicy{mac, true, std::nullopt});
+  const relay::AttachmentPolicy policy{mac, true, std::nullopt, std::nullopt,
+                                       params.guard == proto::Guard::mac ? relay::GuardLevel::mac
+                                                                         : relay::GuardLevel::full};
+  auto attachment = std::make_unique<relay::Attachment>(params.name, policy);
 
   core::Fd passed_fd;
   core::Result<std::unique_ptr<relay::VmPort>> port = core::Error{};
@@ -221,6 +225,9 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // is dropped from now on (relay/source_guard.hpp). Set before the backend starts. Recorded
   // in the params so that a restart restores exactly this address.
   if (chosen.guest_ipv4) attachment->set_guest_ipv4(*chosen.guest_ipv4);
+  // Its IPv6 network address (SLAAC), when the network has one: IPv6 from it and from the
+  // guest's link-local address pass, nothing else.
+  if (chosen.network.address6) attachment->set_guest_ipv6(core::parse_ipv6(*chosen.network.address6));
   if (chosen.network.address) params.address = chosen.network.address;
   // Likewise the network's IPv4 subnet, chosen by the daemon when none was given: networks are
   // recreated in the order their attachments are restored (by name), which need not be the

@@ -24,6 +24,8 @@ std::optional<MethodError> refuse_start(const DaemonConfig& config, const PeerCr
                                         const proto::StartParams& params) {
   if (is_root(caller)) return std::nullopt;
   if (params.owner) return denied("owner: only root may attach a socket to another user");
+  // It lets a guest use any address of its network, other attachments' included.
+  if (params.guard != proto::Guard::full) return denied("guard: only root may relax the anti-spoofing guard");
   if (!config.member_modes.contains(params.mode)) {
     return denied(std::string("mode: ") + proto::to_string(params.mode) +
                   " is reserved to root on this daemon (members may use: " +

@@ -80,6 +80,48 @@ TEST_CASE("tap_isolation_script: a relayed isolated TAP's table holds only chain
   CHECK(handoff.ends_with(chain));
 }
 
+TEST_CASE("tap_policy_script: IPv6 sources and NA targets at guard full, rogue servers at every level",
+          "[platform][tap_policy]") {
+  TapPolicy full = policy();
+  full.ipv4 = 0xc0a86905;
+  // The guest's link-local address is fe80::ff:fe00:1 (EUI-64 of 02:00:00:00:00:01).
+  const std::string link_local_only = squib::platform::tap_policy_script(full);
+  CHECK(has(link_local_only, "ip6 saddr != { fe80::ff:fe00:1 } counter name \"spoofed_ip\" drop"));
+  full.ipv6 = squib::core::parse_ipv6("fd12:3456:789a::ff:fe00:1");
+  const std::string script = squib::platform::tap_policy_script(full);
+  CHECK(has(script,
+            "ether type ip6 ip6 saddr :: icmpv6 type { nd-router-solicit, mld-listener-report, "
+            "mld2-listener-report } accept"));
+  CHECK(has(script,
+            "ether type ip6 ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 { "
+            "0xfe80000000000000000000fffe000001, 0xfd123456789a0000000000fffe000001 } accept"));
+  CHECK(has(script,
+            "ether type ip6 ip6 saddr != { fe80::ff:fe00:1, fd12:3456:789a::ff:fe00:1 } counter name "
+            "\"spoofed_ip\" drop"));
+  CHECK(has(script,
+            "ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != { "
+            "0xfe80000000000000000000fffe000001, 0xfd123456789a0000000000fffe000001 } counter name "
+            "\"spoofed_ip\" drop"));
+  // The :: exceptions come before the source check, the rogue-server rules after it.
+  CHECK(script.find("saddr :: icmpv6 type nd-neighbor-solicit") < script.find("ip6 saddr != {"));
+  CHECK(script.find("ip6 saddr != {") < script.find("nd-router-advert"));
+
+  TapPolicy relaxed = full;
+  relaxed.check_ip = false;  // guard mac
+  const std::string mac_level = squib::platform::tap_policy_script(relaxed);
+  // No IPv4/IPv6/ARP address rule at all...
+  CHECK_FALSE(has(mac_level, "ip saddr"));
+  CHECK_FALSE(has(mac_level, "ip6 saddr"));
+  CHECK_FALSE(has(mac_level, "arp saddr ip"));
+  CHECK_FALSE(has(mac_level, "nd-neighbor-advert"));
+  CHECK(has(mac_level, "ether saddr != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));  // ...but MACs
+  CHECK(has(mac_level, "arp saddr ether != 02:00:00:00:00:01 counter name \"spoofed_mac\" drop"));
+  CHECK(has(mac_level, "ether type { 8021q, 8021ad, 0x9100 } counter name \"spoofed_ip\" drop"));
+  CHECK(has(mac_level, "ether type ip udp sport 67 counter name \"dhcp_server\" drop"));
+  CHECK(has(mac_level, "ether type ip6 udp sport 547 counter name \"dhcp_server\" drop"));
+  CHECK(has(mac_level, "icmpv6 type nd-router-advert counter name \"router_advertisement\" drop"));
+}
+
 TEST_CASE("drop_reason_named: the nft counters' names map back to their drop reasons", "[platform][tap_policy]") {
   for (std::size_t i = 0; i < squib::core::k_drop_reason_count; ++i) {
     const auto reason = static_cast<squib::core::DropReason>(i);

@@ -96,8 +96,13 @@ Bytes arp_from_own() { return arp(0x0a, 0xc0, 0xa8, 0x69, 0x17); }
 Bytes arp_from_other_ip() { return arp(0x0a, 0xc0, 0xa8, 0x69, 0x63); }
 Bytes arp_probe() { return arp(0x0a, 0, 0, 0, 0); }  // RFC 5227 §2.1.1
 
-// IPv6 (0x86dd) and 802.1Q-tagged IPv4 (0x8100), with a payload that is only filler.
-Bytes ipv6_frame() { return ethernet(0x0a, 0x86, 0xdd) + Bytes(40, std::byte{0x60}); }
+// IPv6 (0x86dd): a bare header (next header 59, none) from the guest's link-local address
+// fe80::ff:fe00:a (EUI-64 of 02:00:00:00:00:0a) to ff02::1; 802.1Q-tagged IPv4 (0x8100).
+Bytes ipv6_frame() {
+  return ethernet(0x0a, 0x86, 0xdd) + bytes({0x60, 0,    0, 0, 0, 0, 59, 255,                                   //
+                                             0xfe, 0x80, 0, 0, 0, 0, 0,  0,   0, 0, 0, 0xff, 0xfe, 0, 0, 0x0a,  //
+                                             0xff, 0x02, 0, 0, 0, 0, 0,  0,   0, 0, 0, 0,    0,    0, 0, 0x01});
+}
 Bytes vlan_frame() { return ethernet(0x0a, 0x81, 0x00) + bytes({0x00, 0x05, 0x08, 0x00}) + icmp_from_other(); }
 
 // A frame from the network for the VM: any source, `size` bytes, a pattern from `seed`.

@@ -53,6 +53,12 @@ TEST_CASE("refuse_start: root-only fields, modes, bridges, args and forwards", "
     CHECK(refusal(config, k_member, params) ==
           "userspace.path: only root may choose the program; the daemon's configured path is used");
   }
+  SECTION("guard mac (any IP source) is root's") {
+    auto params = start(Mode::host);
+    params.guard = squib::proto::Guard::mac;
+    CHECK(refusal(config, k_member, params) == "guard: only root may relax the anti-spoofing guard");
+    CHECK(refusal(config, k_root, params) == "(allowed)");
+  }
   SECTION("userspace.args go through the allow-list for members only") {
     auto params = start(Mode::userspace);
     params.userspace.args = {"--log-file", "/root/x.log"};

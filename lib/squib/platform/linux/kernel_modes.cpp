@@ -128,6 +128,7 @@ class LinuxKernelModes final : public KernelModes {
     config.policy.owner = platform::tap_policy_owner(m_config.run_dir);
     config.policy.mac = context.mac;
     config.policy.isolated = params.isolation;
+    config.policy.check_ip = params.guard == proto::Guard::full;
     const proto::Owner owner = params.owner.value_or(proto::Owner{});  // the registry always fills it
     config.tap = {owner.uid, owner.gid, params.queues};
     config.mtu = params.mtu;
@@ -149,6 +150,7 @@ class LinuxKernelModes final : public KernelModes {
       if (!lease) return done(refusal_of(lease.error()));
       config.master = lease->bridge;
       config.policy.ipv4 = lease->address;
+      if (lease->network.address6) config.policy.ipv6 = core::parse_ipv6(*lease->network.address6);
       BackendChoice choice;
       choice.network = std::move(lease->network);
       choice.network.tap = config.policy.ifname;

@@ -36,6 +36,35 @@ void put_isolation_chain(std::ostringstream& out, const std::string& ifname) {
       << "  }\n";
 }
 
+// The guest's own IPv6 addresses: its link-local (from the MAC) and address6 when known.
+std::vector<core::Ipv6Address> own_ipv6(const TapPolicy& policy) {
+  std::vector<core::Ipv6Address> out{core::link_local_for(policy.mac)};
+  if (policy.ipv6) out.push_back(*policy.ipv6);
+  return out;
+}
+
+// "{ fe80::…, fd…:… }": a set of addresses for ip6 saddr.
+std::string address_set(const std::vector<core::Ipv6Address>& addresses) {
+  std::string out = "{ ";
+  for (std::size_t i = 0; i < addresses.size(); ++i) out += (i ? ", " : "") + core::ipv6_to_string(addresses[i]);
+  return out + " }";
+}
+
+// The same as raw 128-bit integers ("{ 0xfe80…, … }"), for a raw payload match (`@th,64,128`:
+// an ND message's target, RFC 4861 §4.3/§4.4, 8 bytes into the ICMPv6 header).
+std::string raw_set(const std::vector<core::Ipv6Address>& addresses) {
+  std::string out = "{ ";
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    out += i ? ", 0x" : "0x";
+    for (const auto byte : addresses[i]) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned>(byte));
+      out += hex;
+    }
+  }
+  return out + " }";
+}
+
 }  // namespace
 
 std::string tap_policy_table(const std::string& ifname) {
@@ -59,11 +88,20 @@ std::string tap_policy_script(const TapPolicy& policy) {
       << "    ether saddr != " << mac << " " << counter(DropReason::spoofed_mac) << "\n"
       << "    ether type arp arp saddr ether != " << mac << " " << counter(DropReason::spoofed_mac) << "\n";
   if (policy.ipv4) {
+    out << "    ether type { 8021q, 8021ad, 0x9100 } " << counter(DropReason::spoofed_ip) << "\n";
+  }
+  if (policy.ipv4 && policy.check_ip) {
     const std::string ip = core::ipv4_to_string(*policy.ipv4);
-    out << "    ether type { 8021q, 8021ad, 0x9100 } " << counter(DropReason::spoofed_ip) << "\n"
-        << "    ether type arp arp saddr ip != { 0.0.0.0, " << ip << " } " << counter(DropReason::spoofed_ip) << "\n"
+    const auto own = own_ipv6(policy);
+    out << "    ether type arp arp saddr ip != { 0.0.0.0, " << ip << " } " << counter(DropReason::spoofed_ip) << "\n"
         << "    ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept\n"
-        << "    ether type ip ip saddr != " << ip << " " << counter(DropReason::spoofed_ip) << "\n";
+        << "    ether type ip ip saddr != " << ip << " " << counter(DropReason::spoofed_ip) << "\n"
+        << "    ether type ip6 ip6 saddr :: icmpv6 type { nd-router-solicit, mld-listener-report, "
+           "mld2-listener-report } accept\n"
+        << "    ether type ip6 ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 " << raw_set(own) << " accept\n"
+        << "    ether type ip6 ip6 saddr != " << address_set(own) << " " << counter(DropReason::spoofed_ip) << "\n"
+        << "    ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != " << raw_set(own) << " "
+        << counter(DropReason::spoofed_ip) << "\n";
   }
   out << "    ether type ip udp sport 67 " << counter(DropReason::dhcp_server) << "\n"
       << "    ether type ip6 udp sport 547 " << counter(DropReason::dhcp_server) << "\n"

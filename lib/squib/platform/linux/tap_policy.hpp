@@ -15,15 +15,23 @@
 //    no-arp-mac-spoofing).
 // 3. Only when the guest's IPv4 address is known (host/shared: its static DHCP lease):
 //    - VLAN-tagged frames (802.1Q, 802.1ad, 0x9100): spoofed_ip, as in SourceGuard (a tag
-//      would carry IPv4/ARP past these checks);
+//      would carry IPv4/IPv6/ARP past these checks), at both guard levels;
+//    and at guard level full (start's `guard`, default; `mac` leaves these out):
 //    - ARP with a sender protocol address other than that address or 0.0.0.0 (RFC 5227
 //      probe): spoofed_ip;
 //    - IPv4 from another source: spoofed_ip — except a DHCP client message from 0.0.0.0
-//      (UDP 68 → 67, RFC 2131 §4.1), accepted as SourceGuard does.
-// 4. Rogue servers (beyond SourceGuard: the relay serves its own DHCP): a DHCP server message
-//    (IPv4 UDP source port 67) or DHCPv6 server message (UDP source port 547):
-//    dhcp_server; an ICMPv6 router advertisement (type 134, RFC 4861 §4.2):
-//    router_advertisement. A guest must not hand its neighbours addresses or routes.
+//      (UDP 68 → 67, RFC 2131 §4.1), accepted as SourceGuard does;
+//    - IPv6 from a source other than the guest's link-local address or its network address
+//      (address6, when known): spoofed_ip — except, from ::, an ICMPv6 router solicitation,
+//      MLDv1/MLDv2 report, or a neighbour solicitation whose target is one of those two
+//      addresses (duplicate address detection), accepted as SourceGuard does;
+//    - an ICMPv6 neighbour advertisement whose target (`@th,64,128`: nft 1.0.6 has no
+//      `icmpv6 taddr`) is not one of those addresses: spoofed_ip.
+//    The kernel finds the ICMPv6/UDP header behind extension headers (ipv6_find_hdr), but
+//    unlike SourceGuard it lets through what it cannot parse (a chain cut short, a later
+//    fragment): receivers drop those (RFC 5722, RFC 6980 for fragmented ND), and the relay's
+//    stricter walk is the reference (relay/source_guard.hpp). Unlike SourceGuard, the ND
+//    link-layer address options are not compared with the MAC (nft cannot walk options).
 // Chain isolation (only for isolated attachments), hook bridge forward: every frame the bridge
 // forwards from this TAP to another port, or from another port to it, is dropped and counted
 // as `isolated` (between two isolated TAPs both tables match; the one the kernel evaluates
@@ -48,6 +56,7 @@
 #include <string>
 #include <vector>
 
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/mac_address.hpp>
 
 namespace squib::platform {
@@ -59,7 +68,9 @@ struct TapPolicy {
   std::string owner;   // tap_policy_owner(run dir): the table's comment, for stale cleanup
   std::string ifname;  // the handed-off TAP
   core::MacAddress mac;
-  std::optional<std::uint32_t> ipv4;  // host byte order; nullopt: MAC checks only (bridged)
+  std::optional<std::uint32_t> ipv4;      // host byte order; nullopt: MAC checks only (bridged)
+  std::optional<core::Ipv6Address> ipv6;  // network.address6; the link-local one is the MAC's
+  bool check_ip = true;                   // guard full; false: `guard: "mac"`, no IP source rules
   bool isolated = false;
 };
 
