@@ -152,11 +152,12 @@ void print_status(const squib::proto::StatusResult& status) {
     std::cout << "backend " << name << ": " << or_dash(path, "not available") << "\n";
   }
   if (status.networks.empty()) return;
-  squib::proto::Table table({"NETWORK", "MODE", "BRIDGE", "SUBNET", "GATEWAY", "ATTACHMENTS"});
+  squib::proto::Table table({"NETWORK", "MODE", "BRIDGE", "SUBNET", "GATEWAY", "SUBNET6", "DOMAIN", "ATTACHMENTS"});
   for (const auto& entry : status.networks) {
     const auto& network = entry.network;
     table.add({network.name, squib::proto::to_string(entry.mode), or_dash(network.bridge), or_dash(network.subnet),
-               or_dash(network.gateway), std::to_string(entry.attachments)});
+               or_dash(network.gateway), or_dash(network.subnet6), or_dash(network.domain),
+               std::to_string(entry.attachments)});
   }
   std::cout << "\n" << table.render();
   // Other tables' forward chains that would drop a shared network's traffic (Docker, ufw,

@@ -130,6 +130,17 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
   CHECK(netctl.exit_code == 0);
   CHECK(netctl.output == "d.lab.test " + d["network"]["address"].get<std::string>() + " " +
                            d["network"]["address6"].get<std::string>() + "\n");
+  // `squib-netctl status` shows each network's IPv6 /64 and domain.
+  const auto status_text =
+      run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " status").output;
+  CHECK(status_text.find("SUBNET6") != std::string::npos);
+  for (const auto* network : {&b, &d}) {
+    INFO(status_text);
+    const std::string row_part = (*network)["network"]["gateway"].get<std::string>() + "  " +
+                                 (*network)["network"]["subnet6"].get<std::string>();
+    CHECK(status_text.find(row_part) != std::string::npos);
+  }
+  CHECK(status_text.find(" lab.test ") != std::string::npos);
 
   // A stopped attachment's name goes (dnsmasq drops a deleted --hostsdir file by inotify).
   daemon->ok("stop", {{"name", "b"}});
