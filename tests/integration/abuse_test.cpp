@@ -89,9 +89,10 @@ std::uint64_t proc_caps(pid_t pid, const std::string& field) {
 constexpr std::uint64_t bit(int cap) { return std::uint64_t{1} << static_cast<unsigned>(cap); }
 
 // What the daemon keeps (lib/squib/platform/linux/privileges.cpp), as kernel bit masks.
-constexpr std::uint64_t k_daemon_effective = bit(CAP_NET_ADMIN) | bit(CAP_CHOWN) | bit(CAP_DAC_OVERRIDE) | bit(CAP_KILL);
-constexpr std::uint64_t k_kept = k_daemon_effective | bit(CAP_NET_RAW) | bit(CAP_NET_BIND_SERVICE) | bit(CAP_SETUID) |
-                                 bit(CAP_SETGID);
+constexpr std::uint64_t k_daemon_effective =
+    bit(CAP_NET_ADMIN) | bit(CAP_CHOWN) | bit(CAP_DAC_OVERRIDE) | bit(CAP_KILL);
+constexpr std::uint64_t k_kept =
+    k_daemon_effective | bit(CAP_NET_RAW) | bit(CAP_NET_BIND_SERVICE) | bit(CAP_SETUID) | bit(CAP_SETGID);
 
 // Frames carrying a 32-bit sequence number right after the Ethernet header.
 std::vector<std::uint8_t> numbered_frame(const std::string& mac, std::size_t size, std::uint32_t seq) {
@@ -205,7 +206,8 @@ TEST_CASE("10,000 connections opened and dropped leave the daemon's fd count at 
   const std::size_t baseline = fd_count(daemon.pid());
   constexpr int k_connections = 10'000;
   const std::string half = R"({"jsonrpc":"2.0","id":1,"method":"st)";
-  const std::string full = R"({"jsonrpc":"2.0","id":1,"method":"stats","params":{}})" "\n";
+  const std::string full = R"({"jsonrpc":"2.0","id":1,"method":"stats","params":{}})"
+                           "\n";
   // The daemon's fds while the flood runs: refused connections must not pile up (at most
   // --max-connections, 64 here, are held at any moment).
   std::atomic<bool> flooding{true};
@@ -223,9 +225,9 @@ TEST_CASE("10,000 connections opened and dropped leave the daemon's fd count at 
     if (fd < 0) continue;
     ++connected;
     switch (i % 4) {
-      case 0: break;                                // connect and drop
-      case 1: send_all(fd, half); break;            // half a request, then drop
-      case 2: send_all(fd, full); break;            // a request whose reply is never read
+      case 0: break;                      // connect and drop
+      case 1: send_all(fd, half); break;  // half a request, then drop
+      case 2: send_all(fd, full); break;  // a request whose reply is never read
       case 3: send_all(fd, full + full + half); break;
     }
     ::close(fd);
@@ -281,7 +283,8 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
   }
   SECTION("a line of exactly 65536 bytes is served; 65537 is refused") {
     const auto padded = [](std::size_t size) {
-      std::string line = R"({"jsonrpc":"2.0","id":1,"method":"status","params":{"pad":"")" "}}";
+      std::string line = R"({"jsonrpc":"2.0","id":1,"method":"status","params":{"pad":"")"
+                         "}}";
       line.insert(line.size() - 3, size - line.size(), 'p');
       return line;
     };
@@ -319,8 +322,8 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
     CHECK(vm.receive() == frame);
   }
   SECTION("half-written requests, then close: nothing happens") {
-    for (const std::string part : {R"({"jsonrpc":"2.0","id":1,"method":"start","params":{"name":"half")",
-                                   R"({"jsonrpc":"2.0")", "{", "\r"}) {
+    for (const std::string part :
+         {R"({"jsonrpc":"2.0","id":1,"method":"start","params":{"name":"half")", R"({"jsonrpc":"2.0")", "{", "\r"}) {
       const int fd = connect_raw(daemon.control_path());
       REQUIRE(fd >= 0);
       REQUIRE(send_all(fd, part));
@@ -339,11 +342,15 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
         {"start", {{"name", "vm1"}, {"mtu", 70000}}, "mtu: must be an integer from 68 to 65535"},
         {"start", {{"name", "vm1"}, {"mac", 17}}, "mac: must be a string"},
         {"start", {{"name", "vm1"}, {"mac", "01:00:5e:00:00:01"}}, "mac: must be a unicast, non-zero address"},
-        {"start", {{"name", "vm1"}, {"network", "../x"}}, "network: must match [A-Za-z0-9_.-]{1,64} and not be . or .."},
+        {"start",
+         {{"name", "vm1"}, {"network", "../x"}},
+         "network: must match [A-Za-z0-9_.-]{1,64} and not be . or .."},
         {"start", {{"name", "vm1"}, {"isolation", "yes"}}, "isolation: must be true or false"},
         {"start", {{"name", "vm1"}, {"userspace", "passt"}}, "userspace: must be an object"},
         {"start", {{"name", "vm1"}, {"userspace", {{"args", {1, 2}}}}}, "userspace.args: must be an array of strings"},
-        {"start", {{"name", "vm1"}, {"userspace", {{"kind", "slirp"}}}}, "userspace.kind: must be passt, gvproxy or custom"},
+        {"start",
+         {{"name", "vm1"}, {"userspace", {{"kind", "slirp"}}}},
+         "userspace.kind: must be passt, gvproxy or custom"},
         {"start", {{"name", "vm1"}, {"owner", "root"}}, "owner: must be an object {uid, gid}"},
         {"start", {{"name", "vm1"}, {"owner", {{"uid", -1}}}}, "owner.uid: must be an integer from 0 to 4294967294"},
         {"start", {{"name", "vm1"}, {"fd_passing", 1}}, "fd_passing: must be true or false"},
@@ -354,9 +361,11 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
         {"stats", {{"name", 3}}, "name: must be a string"},
         {"forward", {{"name", "vm1"}, {"host", 2222}}, "host: must be a string"},
         {"forward", {{"name", "vm1"}, {"host", "2222"}}, "guest_port: is required"},
-        {"forward", {{"name", "vm1"}, {"host", "70000"}, {"guest_port", 22}},
+        {"forward",
+         {{"name", "vm1"}, {"host", "70000"}, {"guest_port", 22}},
          "host: must be PORT or IPV4:PORT with a port from 1 to 65535"},
-        {"unforward", {{"name", "vm1"}, {"host", "example.com:22"}},
+        {"unforward",
+         {{"name", "vm1"}, {"host", "example.com:22"}},
          "host: must be PORT or IPV4:PORT, e.g. 127.0.0.1:2222"},
     };
     for (const auto& [method, params, message] : cases) {
@@ -368,16 +377,25 @@ TEST_CASE("hostile JSON: deep nesting, over-long lines, half requests, wrong typ
     }
     // params that are not an object, for every method, on the raw line.
     for (const std::string method : {"start", "stop", "list", "stats", "status", "forward", "unforward"}) {
-      const json reply = parse(
-          client.exchange_raw(R"({"jsonrpc":"2.0","id":9,"method":")" + method + R"(","params":[1,2]})" "\n").value());
+      const json reply = parse(client
+                                   .exchange_raw(R"({"jsonrpc":"2.0","id":9,"method":")" + method +
+                                                 R"(","params":[1,2]})"
+                                                 "\n")
+                                   .value());
       INFO(method);
       CHECK(reply["error"]["code"] == -32602);
       CHECK(reply["error"]["message"] == "invalid params: params must be an object");
       CHECK(reply["id"] == 9);
     }
-    const json version = parse(client.exchange_raw(R"({"jsonrpc":"1.0","id":2,"method":"status"})" "\n").value());
+    const json version = parse(client
+                                   .exchange_raw(R"({"jsonrpc":"1.0","id":2,"method":"status"})"
+                                                 "\n")
+                                   .value());
     CHECK(version["error"]["code"] == -32600);
-    const json id = parse(client.exchange_raw(R"({"jsonrpc":"2.0","id":[1],"method":"status"})" "\n").value());
+    const json id = parse(client
+                              .exchange_raw(R"({"jsonrpc":"2.0","id":[1],"method":"status"})"
+                                            "\n")
+                              .value());
     CHECK(id["error"]["code"] == -32600);
     CHECK(id["error"]["message"] == "invalid request: id must be a number, string or null");
     const json binary = parse(client.exchange_raw(std::string("\xff\xfe\x00garbage", 10) + "\n").value());
@@ -416,7 +434,8 @@ TEST_CASE("an unwritable state file is logged and the daemon starts, serves and 
   CHECK(daemon.ok("status")["attachments"] == 2);
 }
 
-TEST_CASE("a VM that never reads costs only its own drops while others flow and stats keeps answering", "[integration][abuse]") {
+TEST_CASE("a VM that never reads costs only its own drops while others flow and stats keeps answering",
+          "[integration][abuse]") {
   TempDir dir;
   DaemonProcess daemon(dir.path());
   const auto stalled = daemon.ok("start", echo_start("stalled"));
@@ -515,7 +534,8 @@ TEST_CASE("a VM that never reads costs only its own drops while others flow and 
   json stalled_stats;
   CHECK(eventually([&] {
     stalled_stats = stats_of(daemon, "stalled");
-    return stalled_stats["to_vm"]["frames"].get<std::uint64_t>() + stalled_stats["drops"]["vm_full"].get<std::uint64_t>() ==
+    return stalled_stats["to_vm"]["frames"].get<std::uint64_t>() +
+               stalled_stats["drops"]["vm_full"].get<std::uint64_t>() ==
            stalled_stats["from_vm"]["frames"].get<std::uint64_t>();
   }));
   INFO(stalled_stats.dump());
@@ -536,7 +556,9 @@ TEST_CASE("a client that never reads its replies is closed once 1 MiB is queued"
   // 20,000 status requests (~6 MB of replies) and not a byte read: the socket buffers fill,
   // then the daemon's queue, and at 1 MiB the daemon gives up on this client.
   std::string requests;
-  for (int i = 0; i < 20'000; ++i) requests += R"({"jsonrpc":"2.0","id":1,"method":"status"})" "\n";
+  for (int i = 0; i < 20'000; ++i)
+    requests += R"({"jsonrpc":"2.0","id":1,"method":"status"})"
+                "\n";
   send_all(fd, requests);  // may fail part-way: the daemon closes the connection
   CHECK(wait_closed(fd, 10s).has_value());
   ::close(fd);
@@ -558,7 +580,9 @@ TEST_CASE("SIGTERM with stalled clients connected: exit 0 within 2 s, nothing le
   const int greedy = connect_raw(daemon.control_path());
   REQUIRE(greedy >= 0);
   std::string requests;
-  for (int i = 0; i < 3000; ++i) requests += R"({"jsonrpc":"2.0","id":1,"method":"status"})" "\n";
+  for (int i = 0; i < 3000; ++i)
+    requests += R"({"jsonrpc":"2.0","id":1,"method":"status"})"
+                "\n";
   REQUIRE(send_all(greedy, requests));
   std::this_thread::sleep_for(300ms);
 
@@ -575,7 +599,8 @@ TEST_CASE("SIGTERM with stalled clients connected: exit 0 within 2 s, nothing le
   ::close(greedy);
 }
 
-TEST_CASE("least privilege: the daemon and its children keep only the listed capabilities", "[integration][privileges]") {
+TEST_CASE("least privilege: the daemon and its children keep only the listed capabilities",
+          "[integration][privileges]") {
   TempDir dir;
 
   SECTION("after start-up: effective, permitted and bounding sets, no_new_privs, logged") {
@@ -591,9 +616,12 @@ TEST_CASE("least privilege: the daemon and its children keep only the listed cap
     CHECK(proc_caps(pid, "CapAmb") == 0);
     CHECK(proc_status(pid, "NoNewPrivs") == "1");
     CHECK(proc_status(pid, "Uid").rfind("0\t", 0) == 0);
-    CHECK(eventually([&] { return daemon.log().find("privileges: effective cap_chown,cap_dac_override,cap_kill,cap_net_admin; permitted and "
-                            "bounding cap_chown,cap_dac_override,cap_kill,cap_setgid,cap_setuid,"
-                            "cap_net_bind_service,cap_net_admin,cap_net_raw; no_new_privs on") != std::string::npos; }));
+    CHECK(eventually([&] {
+      return daemon.log().find(
+                 "privileges: effective cap_chown,cap_dac_override,cap_kill,cap_net_admin; permitted and "
+                 "bounding cap_chown,cap_dac_override,cap_kill,cap_setgid,cap_setuid,"
+                 "cap_net_bind_service,cap_net_admin,cap_net_raw; no_new_privs on") != std::string::npos;
+    }));
 
     // A custom child (root, no drop of its own) holds the kept set and nothing more.
     daemon.ok("start", echo_start("vm1"));
@@ -611,7 +639,9 @@ TEST_CASE("least privilege: the daemon and its children keep only the listed cap
     REQUIRE(eventually([&] { return proc_status(passt, "Uid").rfind("65534\t", 0) == 0; }));
     // passt isolates itself in a user namespace of its own: any capability it shows there
     // (CAP_SYS_ADMIN, for its own mount namespace) is meaningless outside it.
-    const auto user_ns = [](const std::string& pid) { return std::filesystem::read_symlink("/proc/" + pid + "/ns/user"); };
+    const auto user_ns = [](const std::string& pid) {
+      return std::filesystem::read_symlink("/proc/" + pid + "/ns/user");
+    };
     const bool own_user_ns = user_ns(std::to_string(passt)) != user_ns("self");
     CHECK((proc_caps(passt, "CapEff") == 0 || own_user_ns));
     CHECK(own_user_ns);
@@ -623,7 +653,8 @@ TEST_CASE("least privilege: the daemon and its children keep only the listed cap
     DaemonProcess daemon(dir.path(), {"--keep-privileges"});
     CHECK(proc_caps(daemon.pid(), "CapEff") == proc_caps(::getpid(), "CapEff"));
     CHECK(proc_status(daemon.pid(), "NoNewPrivs") == "0");
-    CHECK(eventually([&] { return daemon.log().find("--keep-privileges: keeping every capability") != std::string::npos; }));
+    CHECK(eventually(
+        [&] { return daemon.log().find("--keep-privileges: keeping every capability") != std::string::npos; }));
   }
 }
 
@@ -774,14 +805,16 @@ TEST_CASE("peer credentials: group members may act, others get -32003, root-only
       if (fd < 0) return 1;
       const json reply = json::parse(read_line_or_eof(fd, 2s), nullptr, false);
       if (reply.is_discarded() || reply["error"]["code"] != -32003) return 2;
-      if (reply["error"]["message"] != "permission denied: uid 12347 is not root and not in the daemon's control group") {
+      if (reply["error"]["message"] !=
+          "permission denied: uid 12347 is not root and not in the daemon's control group") {
         return 3;
       }
       return read_line_or_eof(fd, 2s) == "<eof>" ? 0 : 4;
     });
     CHECK(code == 0);
-    CHECK(eventually([&] { return daemon.log().find("uid 12347 gid 12347: not root and not in the control group") !=
-                                  std::string::npos; }));
+    CHECK(eventually([&] {
+      return daemon.log().find("uid 12347 gid 12347: not root and not in the control group") != std::string::npos;
+    }));
   }
   CHECK(daemon.ok("status")["pid"] == daemon.pid());
 }

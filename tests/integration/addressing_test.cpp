@@ -34,11 +34,7 @@ TEST_CASE("host mode: requested addresses are exact, conflicts are named, a rest
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // dnsmasq (nobody) reads its leases under it
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   const auto fixed = daemon->ok("start", {{"name", "fixed"}, {"mode", "host"}, {"address", "192.168.105.50"}});
   CHECK(fixed["network"]["address"] == "192.168.105.50");
   const auto derived = daemon->ok("start", {{"name", "derived"}, {"mode", "host"}});

@@ -49,7 +49,8 @@ TEST_CASE("config file: a JSON object of long flags is read, SIGHUP re-reads its
       const int fd = connect_raw(daemon.control_path());
       REQUIRE(fd >= 0);
       held.push_back(fd);
-      (void)send_all(fd, R"({"jsonrpc":"2.0","id":1,"method":"status"})" "\n");
+      (void)send_all(fd, R"({"jsonrpc":"2.0","id":1,"method":"status"})"
+                         "\n");
       const std::string line = read_line_or_eof(fd, 10s);
       const json reply = json::parse(line, nullptr, false);
       REQUIRE(reply.is_object());

@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <poll.h>
 #include <numeric>
 #include <thread>
 
@@ -23,9 +23,7 @@
 using namespace squib::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("control socket answers protocol errors and keeps serving", "[integration]") {
   TempDir dir;
@@ -107,10 +105,10 @@ TEST_CASE("frames flow VM -> child -> VM with exact counts", "[integration]") {
     CHECK(stats["peer_connected"] == true);
   }
   SECTION("bad frames are dropped and counted by reason; nothing else changes") {
-    vm.send(std::vector<std::uint8_t>(10, 0xab));                  // runt
-    vm.send(make_frame(mac, 1500 + 18 + 1, 1));                    // over MTU + header + VLAN tag
-    vm.send({'V', 'F', 'K', 'T'});                                 // vfkit handshake
-    vm.send(make_frame("02:00:00:00:00:66", 100, 2));              // someone else's MAC
+    vm.send(std::vector<std::uint8_t>(10, 0xab));      // runt
+    vm.send(make_frame(mac, 1500 + 18 + 1, 1));        // over MTU + header + VLAN tag
+    vm.send({'V', 'F', 'K', 'T'});                     // vfkit handshake
+    vm.send(make_frame("02:00:00:00:00:66", 100, 2));  // someone else's MAC
     const auto good = make_frame(mac, 200, 3);
     vm.send(good);
     const auto echoed = vm.receive();
@@ -226,9 +224,9 @@ TEST_CASE("children are supervised: restarted when killed, failed when they cann
     CHECK(daemon.ok("status")["attachments"] == 1);
   }
   SECTION("a missing binary is a clear error at start") {
-    auto reply = daemon.call("start", {{"name", "x"},
-                                       {"mode", "userspace"},
-                                       {"userspace", {{"kind", "passt"}, {"path", "/nonexistent/passt"}}}});
+    auto reply = daemon.call(
+        "start",
+        {{"name", "x"}, {"mode", "userspace"}, {"userspace", {{"kind", "passt"}, {"path", "/nonexistent/passt"}}}});
     CHECK(reply.error_code == -32004);
     CHECK(reply.error_message == "userspace passt: program not found or not executable: /nonexistent/passt");
     CHECK_FALSE(path_exists(daemon.run_dir() + "/x.sock"));
@@ -259,7 +257,8 @@ TEST_CASE("userspace links work in both framings: socketpair and gvproxy-style p
   DaemonProcess daemon(dir.path());
   json userspace;
   SECTION("custom child over a datagram socketpair (vfkit framing)") {
-    userspace = {{"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"framing", "vfkit"}, {"args", {"{fd}", "echo", "dgram"}}};
+    userspace = {
+        {"kind", "custom"}, {"path", SQUIB_ECHO_PEER_PATH}, {"framing", "vfkit"}, {"args", {"{fd}", "echo", "dgram"}}};
   }
   SECTION("gvproxy preset, -listen-qemu unix:// (stream framing)") {
     userspace = {{"kind", "gvproxy"}, {"path", SQUIB_ECHO_PEER_PATH}};
@@ -336,7 +335,8 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
   SECTION("squib-netctl --fd-passing --exec runs a command holding the fd; the attachment ends with it") {
     const std::string out = dir.path() + "/exec.out";
     const std::string command = std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() +
-                                " start vz2 --mode userspace --userspace custom --userspace-path " + SQUIB_ECHO_PEER_PATH +
+                                " start vz2 --mode userspace --userspace custom --userspace-path " +
+                                SQUIB_ECHO_PEER_PATH +
                                 " --userspace-arg {fd} --userspace-arg echo --fd-passing --exec -- sh -c " +
                                 "'echo fd=$SQUIB_NET_FD arg={fd} $(readlink /proc/self/fd/$SQUIB_NET_FD)' > " + out;
     REQUIRE(std::system(command.c_str()) == 0);
@@ -352,7 +352,8 @@ TEST_CASE("fd passing: the VM end of a socketpair arrives with the start reply",
   }
   SECTION("--exec passes the command's exit status through") {
     const std::string command = std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() +
-                                " start vz3 --mode userspace --userspace custom --userspace-path " + SQUIB_ECHO_PEER_PATH +
+                                " start vz3 --mode userspace --userspace custom --userspace-path " +
+                                SQUIB_ECHO_PEER_PATH +
                                 " --userspace-arg {fd} --userspace-arg echo --fd-passing --exec -- sh -c 'exit 7'";
     const int status = std::system(command.c_str());
     CHECK(WEXITSTATUS(status) == 7);

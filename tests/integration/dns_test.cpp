@@ -129,7 +129,7 @@ TEST_CASE("host mode DNS: <name>.<domain> answers the reported address, nothing 
       run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " resolve d.lab.test");
   CHECK(netctl.exit_code == 0);
   CHECK(netctl.output == "d.lab.test " + d["network"]["address"].get<std::string>() + " " +
-                           d["network"]["address6"].get<std::string>() + "\n");
+                             d["network"]["address6"].get<std::string>() + "\n");
   // `squib-netctl status` shows each network's IPv6 /64 and domain.
   const auto status_text =
       run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " status").output;

@@ -50,11 +50,7 @@ TEST_CASE("isolation: a relayed isolated VM reaches the gateway but no other VM,
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // dnsmasq (nobody) reads its files here
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   const auto in_netns = [&](const std::string& command) {
     return run_command("nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net " + command + " 2>&1");
   };

@@ -252,11 +252,7 @@ TEST_CASE("start of a passt that cannot run answers with passt's own words and l
 TEST_CASE("restart: a failed passt attachment runs again once the cause is fixed", "[integration][passt]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   give_uplink(daemon->pid());
   daemon->ok("start", {{"name", "p1"}, {"mode", "userspace"}});  // answers once passt serves
   CHECK(daemon->ok("list")[0]["state"] == "running");

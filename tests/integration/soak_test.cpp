@@ -30,7 +30,8 @@ constexpr long k_rss_slack_kib = 512;
 
 std::size_t fd_count(pid_t pid) {
   std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
     ++count;
   }
   return count;
@@ -95,7 +96,8 @@ TEST_CASE("soak: 1,000 start/stop cycles with traffic leave fds, RSS and childre
       // it does.
       FakeVmm vm(dir.path() + "/soak.local", result["socket"]);
       for (int i = 0; i < k_frames_per_cycle; ++i) {
-        const auto frame = make_frame(result["mac"], 64 + static_cast<std::size_t>(i) * 300, static_cast<std::uint8_t>(i));
+        const auto frame =
+            make_frame(result["mac"], 64 + static_cast<std::size_t>(i) * 300, static_cast<std::uint8_t>(i));
         vm.send(frame);
         const auto echoed = vm.receive();
         REQUIRE(echoed.has_value());
@@ -119,9 +121,9 @@ TEST_CASE("soak: 1,000 start/stop cycles with traffic leave fds, RSS and childre
   const std::size_t fds_after = fd_count(daemon.pid());
   const long rss_after = rss_kib(daemon.pid());
   WARN("soak: " << k_cycles << " cycles, " << frames_echoed << " frames echoed in "
-                << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms; daemon fds "
-                << fds_warm << " after " << k_warmup_cycles << " cycles, " << fds_after << " after " << k_cycles
-                << "; RSS " << rss_warm << " KiB -> " << rss_after << " KiB");
+                << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms; daemon fds " << fds_warm
+                << " after " << k_warmup_cycles << " cycles, " << fds_after << " after " << k_cycles << "; RSS "
+                << rss_warm << " KiB -> " << rss_after << " KiB");
 
   CHECK(frames_echoed == static_cast<std::uint64_t>(k_cycles * k_frames_per_cycle));
   CHECK(fds_after == fds_warm);

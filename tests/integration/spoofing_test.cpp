@@ -99,11 +99,7 @@ TEST_CASE("host mode: IPv4 and ARP only from the guest's lease address reach the
   // /run/squib-net, 0755).
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}});
   const std::string address_text = started["network"]["address"];
   const Ipv4 address = parse_ipv4(address_text);
@@ -184,11 +180,7 @@ TEST_CASE("host mode: IPv6 only from the guest's own addresses, no rogue routers
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}});
   const Ipv4 address = parse_ipv4(started["network"]["address"]);
   const Mac mac = parse_mac(started["mac"]);
@@ -241,11 +233,7 @@ TEST_CASE("host mode, guard mac: any IP source passes, rogue routers and DHCP se
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
   std::optional<DaemonProcess> daemon;
-  {
-    InNewNetns netns;
-    daemon.emplace(dir.path());
-    REQUIRE(netns.leave());
-  }
+  start_in_new_netns(daemon, dir.path());
   const auto started = daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}, {"guard", "mac"}});
   const Ipv4 address = parse_ipv4(started["network"]["address"]);
   const Mac mac = parse_mac(started["mac"]);

@@ -82,7 +82,8 @@ TEST_CASE("vmnet daemon: a bridged attachment names the host interface it bridge
   CHECK(daemon.ok("list")[0]["state"] == "running");
 }
 
-TEST_CASE("vmnet daemon: without a subnet the result and status report the one vmnet chose", "[integration][vmnet-fake]") {
+TEST_CASE("vmnet daemon: without a subnet the result and status report the one vmnet chose",
+          "[integration][vmnet-fake]") {
   TempDir dir;
   DaemonProcess daemon(dir.path());
   const auto shared = daemon.ok("start", {{"name", "s"}, {"mode", "shared"}});
@@ -141,15 +142,17 @@ TEST_CASE("vmnet daemon: two VMs on one shared network reach each other by MAC a
   // b asks who has the gateway and gets the answer. (A VM's socket address is learned from
   // its first datagram, design brief §2: until then frames for it are dropped as no_peer.)
   vm_b.send(arp_request(mac_b, mac_b, address_b, gateway));
-  REQUIRE(receive_matching(vm_b, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_b); }, 5s));
+  REQUIRE(receive_matching(
+      vm_b, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_b); }, 5s));
 
   // a asks too: the gateway answers a, and a's broadcast reaches b.
   const Bytes a_asks = arp_request(mac_a, mac_a, address_a, gateway);
   vm_a.send(a_asks);
-  const auto arp_reply = receive_matching(vm_a, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_a); }, 5s);
+  const auto arp_reply = receive_matching(
+      vm_a, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_a); }, 5s);
   REQUIRE(arp_reply);
   CHECK(std::equal(mac_a.begin(), mac_a.end(), arp_reply->begin()));  // sent to a
-  const Mac gateway_mac{(*arp_reply)[6], (*arp_reply)[7], (*arp_reply)[8],
+  const Mac gateway_mac{(*arp_reply)[6], (*arp_reply)[7],  (*arp_reply)[8],
                         (*arp_reply)[9], (*arp_reply)[10], (*arp_reply)[11]};
   CHECK(std::equal(gateway_mac.begin(), gateway_mac.end(), arp_reply->begin() + 22));  // "gateway is at"
   const auto flooded = vm_b.receive();
@@ -158,7 +161,8 @@ TEST_CASE("vmnet daemon: two VMs on one shared network reach each other by MAC a
 
   // a pings the gateway.
   vm_a.send(icmp_echo(gateway_mac, mac_a, address_a, gateway, 0x5151));
-  CHECK(receive_matching(vm_a, [&](const Bytes& f) { return is_echo_reply(f, gateway, address_a, 0x5151); }, 5s));
+  CHECK(receive_matching(
+      vm_a, [&](const Bytes& f) { return is_echo_reply(f, gateway, address_a, 0x5151); }, 5s));
 
   // The network learned b's MAC from b's ARP: a frame from a to it arrives at b byte for byte.
   Bytes to_b = ethernet(mac_b, mac_a, 0x88b5);
@@ -194,14 +198,20 @@ TEST_CASE("vmnet daemon: isolated VMs on one network do not see each other's fra
   // and the network knows its MAC.
   const Ipv4 address_d{192, 168, 64, 21};
   vm_d.send(arp_request(mac_d, mac_d, address_d, gateway));
-  REQUIRE(receive_matching(vm_d, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_d); }, 5s));
+  REQUIRE(receive_matching(
+      vm_d, [&](const Bytes& f) { return is_arp_reply(f, gateway, address_d); }, 5s));
 
   // c sends to d's MAC and broadcasts an ARP for the gateway; only the gateway answers c.
   Bytes to_d = ethernet(mac_d, mac_c, 0x88b5);
   to_d.resize(64, 0x42);
   vm_c.send(to_d);
   vm_c.send(arp_request(mac_c, mac_c, {192, 168, 64, 20}, gateway));
-  REQUIRE(receive_matching(vm_c, [&](const Bytes& f) { return is_arp_reply(f, gateway, {192, 168, 64, 20}); }, 5s));
+  REQUIRE(receive_matching(
+      vm_c,
+      [&](const Bytes& f) {
+        return is_arp_reply(f, gateway, {192, 168, 64, 20});
+      },
+      5s));
   // vmnet handles writes in order, so had c's frames reached d they would be queued ahead of
   // the reply to d's second ARP: the next frame d sees is that reply.
   vm_d.send(arp_request(mac_d, mac_d, address_d, gateway));

@@ -3,20 +3,23 @@
 // InNewNetns: runs the constructor's caller in a new, unnamed network namespace, then
 // returns this thread to the namespace it came from (leave()). Processes forked inside (a
 // daemon and its children, `ip` commands) stay there; the namespace disappears with the
-// last of them, so nothing a test creates in it can leak. Needs root.
+// last of them (and the DaemonProcess that holds it for restarts), so nothing a test
+// creates in it can leak. Needs root.
 
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "support/catch.hpp"
+#include "support/daemon_process.hpp"
 
 namespace squib::test {
 
 class InNewNetns {
-public:
+ public:
   InNewNetns() {
     m_original = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     REQUIRE(m_original >= 0);
@@ -45,8 +48,16 @@ public:
     return rc == 0;
   }
 
-private:
+ private:
   int m_original = -1;
 };
+
+// Starts `daemon` (empty) in a network namespace of its own and returns the caller to its
+// own: the daemon's bridges, TAPs, dnsmasq and nft tables exist only there.
+inline void start_in_new_netns(std::optional<DaemonProcess>& daemon, const std::string& dir) {
+  InNewNetns netns;
+  daemon.emplace(dir);
+  REQUIRE(netns.leave());
+}
 
 }  // namespace squib::test
