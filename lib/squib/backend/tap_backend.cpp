@@ -94,8 +94,7 @@ Result<void> TapBackend::open_and_configure() {
   if (auto set = netlink->set_link(m_config.ifname, change); !set) return fail(set.error());
   if (!m_config.master.empty()) {
     // Isolation is the nft table's (it counts what it drops), not the bridge port's.
-    if (auto joined =
-            platform::join_bridge_as_vm_port(*netlink, m_config.ifname, m_config.master, m_context.mac, false);
+    if (auto joined = platform::join_bridge_as_vm_port(*netlink, m_config.ifname, m_config.master, m_context.mac);
         !joined) {
       return fail(joined.error());
     }

@@ -62,8 +62,7 @@ Result<void> TapHandoffBackend::make_link() {
   mtu.mtu = m_config.mtu;
   if (auto set = netlink->set_link(ifname, mtu); !set) return set.error();
   // Isolation is the policy table's (it counts what it drops), not the bridge port's.
-  if (auto joined = platform::join_bridge_as_vm_port(*netlink, ifname, m_config.master, m_config.policy.mac, false);
-      !joined) {
+  if (auto joined = platform::join_bridge_as_vm_port(*netlink, ifname, m_config.master, m_config.policy.mac); !joined) {
     return joined.error();
   }
   platform::LinkChange up;

@@ -8,7 +8,7 @@ using core::Error;
 using core::Result;
 
 Result<void> join_bridge_as_vm_port(Netlink& netlink, const std::string& ifname, const std::string& bridge,
-                                    const core::MacAddress& mac, bool isolated) {
+                                    const core::MacAddress& mac) {
   auto master = netlink.find_link(bridge);
   if (!master) return master.error();
   if (!master.value() || master.value()->kind != "bridge") {
@@ -20,7 +20,6 @@ Result<void> join_bridge_as_vm_port(Netlink& netlink, const std::string& ifname,
   BridgePortChange port;
   port.learning = false;
   port.unicast_flood = false;
-  if (isolated) port.isolated = true;
   if (auto set = netlink.set_bridge_port(ifname, port); !set) return set.error();
   return netlink.add_static_fdb_entry(ifname, mac.bytes());
 }

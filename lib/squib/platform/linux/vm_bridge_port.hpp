@@ -10,7 +10,8 @@
 //   bridge's ageing time, 300 s) is still delivered to that VM alone instead of being
 //   flooded to every VM of the network, each copy read (and dropped) by the daemon or the
 //   VMM. Broadcast and multicast (ARP, DHCP) still reach every port.
-// - `isolated`: bridge port isolation (Netlink::BridgePortChange::isolated).
+// Isolation is not the port's: an isolated attachment's nft table drops and counts it
+// (platform/linux/tap_policy.hpp).
 // Control path: a few rtnetlink requests on the caller's socket.
 
 #include <string>
@@ -22,6 +23,6 @@
 namespace squib::platform {
 
 core::Result<void> join_bridge_as_vm_port(Netlink& netlink, const std::string& ifname, const std::string& bridge,
-                                          const core::MacAddress& mac, bool isolated);
+                                          const core::MacAddress& mac);
 
 }  // namespace squib::platform
