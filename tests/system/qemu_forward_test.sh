@@ -37,7 +37,7 @@ body=$(wait_for_body 18080 20) || fail "forward given at start: got '$body'"
 echo "start-time forward 127.0.0.1:18080 -> guest:8080: $body"
 
 ctl forward vm1 tcp 127.0.0.1:18081 8080 || fail "forward"
-ctl --json list | grep -q '"host": "127.0.0.1:18081"' || fail "list does not show the new forward"
+ctl --json list | grep '"host": "127.0.0.1:18081"' >/dev/null || fail "list does not show the new forward"
 body=$(wait_for_body 18081 30) || fail "run-time forward: got '$body'"
 echo "run-time forward 127.0.0.1:18081 -> guest:8080: $body"
 

@@ -26,7 +26,7 @@ mac=$(json_get "$work/start.json" 'd["mac"]')
 gw=$(json_get "$work/start.json" 'd["network"]["gateway"]')
 address=$(json_get "$work/start.json" 'd["network"]["address"]')
 [[ $(json_get "$work/start.json" 'd["socket"]') == None ]] || fail "a handed-off attachment has no socket"
-ip -n "$SQUIB_NS" -d link show dev "$tap" | grep -q "user nobody" || fail "$tap is not nobody's"
+ip -n "$SQUIB_NS" -d link show dev "$tap" | grep "user nobody" >/dev/null || fail "$tap is not nobody's"
 
 ip netns exec "$SQUIB_NS" python3 -m http.server --bind "$gw" 8080 --directory "$work/www" >/dev/null 2>&1 &
 SQUIB_PIDS+=($!)
@@ -52,7 +52,7 @@ echo "stats: from_vm=$from_vm to_vm=$to_vm dropped_total=$dropped drops=$(json_g
 ctl_nobody stop vm1 || fail "stop"
 for _ in $(seq 1 50); do ip -n "$SQUIB_NS" link show dev "$tap" >/dev/null 2>&1 || break; sleep 0.1; done
 ! ip -n "$SQUIB_NS" link show dev "$tap" >/dev/null 2>&1 || fail "$tap outlived stop"
-! ip netns exec "$SQUIB_NS" nft list tables | grep -q squib_tap_ || fail "an nft table outlived stop"
+! ip netns exec "$SQUIB_NS" nft list tables | grep squib_tap_ >/dev/null || fail "an nft table outlived stop"
 
 # The same with the TAP passed open (handoff "fd"): squib-netctl --exec runs QEMU holding it,
 # and stops the attachment when QEMU is done.
@@ -67,6 +67,6 @@ grep -aq "^SQUIB-GUEST LEASE ip=192.168.105.77 " "$work/guest.log" || fail "no l
 grep -aq "^SQUIB-GUEST PING ok host=$gw" "$work/guest.log" || fail "no ping of the gateway over the passed fd"
 echo "guest (QEMU as nobody on a passed TAP fd): $(grep -a '^SQUIB-GUEST LEASE' "$work/guest.log")"
 [[ $(ctl --json list) == "[]" ]] || fail "vm2 outlived its command: $(ctl --json list)"
-! ip netns exec "$SQUIB_NS" nft list tables | grep -q squib_tap_ || fail "an nft table outlived the fd attachment"
+! ip netns exec "$SQUIB_NS" nft list tables | grep squib_tap_ >/dev/null || fail "an nft table outlived the fd attachment"
 
 echo "PASS: an unprivileged QEMU got a lease, ping and HTTP on a handed-off TAP, by name and by fd; stop removed TAP and rules"

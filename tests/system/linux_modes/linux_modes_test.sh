@@ -190,7 +190,7 @@ two_guests() {  # ISOLATION_FLAG… : the host and isolation scenarios
     else
         expect vm-b "SQUIB-GUEST PING fail host=$a"
         local isolated
-        in_ns nft list tables bridge | grep -q 'squib_tap_' || fail "no nft isolation table for the isolated TAPs"
+        in_ns nft list tables bridge | grep 'squib_tap_' >/dev/null || fail "no nft isolation table for the isolated TAPs"
         isolated=$(( $(ctl stats vm-a | jq '.[0].drops.isolated') + $(ctl stats vm-b | jq '.[0].drops.isolated') ))
         (( isolated > 0 )) || fail "nothing counted as isolated"
         pass "leases $a $b, gateway reachable, guest-to-guest blocked ($isolated frames counted isolated)"
@@ -289,7 +289,7 @@ bridged)
     start_daemon
     start vm-br --mode bridged --bridge tbr0
     tap=$(field vm-br .network.tap)
-    ip -n "$ns" -o link show "$tap" | grep -q 'master tbr0' || fail "TAP $tap is not on tbr0"
+    ip -n "$ns" -o link show "$tap" | grep 'master tbr0' >/dev/null || fail "TAP $tap is not on tbr0"
     boot vm-br "static:10.215.0.2/24,ping:10.215.0.1"
     wait_for "$tmp/guest-vm-br.log" 'SQUIB-RIG EXIT' 90 || fail "guest did not finish"
     expect vm-br "SQUIB-GUEST PING ok host=10.215.0.1"
