@@ -6,6 +6,7 @@
 // platform, picked by CMake (lib/CMakeLists.txt), never by #if; a build without one
 // (platform/generic/no_kernel_modes.cpp) offers `userspace` only. BackendFactory holds it.
 
+#include <cerrno>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,7 +15,9 @@
 #include <uv.h>
 
 #include <squib/backend/backend.hpp>
+#include <squib/core/result.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 #include <squib/service/backend_choice.hpp>
 #include <squib/service/daemon_config.hpp>
 
@@ -36,6 +39,25 @@ class KernelModes {
   virtual void shutdown(std::function<void()> done) = 0;
   // For `status`: the networks.
   [[nodiscard]] virtual std::vector<proto::NetworkStatus> describe() const = 0;
+
+  // Networks as objects (issue 15, proto/network_messages.hpp). create_network makes the
+  // network now and keeps it while declared, attachments or not (a network made implicitly by
+  // a `start` becomes declared); `done` once it is ready or failed (EINVAL errors start with
+  // the field name: -32602; EEXIST: a different spec of an existing declared network).
+  // delete_network: ENOENT unknown, EBUSY while attachments use it (the caller stops them
+  // first when forced); `done` once everything of it is gone. Kernel modes without networks
+  // of their own answer ENOTSUP.
+  using NetworkDone = std::function<void(core::Result<proto::NetworkDescription>)>;
+  virtual void create_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkDone done) {
+    (void)spec, (void)origin;
+    done(core::Error{ENOTSUP, "networks: this platform's kernel modes have no networks of their own"});
+  }
+  virtual void delete_network(const std::string& name, std::function<void(core::Result<void>)> done) {
+    (void)name;
+    done(core::Error{ENOTSUP, "networks: this platform's kernel modes have no networks of their own"});
+  }
+  // Every network, declared or implicit; attachments' names unfiltered (the caller filters).
+  [[nodiscard]] virtual std::vector<proto::NetworkDescription> list_networks() const { return {}; }
   // For `status.kernel`: the backend's name and what this OS offers (`os` is filled in by
   // the caller).
   [[nodiscard]] virtual proto::KernelStatus kernel_status() const = 0;

@@ -26,6 +26,8 @@ NetworkNames network_names(const std::string& run_dir, std::string_view network_
   NetworkNames names;
   names.bridge = std::string(k_bridge_prefix) + hash;
   names.table = std::string(k_table_prefix) + hash;
+  names.vxlan = std::string(k_vxlan_prefix) + hash;
+  names.uplink_table = std::string(k_uplink_table_prefix) + hash;
   names.hosts_dir = base + ".hosts.d";
   names.lease_path = base + ".leases";
   names.pid_path = base + ".pid";

@@ -7,6 +7,8 @@
 // objects its predecessor made (stale cleanup) under the same names:
 //   bridge  sqbr-<h>          15 characters: fits IFNAMSIZ; never matches a TAP's `sq-` prefix
 //   table   inet squib_<h>    (k_table_prefix, nft.hpp)
+//   vxlan   sqvx-<h>          a network's VXLAN uplink device (vxlan_uplink.hpp)
+//   table   bridge squib_up_<h>  the uplink's DHCP/RA containment (vxlan_uplink.hpp)
 //   files   <run-dir>/net-<h>.hosts.d/  dnsmasq's --dhcp-hostsdir (one file per attachment)
 //           <run-dir>/net-<h>.names.d/  dnsmasq's --hostsdir (DNS names, one file per attachment)
 //           <run-dir>/net-<h>.leases    dnsmasq's lease file
@@ -18,6 +20,8 @@
 namespace squib::platform {
 
 inline constexpr std::string_view k_bridge_prefix = "sqbr-";
+inline constexpr std::string_view k_vxlan_prefix = "sqvx-";
+inline constexpr std::string_view k_uplink_table_prefix = "squib_up_";
 // Every file of a network in the run dir starts with this (stale cleanup removes them all).
 inline constexpr std::string_view k_network_file_prefix = "net-";
 
@@ -30,6 +34,8 @@ std::string run_dir_hash(std::string_view run_dir);
 struct NetworkNames {
   std::string bridge;
   std::string table;
+  std::string vxlan;         // the uplink device, when the network has one
+  std::string uplink_table;  // in family bridge
   std::string hosts_dir;
   std::string lease_path;
   std::string pid_path;

@@ -1,0 +1,58 @@
+#pragma once
+
+// VxlanUplink (Linux): the kernel VXLAN device that carries a host/shared network's bridge to
+// the same network on other hosts (issue 15; RFC 7348). squib-netd drives the kernel's
+// engine, it does not tunnel anything itself: frames never pass through the daemon on this
+// path.
+//
+//   device   sqvx-<h> (network_names.hpp), kind vxlan, id = vni, local = spec.local, dstport
+//            = spec.port, learning on (remote VTEPs are learned from what arrives), enslaved to
+//            the network's bridge, up; unicast: one all-zero-MAC FDB entry per remote (`bridge
+//            fdb append 00:00:00:00:00:00 dev sqvx-<h> dst REMOTE`: head-end replication of
+//            broadcast, multicast and unknown unicast), multicast: group + dev.
+//   MTU      the underlay interface's (spec.dev, else the one the route to the first remote
+//            leaves by) minus k_vxlan_overhead_ipv4/ipv6: the network's MTU when none is
+//            asked; an asked MTU larger than that is an EINVAL Error starting "mtu:".
+//   gateway  every host's bridge of such a network holds the same gateway addresses; so that
+//            guests on any host see one gateway, the bridge takes anycast_gateway_mac(): the
+//            same MAC on every host (EVPN's distributed anycast gateway).
+//   policy   DHCP and router advertisements stay on their host: a `bridge` nft table
+//            (uplink_policy_script) drops DHCPv4/DHCPv6 and RS/RA frames entering or leaving
+//            by the VXLAN port, so each host's dnsmasq serves only its own guests (from its
+//            own `dhcp.range` slice) and advertises only to them.
+//
+// Contract: synchronous rtnetlink request/acks on the caller's Netlink (control path, a few
+// kernel round trips); on failure whatever was made is removed and the Error names the step.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <squib/core/result.hpp>
+#include <squib/platform/linux/netlink.hpp>
+#include <squib/proto/network_messages.hpp>
+
+namespace squib::platform {
+
+struct VxlanUplinkState {
+  std::string device;              // the VXLAN device's name
+  std::uint32_t underlay_mtu = 0;  // the underlay interface's MTU
+  std::uint32_t network_mtu = 0;   // what the bridge, the TAPs and DHCP option 26 carry
+};
+
+// Creates `device` per `spec`, enslaved to `bridge`. `asked_mtu`: the network's `mtu`, if
+// given. The bridge's own MTU is set to network_mtu as well.
+core::Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string& device,
+                                                   const std::string& bridge, const proto::VxlanUplink& spec,
+                                                   std::optional<std::uint32_t> asked_mtu);
+
+// The gateway MAC every host uses for a network with this VNI and IPv4 gateway (host byte
+// order): locally administered, unicast, stable.
+std::array<std::uint8_t, 6> anycast_gateway_mac(std::uint32_t vni, std::uint32_t gateway);
+
+// `nft -f -` script creating (replacing) table bridge `table` with the DHCP/RA containment
+// rules for `device` (see above).
+std::string uplink_policy_script(const std::string& table, const std::string& device);
+
+}  // namespace squib::platform
