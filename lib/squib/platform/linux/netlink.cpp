@@ -65,7 +65,7 @@ int parse_link_attr(const nlattr* attr, void* data) {
         rtnl_link_stats64 raw{};
         std::memcpy(&raw, mnl_attr_get_payload(attr), sizeof raw);  // the payload may be unaligned
         info->stats = {raw.rx_packets, raw.rx_bytes,  raw.tx_packets, raw.tx_bytes,
-                       raw.tx_dropped, raw.rx_errors, raw.tx_errors};
+                       raw.tx_dropped, raw.rx_errors, raw.tx_errors, raw.rx_dropped};
       }
       break;
     default: break;

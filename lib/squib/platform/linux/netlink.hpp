@@ -47,6 +47,7 @@ struct LinkStats {
   std::uint64_t tx_dropped = 0;
   std::uint64_t rx_errors = 0;
   std::uint64_t tx_errors = 0;
+  std::uint64_t rx_dropped = 0;
 };
 
 struct LinkInfo {

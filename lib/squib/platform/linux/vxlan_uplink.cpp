@@ -8,8 +8,8 @@ namespace squib::platform {
 
 core::Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string& device,
                                                    const std::string& bridge, const proto::VxlanUplink& spec,
-                                                   std::optional<std::uint32_t> asked_mtu) {
-  (void)netlink, (void)device, (void)bridge, (void)spec, (void)asked_mtu;
+                                                   std::optional<std::uint32_t> asked_mtu, std::uint32_t gateway) {
+  (void)netlink, (void)device, (void)bridge, (void)spec, (void)asked_mtu, (void)gateway;
   return core::Error{ENOSYS, "uplink: VXLAN uplinks are not built yet"};
 }
 

@@ -42,10 +42,11 @@ struct VxlanUplinkState {
 };
 
 // Creates `device` per `spec`, enslaved to `bridge`. `asked_mtu`: the network's `mtu`, if
-// given. The bridge's own MTU is set to network_mtu as well.
+// given. The bridge itself gets network_mtu and its MAC becomes
+// anycast_gateway_mac(spec.vni, `gateway`) (host byte order IPv4 gateway of the network).
 core::Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string& device,
                                                    const std::string& bridge, const proto::VxlanUplink& spec,
-                                                   std::optional<std::uint32_t> asked_mtu);
+                                                   std::optional<std::uint32_t> asked_mtu, std::uint32_t gateway);
 
 // The gateway MAC every host uses for a network with this VNI and IPv4 gateway (host byte
 // order): locally administered, unicast, stable.
