@@ -65,7 +65,7 @@ int parse_link_attr(const nlattr* attr, void* data) {
         rtnl_link_stats64 raw{};
         std::memcpy(&raw, mnl_attr_get_payload(attr), sizeof raw);  // the payload may be unaligned
         info->stats = {raw.rx_packets, raw.rx_bytes,  raw.tx_packets, raw.tx_bytes,
-                       raw.tx_dropped, raw.rx_errors, raw.tx_errors, raw.rx_dropped};
+                       raw.tx_dropped, raw.rx_errors, raw.tx_errors,  raw.rx_dropped};
       }
       break;
     default: break;
@@ -99,6 +99,15 @@ LinkInfo parse_link(const nlmsghdr* message) {
 }
 
 }  // namespace
+
+std::optional<InetAddress> parse_inet_address(std::string_view text) {
+  const std::string copy(text);  // inet_pton needs a terminated string
+  InetAddress out;
+  if (::inet_pton(AF_INET, copy.c_str(), out.bytes.data()) == 1) return out;
+  out.ipv6 = true;
+  if (::inet_pton(AF_INET6, copy.c_str(), out.bytes.data()) == 1) return out;
+  return std::nullopt;
+}
 
 Result<Netlink> Netlink::open(int protocol) {
   mnl_socket* socket = mnl_socket_open2(protocol, SOCK_CLOEXEC);
@@ -188,6 +197,32 @@ Result<void> Netlink::create_bridge(const std::string& name) {
   return transact("create bridge " + name);
 }
 
+Result<void> Netlink::create_vxlan(const std::string& name, const VxlanLinkParams& params) {
+  // As `ip link add NAME type vxlan id VNI local L [group G dev D] dstport P` (iproute2
+  // ip/iplink_vxlan.c): IFLA_INFO_DATA holds IFLA_VXLAN_* (linux/if_link.h). Addresses and
+  // the port are in network byte order; the id and link index in host order.
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(message, IFLA_IFNAME, name.c_str());
+  nlattr* linkinfo = mnl_attr_nest_start(message, IFLA_LINKINFO);
+  mnl_attr_put_strz(message, IFLA_INFO_KIND, "vxlan");
+  nlattr* data = mnl_attr_nest_start(message, IFLA_INFO_DATA);
+  mnl_attr_put_u32(message, IFLA_VXLAN_ID, params.vni);
+  mnl_attr_put(message, params.local.ipv6 ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL, params.local.size(),
+               params.local.bytes.data());
+  if (params.group) {
+    mnl_attr_put(message, params.group->ipv6 ? IFLA_VXLAN_GROUP6 : IFLA_VXLAN_GROUP, params.group->size(),
+                 params.group->bytes.data());
+  }
+  if (params.link != 0) mnl_attr_put_u32(message, IFLA_VXLAN_LINK, static_cast<std::uint32_t>(params.link));
+  mnl_attr_put_u16(message, IFLA_VXLAN_PORT, htons(params.port));
+  mnl_attr_put_u8(message, IFLA_VXLAN_LEARNING, params.learning ? 1 : 0);
+  mnl_attr_nest_end(message, data);
+  mnl_attr_nest_end(message, linkinfo);
+  return transact("create vxlan " + name);
+}
+
 Result<void> Netlink::delete_link(const std::string& name) {
   auto index = index_of(name);
   if (!index) return index.error();
@@ -211,6 +246,7 @@ Result<void> Netlink::set_link(const std::string& name, const LinkChange& change
   }
   if (change.mtu) mnl_attr_put_u32(message, IFLA_MTU, *change.mtu);
   if (change.master) mnl_attr_put_u32(message, IFLA_MASTER, static_cast<std::uint32_t>(*change.master));
+  if (change.address) mnl_attr_put(message, IFLA_ADDRESS, change.address->size(), change.address->data());
   return transact("set link " + name);
 }
 
@@ -281,6 +317,52 @@ Result<void> Netlink::add_static_fdb_entry(const std::string& name, const std::a
   ndm->ndm_flags = NTF_MASTER;
   mnl_attr_put(message, NDA_LLADDR, mac.size(), mac.data());
   return transact("add static FDB entry on " + name);
+}
+
+Result<void> Netlink::append_fdb_flood_entry(const std::string& name, const InetAddress& remote) {
+  auto index = index_of(name);
+  if (!index) return index.error();
+  // What `bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE` sends (iproute2
+  // bridge/fdb.c fdb_modify): RTM_NEWNEIGH, AF_BRIDGE, NLM_F_CREATE | NLM_F_APPEND (a further
+  // destination for the same MAC, not a replacement), NTF_SELF (the VXLAN device's own FDB,
+  // not a bridge's), NUD_NOARP | NUD_PERMANENT (static), NDA_LLADDR all-zero (the default
+  // destination, vxlan_xmit's fallback) and NDA_DST the remote (4 or 16 bytes).
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK);
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ndmsg)));
+  ndm->ndm_family = AF_BRIDGE;
+  ndm->ndm_ifindex = index.value();
+  ndm->ndm_state = NUD_NOARP | NUD_PERMANENT;
+  ndm->ndm_flags = NTF_SELF;
+  const std::array<std::uint8_t, 6> all_zero{};
+  mnl_attr_put(message, NDA_LLADDR, all_zero.size(), all_zero.data());
+  mnl_attr_put(message, NDA_DST, remote.size(), remote.bytes.data());
+  return transact("append FDB flood entry on " + name);
+}
+
+Result<int> Netlink::route_oif(const InetAddress& destination) {
+  // As `ip route get DESTINATION`: RTM_GETROUTE without NLM_F_DUMP, RTA_DST of full length;
+  // the kernel answers one RTM_NEWROUTE (rtnetlink(7)) whose RTA_OIF is the interface.
+  nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETROUTE, NLM_F_ACK);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
+  rtm->rtm_family = destination.ipv6 ? AF_INET6 : AF_INET;
+  rtm->rtm_dst_len = static_cast<unsigned char>(destination.size() * 8);
+  mnl_attr_put(message, RTA_DST, destination.size(), destination.bytes.data());
+  int oif = 0;
+  auto done = transact("route to tunnel destination", [&oif](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != RTM_NEWROUTE) return;
+    mnl_attr_parse(
+        reply, sizeof(rtmsg),
+        [](const nlattr* attr, void* data) -> int {
+          if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+            *static_cast<int*>(data) = static_cast<int>(mnl_attr_get_u32(attr));
+          }
+          return MNL_CB_OK;
+        },
+        &oif);
+  });
+  if (!done) return done.error();
+  if (oif == 0) return Error{ENETUNREACH, "route to tunnel destination: no output interface"};
+  return oif;
 }
 
 Result<std::vector<LinkInfo>> Netlink::list_links() {

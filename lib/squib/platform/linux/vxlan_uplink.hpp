@@ -52,8 +52,16 @@ core::Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::
 // order): locally administered, unicast, stable.
 std::array<std::uint8_t, 6> anycast_gateway_mac(std::uint32_t vni, std::uint32_t gateway);
 
+// The containment table's named counters (packets dropped at the VXLAN port, both ways):
+// DHCPv4 (UDP 67/68), DHCPv6 (UDP 546/547), router solicitations and advertisements.
+inline constexpr const char* k_uplink_counter_dhcp = "uplink_dhcp";
+inline constexpr const char* k_uplink_counter_dhcp6 = "uplink_dhcp6";
+inline constexpr const char* k_uplink_counter_router_discovery = "uplink_router_discovery";
+
 // `nft -f -` script creating (replacing) table bridge `table` with the DHCP/RA containment
-// rules for `device` (see above).
+// rules for `device` (see above): chain from_uplink (hook prerouting, iifname `device`) and
+// to_uplink (hook postrouting, oifname `device`), so that frames the host itself receives
+// or sends (its dnsmasq on the bridge) are contained as well as the ones it forwards.
 std::string uplink_policy_script(const std::string& table, const std::string& device);
 
 }  // namespace squib::platform
