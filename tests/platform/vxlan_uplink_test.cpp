@@ -258,30 +258,45 @@ TEST_CASE("vxlan uplink over IPv4: guests ping across, FDB, MTU 1450, anycast MA
         "s.bind(('0.0.0.0', 68))\n"
         "s.sendto(b'discover', ('255.255.255.255', 67))\n"
         "s.sendto(b'control', ('255.255.255.255', 9999))\n";
-    FILE* listening =
-        ::popen(("ip netns exec " + hosts->guest(2) + " /usr/bin/python3 -c \"" + listener + "\" 2>&1").c_str(), "r");
-    REQUIRE(listening != nullptr);
-    char line[256];
-    REQUIRE(std::fgets(line, sizeof line, listening) != nullptr);
-    REQUIRE(std::string(line) == "ready\n");
+    // One DISCOVER and then the control datagram from guest 1; what guest 2 heard.
+    const auto exchange = [&] {
+      FILE* listening =
+          ::popen(("ip netns exec " + hosts->guest(2) + " /usr/bin/python3 -c \"" + listener + "\" 2>&1").c_str(), "r");
+      REQUIRE(listening != nullptr);
+      char line[256];
+      REQUIRE(std::fgets(line, sizeof line, listening) != nullptr);
+      REQUIRE(std::string(line) == "ready\n");
+      must("ip netns exec " + hosts->guest(1) + " /usr/bin/python3 -c \"" + sender + "\"");
+      std::string heard;
+      while (std::fgets(line, sizeof line, listening) != nullptr) heard += line;
+      const int status = ::pclose(listening);
+      INFO(heard);
+      CHECK(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 0);
+      return heard;
+    };
     const auto counter = [&](int i) {
       return run("ip netns exec " + hosts->host(i) + " nft list counter bridge " + table + " " +
                  squib::platform::k_uplink_counter_dhcp)
           .output;
     };
+    const auto remove_policy = [&](int i) {
+      must("ip netns exec " + hosts->host(i) + " nft delete table bridge " + table);
+    };
     CHECK(has(counter(1), "packets 0 "));
-    must("ip netns exec " + hosts->guest(1) + " /usr/bin/python3 -c \"" + sender + "\"");
-    std::string heard;
-    while (std::fgets(line, sizeof line, listening) != nullptr) heard += line;
-    const int status = ::pclose(listening);
-    INFO(heard);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(heard == "got 9999 control\n");
-    const auto counted = counter(1);
-    INFO(counted);
-    CHECK(has(counted, "packets 1 "));
+    CHECK(exchange() == "got 9999 control\n");
+    CHECK(has(counter(1), "packets 1 "));  // dropped leaving host 1
     CHECK(has(counter(2), "packets 0 "));  // nothing reached host 2 to be dropped there
+
+    // Host 1 without its table: host 2's drops it on the way in.
+    remove_policy(1);
+    CHECK(exchange() == "got 9999 control\n");
+    CHECK(has(counter(2), "packets 1 "));
+
+    // Neither: the DISCOVER crosses (the listener does hear port 67; the checks above are not
+    // vacuous).
+    remove_policy(2);
+    CHECK(exchange() == "got 67 discover\ngot 9999 control\n");
   }
 
   check_removed(hosts);
