@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -163,6 +165,17 @@ std::string ping_across(TwoHosts& hosts) {
   return rtt == std::string::npos ? result.output : result.output.substr(rtt);
 }
 
+// Polls `predicate` every 10 ms for up to 20 s (an upper bound for a failing test, not a
+// wait for success: a passing one returns as soon as it holds).
+bool wait_for(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ::usleep(10'000);
+  }
+  return true;
+}
+
 std::string mac_text(const std::array<std::uint8_t, 6>& mac) {
   char out[18];
   std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
@@ -186,7 +199,11 @@ TEST_CASE("vxlan uplink over IPv4: guests ping across, FDB, MTU 1450, anycast MA
   for (int i : {1, 2}) {
     const std::string self = "10.215.0." + std::to_string(i);
     const std::string other = "10.215.0." + std::to_string(3 - i);
+    const auto started = std::chrono::steady_clock::now();
     auto state = hosts->uplink(i, unicast(self, other));
+    const auto took = std::chrono::steady_clock::now() - started;
+    WARN("host " << i << ": create_vxlan_uplink took "
+                 << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us");
     INFO(why(state));
     REQUIRE(state);
     CHECK(state.value().device == TwoHosts::k_device);
@@ -213,6 +230,12 @@ TEST_CASE("vxlan uplink over IPv4: guests ping across, FDB, MTU 1450, anycast MA
     const auto fdb = run("ip netns exec " + hosts->host(i) + " bridge fdb show dev " + TwoHosts::k_device).output;
     INFO(fdb);
     CHECK(has(fdb, "00:00:00:00:00:00 dst 10.215.0." + std::to_string(3 - i) + " self permanent"));
+    // Learning: the other guest's MAC, learned from what arrived, points at the other host.
+    const auto other_guest = run("ip netns exec " + hosts->guest(3 - i) + " cat /sys/class/net/eth0/address").output;
+    REQUIRE(other_guest.size() == 18);
+    CHECK(has(fdb, other_guest.substr(0, 17) + " dst 10.215.0." + std::to_string(3 - i) + " self"));
+    WARN("host " << i << " VXLAN device: rx " << device->stats.rx_packets << " packets " << device->stats.rx_bytes
+                 << " bytes, tx " << device->stats.tx_packets << " packets " << device->stats.tx_bytes << " bytes");
     const auto address = run("ip netns exec " + hosts->host(i) + " cat /sys/class/net/br0/address").output;
     CHECK(address == mac_text(squib::platform::anycast_gateway_mac(TwoHosts::k_vni, TwoHosts::k_gateway)) + "\n");
   }
@@ -297,6 +320,28 @@ TEST_CASE("vxlan uplink over IPv4: guests ping across, FDB, MTU 1450, anycast MA
     // vacuous).
     remove_policy(2);
     CHECK(exchange() == "got 67 discover\ngot 9999 control\n");
+  }
+
+  {  // The anycast gateway stays on its host: both bridges hold 192.168.77.1 with one MAC;
+     // guest 1's ARP request for it crosses, host 2's answer does not.
+    const auto gateway_mac = squib::platform::anycast_gateway_mac(TwoHosts::k_vni, TwoHosts::k_gateway);
+    const std::string table = "squib_up_test";
+    for (int i : {1, 2}) {
+      const std::string script = squib::platform::uplink_policy_script(table, TwoHosts::k_device, gateway_mac);
+      must("printf '%s' '" + script + "' | ip netns exec " + hosts->host(i) + " nft -f -");
+      must("ip -n " + hosts->host(i) + " addr add 192.168.77.1/24 dev br0");
+    }
+    const auto counter = [&](int i) {
+      return run("ip netns exec " + hosts->host(i) + " nft list counter bridge " + table + " " +
+                 squib::platform::k_uplink_counter_gateway)
+          .output;
+    };
+    must("ip netns exec " + hosts->guest(1) + " ping -c 1 -w 20 192.168.77.1");
+    // Host 2's answer is made when guest 1's request arrives there, independently of host 1's.
+    CHECK(wait_for([&] { return !has(counter(2), "packets 0 "); }));
+    const auto neighbours = run("ip -n " + hosts->guest(1) + " neigh show 192.168.77.1").output;
+    INFO(neighbours);
+    CHECK(has(neighbours, mac_text(gateway_mac)));
   }
 
   check_removed(hosts);

@@ -45,4 +45,14 @@ TEST_CASE("uplink_policy_script: replaces the table and drops DHCP and RS/RA bot
   }
   CHECK(has(script, "type filter hook prerouting priority -200; policy accept;"));
   CHECK(has(script, "type filter hook postrouting priority -200; policy accept;"));
+  CHECK_FALSE(has(script, "ether saddr"));  // no gateway MAC given
+}
+
+TEST_CASE("uplink_policy_script: with the anycast gateway MAC, the gateway's own frames stay on the host",
+          "[platform][vxlan_uplink]") {
+  const std::string script =
+      uplink_policy_script("squib_up_0123456789", "sqvx-0123456789", std::array<std::uint8_t, 6>{2, 0xab, 0, 1, 2, 3});
+  CHECK(has(script, "counter uplink_gateway { }"));
+  CHECK(has(script, "iifname \"sqvx-0123456789\" ether saddr 02:ab:00:01:02:03 counter name \"uplink_gateway\" drop"));
+  CHECK(has(script, "oifname \"sqvx-0123456789\" ether saddr 02:ab:00:01:02:03 counter name \"uplink_gateway\" drop"));
 }

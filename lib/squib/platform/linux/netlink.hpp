@@ -1,8 +1,9 @@
 #pragma once
 
 // Netlink: the few rtnetlink (RFC 3549, rtnetlink(7)) operations the Linux modes need —
-// create/delete links, set up/MTU/master, add an IPv4 address, flag a bridge port isolated,
-// list links with their counters — as synchronous request/ack calls on one NETLINK_ROUTE
+// create/delete links (bridges, VXLAN devices), set up/MTU/master/MAC, add an IPv4 address,
+// flag a bridge port isolated, add FDB entries, ask which interface a route leaves by, list
+// links with their counters — as synchronous request/ack calls on one NETLINK_ROUTE
 // socket; and, on a NETLINK_NETFILTER socket, the one nf_tables dump the daemon reads
 // in-process (named counters).
 //

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -165,7 +166,8 @@ std::array<std::uint8_t, 6> anycast_gateway_mac(std::uint32_t vni, std::uint32_t
   return mac;
 }
 
-std::string uplink_policy_script(const std::string& table, const std::string& device) {
+std::string uplink_policy_script(const std::string& table, const std::string& device,
+                                 const std::optional<std::array<std::uint8_t, 6>>& gateway_mac) {
   // Replace semantics as tap_policy's scripts: `add` then `flush` in the same transaction
   // (nft -f applies a script atomically), so re-applying keeps the named counters.
   //
@@ -181,7 +183,13 @@ std::string uplink_policy_script(const std::string& table, const std::string& de
       << "table " << name << " {\n"
       << "  counter " << k_uplink_counter_dhcp << " { }\n"
       << "  counter " << k_uplink_counter_dhcp6 << " { }\n"
-      << "  counter " << k_uplink_counter_router_discovery << " { }\n";
+      << "  counter " << k_uplink_counter_router_discovery << " { }\n"
+      << "  counter " << k_uplink_counter_gateway << " { }\n";
+  char mac[18] = "";
+  if (gateway_mac) {
+    const auto& m = *gateway_mac;
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  }
   const auto chain = [&](const char* chain_name, const char* hook, const char* match) {
     out << "  chain " << chain_name << " {\n"
         << "    type filter hook " << hook << " priority -200; policy accept;\n"
@@ -191,8 +199,12 @@ std::string uplink_policy_script(const std::string& table, const std::string& de
         << k_uplink_counter_dhcp6 << "\" drop\n"
         << "    " << match << " " << quoted
         << " ether type ip6 icmpv6 type { nd-router-solicit, nd-router-advert } counter name \""
-        << k_uplink_counter_router_discovery << "\" drop\n"
-        << "  }\n";
+        << k_uplink_counter_router_discovery << "\" drop\n";
+    if (gateway_mac) {
+      out << "    " << match << " " << quoted << " ether saddr " << mac << " counter name \""
+          << k_uplink_counter_gateway << "\" drop\n";
+    }
+    out << "  }\n";
   };
   chain("from_uplink", "prerouting", "iifname");
   chain("to_uplink", "postrouting", "oifname");

@@ -53,15 +53,25 @@ core::Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::
 std::array<std::uint8_t, 6> anycast_gateway_mac(std::uint32_t vni, std::uint32_t gateway);
 
 // The containment table's named counters (packets dropped at the VXLAN port, both ways):
-// DHCPv4 (UDP 67/68), DHCPv6 (UDP 546/547), router solicitations and advertisements.
+// DHCPv4 (UDP 67/68), DHCPv6 (UDP 546/547), router solicitations and advertisements, and
+// frames of the local gateway itself (source MAC = the anycast gateway MAC, when given).
 inline constexpr const char* k_uplink_counter_dhcp = "uplink_dhcp";
 inline constexpr const char* k_uplink_counter_dhcp6 = "uplink_dhcp6";
 inline constexpr const char* k_uplink_counter_router_discovery = "uplink_router_discovery";
+inline constexpr const char* k_uplink_counter_gateway = "uplink_gateway";
 
 // `nft -f -` script creating (replacing) table bridge `table` with the DHCP/RA containment
 // rules for `device` (see above): chain from_uplink (hook prerouting, iifname `device`) and
 // to_uplink (hook postrouting, oifname `device`), so that frames the host itself receives
 // or sends (its dnsmasq on the bridge) are contained as well as the ones it forwards.
-std::string uplink_policy_script(const std::string& table, const std::string& device);
+//
+// `gateway_mac` (extension, optional): also drop frames whose source is the anycast gateway
+// MAC both ways. Every host's bridge has that MAC (and so the same IPv6 link-local address),
+// and each serves its own guests: without this, one host's gateway answers (ARP replies, NAs,
+// DAD probes of the shared link-local) reach the other hosts, whose bridges see their own
+// MAC arrive on a port (the kernel logs "received packet … with own address as source
+// address") and whose guests get every answer once per host.
+std::string uplink_policy_script(const std::string& table, const std::string& device,
+                                 const std::optional<std::array<std::uint8_t, 6>>& gateway_mac = std::nullopt);
 
 }  // namespace squib::platform
