@@ -408,12 +408,18 @@ TEST_CASE("vxlan uplink errors: an MTU too large, an existing device, a failed s
 
   auto no_bridge = hosts->uplink(2, unicast("10.215.0.2", "10.215.0.1"), {}, "nosuchbridge");
   REQUIRE_FALSE(no_bridge);
-  CHECK(has(no_bridge.error().message, "uplink: bridge nosuchbridge"));
+  CHECK(no_bridge.error().message == "uplink: bridge nosuchbridge: No such device");
   CHECK_FALSE(hosts->link(2, TwoHosts::k_device));  // made, then removed
 
   auto unroutable = hosts->uplink(2, unicast("10.215.0.2", "10.99.0.1"));
   REQUIRE_FALSE(unroutable);
   CHECK(unroutable.error().code == ENETUNREACH);
+  CHECK(unroutable.error().message == "uplink: route to tunnel destination: Network is unreachable");
+  VxlanUplink no_dev = spec;
+  no_dev.dev = "nosuchdev";
+  auto missing_dev = hosts->uplink(1, no_dev);
+  REQUIRE_FALSE(missing_dev);
+  CHECK(missing_dev.error().message == "uplink: dev nosuchdev: no such interface");
 
   auto ipv6_too_large = hosts->uplink(2, unicast("fd15::2", "fd15::1"), 1450);
   REQUIRE_FALSE(ipv6_too_large);

@@ -40,11 +40,11 @@ Result<Underlay> resolve_underlay(Netlink& netlink, const proto::VxlanUplink& sp
   if (spec.dev) {
     auto link = netlink.find_link(*spec.dev);
     if (!link) return link.error();
-    if (!link.value()) return Error{ENODEV, "uplink: dev " + *spec.dev + ": no such interface"};
+    if (!link.value()) return Error{ENODEV, "dev " + *spec.dev + ": no such interface"};
     return Underlay{link.value()->name, link.value()->index, link.value()->mtu};
   }
   auto oif = netlink.route_oif(destination);
-  if (!oif) return Error{oif.error().code, "uplink: " + oif.error().message};
+  if (!oif) return oif.error();
   return link_by_index(netlink, oif.value());
 }
 
@@ -85,7 +85,7 @@ Result<ParsedSpec> parse_spec(const proto::VxlanUplink& spec) {
 Result<void> configure(Netlink& netlink, const std::string& device, const std::string& bridge, const ParsedSpec& parsed,
                        const VxlanUplinkState& state, const std::array<std::uint8_t, 6>& gateway_mac) {
   const unsigned bridge_index = ::if_nametoindex(bridge.c_str());
-  if (bridge_index == 0) return Error::from_errno("uplink: bridge " + bridge);
+  if (bridge_index == 0) return Error::from_errno("bridge " + bridge);
   LinkChange port;
   port.mtu = state.network_mtu;
   port.master = static_cast<int>(bridge_index);
@@ -113,7 +113,7 @@ Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string
   if (!parsed) return parsed.error();
   const InetAddress& destination = parsed.value().group ? *parsed.value().group : parsed.value().remotes.front();
   auto underlay = resolve_underlay(netlink, spec, destination);
-  if (!underlay) return underlay.error();
+  if (!underlay) return Error{underlay.error().code, "uplink: " + underlay.error().message};
 
   const std::uint32_t overhead =
       parsed.value().local.ipv6 ? proto::k_vxlan_overhead_ipv6 : proto::k_vxlan_overhead_ipv4;
@@ -142,7 +142,9 @@ Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string
   params.link = underlay.value().index;
   params.learning = true;
   if (auto created = netlink.create_vxlan(device, params); !created) {
-    return Error{created.error().code, "uplink: " + created.error().message};  // not ours: left alone
+    // Nothing of ours to remove: EEXIST means the device is someone else's (or a previous
+    // daemon's, which stale cleanup removes), and it is left alone.
+    return Error{created.error().code, "uplink: " + created.error().message};
   }
   auto configured = configure(netlink, device, bridge, parsed.value(), state, anycast_gateway_mac(spec.vni, gateway));
   if (!configured) {

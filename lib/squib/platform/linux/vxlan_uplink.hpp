@@ -19,7 +19,8 @@
 //   policy   DHCP and router advertisements stay on their host: a `bridge` nft table
 //            (uplink_policy_script) drops DHCPv4/DHCPv6 and RS/RA frames entering or leaving
 //            by the VXLAN port, so each host's dnsmasq serves only its own guests (from its
-//            own `dhcp.range` slice) and advertises only to them.
+//            own `dhcp.range` slice) and advertises only to them; given the gateway MAC, also
+//            the frames of the (anycast) gateway itself, which each host serves on its own.
 //
 // Contract: synchronous rtnetlink request/acks on the caller's Netlink (control path, a few
 // kernel round trips); on failure whatever was made is removed and the Error names the step.
