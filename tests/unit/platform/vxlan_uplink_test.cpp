@@ -56,3 +56,8 @@ TEST_CASE("uplink_policy_script: with the anycast gateway MAC, the gateway's own
   CHECK(has(script, "iifname \"sqvx-0123456789\" ether saddr 02:ab:00:01:02:03 counter name \"uplink_gateway\" drop"));
   CHECK(has(script, "oifname \"sqvx-0123456789\" ether saddr 02:ab:00:01:02:03 counter name \"uplink_gateway\" drop"));
 }
+
+TEST_CASE("uplink_policy_delete_script: deletes the table, present or not", "[platform][vxlan_uplink]") {
+  CHECK(squib::platform::uplink_policy_delete_script("squib_up_0123456789") ==
+        "add table bridge squib_up_0123456789\ndelete table bridge squib_up_0123456789\n");
+}

@@ -214,4 +214,9 @@ std::string uplink_policy_script(const std::string& table, const std::string& de
   return out.str();
 }
 
+std::string uplink_policy_delete_script(const std::string& table) {
+  // Declare-then-delete: nft 1.0.6 has no `destroy` (as tap_policy_delete_script).
+  return "add table bridge " + table + "\ndelete table bridge " + table + "\n";
+}
+
 }  // namespace squib::platform

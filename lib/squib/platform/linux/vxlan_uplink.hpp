@@ -75,4 +75,7 @@ inline constexpr const char* k_uplink_counter_gateway = "uplink_gateway";
 std::string uplink_policy_script(const std::string& table, const std::string& device,
                                  const std::optional<std::array<std::uint8_t, 6>>& gateway_mac = std::nullopt);
 
+// `nft -f -` script deleting table bridge `table` whether or not it exists (extension).
+std::string uplink_policy_delete_script(const std::string& table);
+
 }  // namespace squib::platform
