@@ -5,6 +5,7 @@
 // test: here an uplink meets the stub on main and must fail cleanly.
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,8 @@
 #include "support/daemon_process.hpp"
 #include "support/member.hpp"
 #include "support/netns.hpp"
+
+#include <squib/proto/table.hpp>
 
 using namespace squib::test;
 
@@ -290,18 +293,58 @@ TEST_CASE("networks: members may list (their own attachments' names) but not cre
   daemon->ok("start", {{"name", "rootvm"}, {"mode", "host"}, {"network", "lab"}});
 
   MemberProcess member(alice);
-  auto client = member.connect(daemon->control_path());
-  REQUIRE(client.ok());
-  ok(client.value(), "start", {{"name", "alicevm"}, {"mode", "host"}, {"network", "lab"}});
-  const auto seen = find_network(ok(client.value(), "network.list"), "lab");
+  auto connected = member.connect(daemon->control_path());
+  REQUIRE(connected.ok());
+  squib::proto::ControlClient client = std::move(connected.value());
+  ok(client, "start", {{"name", "alicevm"}, {"mode", "host"}, {"network", "lab"}});
+  const auto seen = find_network(ok(client, "network.list"), "lab");
   CHECK(seen["attachments"] == json::array({"alicevm"}));
   CHECK(seen["attachment_count"] == 2);
-  const auto create = call(client.value(), "network.create", {{"name", "mine"}});
+  const auto create = call(client, "network.create", {{"name", "mine"}});
   CHECK(create.error_code == k_permission_denied);
   CHECK(create.error_message == "permission denied: network.create is root only");
-  const auto remove = call(client.value(), "network.delete", {{"name", "lab"}, {"force", true}});
+  const auto remove = call(client, "network.delete", {{"name", "lab"}, {"force", true}});
   CHECK(remove.error_code == k_permission_denied);
   CHECK(remove.error_message == "permission denied: network.delete is root only");
   const auto root_view = find_network(daemon->ok("network.list"), "lab");
   CHECK(root_view["attachments"] == json::array({"alicevm", "rootvm"}));
+}
+
+TEST_CASE("networks: squib-netctl network create, list and delete", "[integration][networks][netctl]") {
+  TempDir dir;
+  std::optional<DaemonProcess> daemon;
+  start_daemon(daemon, dir);
+  const std::string netctl = std::string(SQUIB_NETCTL_PATH) + " --control " + daemon->control_path() + " ";
+
+  const auto created = run_command(netctl +
+                                   "network create lab --mode host --subnet 10.76.0.0/24 --dhcp-range "
+                                   "10.76.0.10-10.76.0.19 --mtu 1450 2>&1");
+  CHECK(created.exit_code == 0);
+  const auto listed = daemon->ok("network.list");
+  REQUIRE(listed.size() == 1);
+  const std::string bridge = listed[0]["bridge"];
+  CHECK(created.output == "network lab: ready, bridge " + bridge + ", subnet 10.76.0.0/24, mtu 1450\n");
+
+  daemon->ok("start", {{"name", "vm1"}, {"mode", "host"}, {"network", "lab"}});
+  squib::proto::Table table({"NAME", "MODE", "STATE", "BRIDGE", "SUBNET", "DHCP", "MTU", "UPLINK", "ATTACHMENTS"});
+  table.add({"lab", "host", "ready", bridge, "10.76.0.0/24", "10.76.0.10-10.76.0.19", "1450", "-", "1"});
+  const auto table_run = run_command(netctl + "network list 2>&1");
+  CHECK(table_run.exit_code == 0);
+  CHECK(table_run.output == table.render());
+  const auto json_run = run_command(netctl + "--json network list 2>&1");
+  CHECK(json_run.exit_code == 0);
+  CHECK(json::parse(json_run.output)[0]["attachments"] == json::array({"vm1"}));
+
+  // Usage errors are the parser's, before asking the daemon; the daemon's are exit 1.
+  const auto usage = run_command(netctl + "network create bad --dhcp-range 10.0.0.9 2>&1");
+  CHECK(usage.exit_code == 2);
+  CHECK_THAT(usage.output, Catch::Matchers::Contains("dhcp.range: must be \"A-B\""));
+  const auto busy = run_command(netctl + "network delete lab 2>&1");
+  CHECK(busy.exit_code == 1);
+  CHECK_THAT(busy.output, Catch::Matchers::Contains(
+                              "network 'lab' is in use by 1 attachments (vm1); stop them first or pass force"));
+  const auto deleted = run_command(netctl + "network delete lab --force 2>&1");
+  CHECK(deleted.exit_code == 0);
+  CHECK(deleted.output == "network lab deleted\n");
+  CHECK(daemon->ok("network.list") == json::array());
 }
