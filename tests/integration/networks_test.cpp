@@ -186,7 +186,8 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   CHECK(state["networks"] == json::array());
   CHECK_FALSE(link_exists(*daemon, bridge));
   CHECK_FALSE(link_exists(*daemon, tap));
-  CHECK(in_netns(*daemon, "nft list tables").output.find("squib_") == std::string::npos);
+  // The tables go through the daemon's nft queue, after the reply.
+  CHECK(eventually([&] { return in_netns(*daemon, "nft list tables").output.find("squib_") == std::string::npos; }));
   CHECK(eventually([&] { return ::kill(static_cast<pid_t>(dnsmasq), 0) != 0 && errno == ESRCH; }));
   CHECK(eventually([&] { return !run_dir_has_network_files(*daemon); }));
 }
@@ -255,7 +256,7 @@ TEST_CASE("networks: without DHCP every start names its address; an uplink that 
   CHECK_THAT(uplink.error_message, Catch::Matchers::StartsWith("uplink: "));
   CHECK(daemon->ok("network.list") == json::array());
   CHECK(in_netns(*daemon, "ip -o link show").output.find("sq") == std::string::npos);
-  CHECK(in_netns(*daemon, "nft list tables").output.find("squib") == std::string::npos);
+  CHECK(eventually([&] { return in_netns(*daemon, "nft list tables").output.find("squib") == std::string::npos; }));
   CHECK(eventually([&] { return !run_dir_has_network_files(*daemon); }));
 
   const auto created = daemon->ok("network.create", {{"name", "static"}, {"subnet", "10.73.0.0/24"}, {"dhcp", false}});
