@@ -196,10 +196,13 @@ TEST_CASE("networks: config networks are made at start; an api network survives 
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
-  start_daemon(daemon, dir, {"--network", R"({"name":"cfg","mode":"host","subnet":"10.71.0.0/24"})"});
+  // The config file's `networks` (--network on the command line: the members' test).
+  const std::string config = dir.file("config.json");
+  std::ofstream(config) << R"({"networks": [{"name": "cfg", "mode": "host", "subnet": "10.71.0.0/24"}]})";
+  start_daemon(daemon, dir, {"--config", config});
   REQUIRE(eventually([&] {
-    const auto network = find_network(daemon->ok("network.list"), "cfg");
-    return network.is_object() && network["state"] == "ready";
+    const auto cfg = find_network(daemon->ok("network.list"), "cfg");
+    return cfg.is_object() && cfg["state"] == "ready";
   }));
   CHECK(find_network(daemon->ok("network.list"), "cfg")["origin"] == "config");
 
@@ -289,8 +292,12 @@ TEST_CASE("networks: members may list (their own attachments' names) but not cre
   TestAccount alice{"a", group.name()};
   TempDir dir;
   std::optional<DaemonProcess> daemon;
-  start_daemon(daemon, dir, {"--group", group.name()});
-  daemon->ok("network.create", {{"name", "lab"}, {"subnet", "10.75.0.0/24"}});
+  // Declared on the command line (origin config).
+  start_daemon(daemon, dir, {"--group", group.name(), "--network", R"({"name":"lab","subnet":"10.75.0.0/24"})"});
+  REQUIRE(eventually([&] {
+    const auto lab = find_network(daemon->ok("network.list"), "lab");
+    return lab.is_object() && lab["state"] == "ready";
+  }));
   daemon->ok("start", {{"name", "rootvm"}, {"mode", "host"}, {"network", "lab"}});
 
   MemberProcess member(alice);
