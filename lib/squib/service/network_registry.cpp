@@ -26,6 +26,8 @@ namespace {
       return {ErrorCode::already_exists,
               "network '" + name + "' already exists with a different spec (" + error.message + ")"};
     case ENOENT: return {ErrorCode::not_found, "no network named '" + name + "'"};
+    // Attachments stopped a moment ago still hold it until their backends are done.
+    case EBUSY: return {ErrorCode::in_use, "network '" + name + "' is in use by attachments still stopping; ask again"};
     case ENOTSUP: return {ErrorCode::invalid_params, error.message};
     default: return {ErrorCode::backend_failed, error.message};
   }
