@@ -6,7 +6,8 @@
 //    "allow-bridge": ["br-vms"], "member-modes": ["host", "userspace"], "log-level": "info"}
 // Flags on the command line win over the file. Unknown keys are an error (CLI11 reports the
 // key), so a typo is never silently ignored. Values: strings, integers, booleans (flags),
-// arrays of those (repeatable options). Nested objects are refused: there are no sections.
+// arrays of those (repeatable options). Nested objects are refused: there are no sections —
+// but for `networks`, an array of network.create objects (each goes to --network as JSON).
 
 #include <istream>
 #include <sstream>
@@ -33,7 +34,16 @@ class JsonConfig : public CLI::Config {
     for (const auto& [key, value] : doc.items()) {
       CLI::ConfigItem item;
       item.name = key;
-      if (value.is_array()) {
+      if (key == "networks") {
+        // `networks`: [NetworkSpec, …] (issue 15): each object, as its JSON text, to the
+        // repeatable --network option, which parses it as network.create's params.
+        if (!value.is_array()) throw CLI::ConfigError("--config: networks: must be an array of network objects");
+        item.name = "network";
+        for (const auto& element : value) {
+          if (!element.is_object()) throw CLI::ConfigError("--config: networks: must be an array of network objects");
+          item.inputs.push_back(element.dump());
+        }
+      } else if (value.is_array()) {
         for (const auto& element : value) item.inputs.push_back(scalar(key, element));
       } else {
         item.inputs.push_back(scalar(key, value));

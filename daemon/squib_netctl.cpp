@@ -26,6 +26,7 @@
 
 #include "netctl_commands.hpp"
 #include "netctl_common.hpp"
+#include "netctl_network.hpp"
 
 namespace {
 
@@ -112,8 +113,7 @@ void print_list(const std::vector<squib::proto::AttachmentInfo>& list) {
   for (const auto& entry : list) {
     table.add({entry.name, squib::proto::to_string(entry.mode), entry.state, entry.peer_connected ? "yes" : "no",
                entry.mac, or_dash(entry.address), std::to_string(entry.mtu),
-               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"),
-               or_dash(entry.detail, "")});
+               entry.tap ? "tap " + *entry.tap : or_dash(entry.socket, "(fd passed)"), or_dash(entry.detail, "")});
   }
   std::cout << table.render();
 }
@@ -392,8 +392,9 @@ int main(int argc, char** argv) {
   start_cmd->add_flag("--fd-passing", fd_passing,
                       "Receive the VM end of a datagram socketpair instead of a socket path (needs --exec)");
   std::optional<std::string> handoff;
-  start_cmd->add_option("--handoff", handoff,
-                        "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
+  start_cmd
+      ->add_option("--handoff", handoff,
+                   "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
       ->check(CLI::IsMember({"tap", "fd"}));
   std::optional<std::uint32_t> queues;
   start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");
@@ -413,6 +414,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("restart", "Start a userspace attachment's child again (e.g. after it failed)");
   restart_cmd->add_option("name", restart_name)->required();
 
+  squib::netctl::NetworkCommand network_cmd(app);
   std::string resolve_name;
   auto* resolve_cmd = app.add_subcommand(
       "resolve", "What the network's DNS answers for an attachment: NAME or NAME.DOMAIN -> FQDN ADDRESS [ADDRESS6]");
@@ -508,6 +510,7 @@ int main(int argc, char** argv) {
   }
   if (stop_cmd->parsed()) return stop_command(options, stop_name);
   if (restart_cmd->parsed()) return restart_command(options, restart_name);
+  if (network_cmd.parsed()) return network_cmd.run(options);
   if (resolve_cmd->parsed()) return squib::netctl::resolve_command(options, resolve_name);
   if (forward_cmd->parsed()) {
     return forward_command(options, forward_name, forward_protocol, forward_host, forward_guest_port);

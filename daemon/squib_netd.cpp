@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
+#include <CLI/CLI.hpp>
 
 #include <squib/service/daemon.hpp>
 
@@ -71,20 +71,23 @@ int main(int argc, char** argv) {
   app.config_formatter(std::make_shared<squib::daemon::JsonConfig>());
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
   const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off (SIGHUP re-reads it from --config)")
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, critical, off (SIGHUP re-reads it from --config)")
       ->capture_default_str()
       ->check(CLI::IsMember(levels));
   app.add_flag("--foreground", foreground, "Run in the foreground (always; for launchd/systemd clarity)");
-  app.add_option("--passt", config.passt_program, "passt binary (name in PATH or absolute path)")->capture_default_str();
+  app.add_option("--passt", config.passt_program, "passt binary (name in PATH or absolute path)")
+      ->capture_default_str();
   app.add_option("--gvproxy", config.gvproxy_program, "gvproxy binary")->capture_default_str();
   std::size_t idle_ms = static_cast<std::size_t>(config.idle_timeout.count());
   app.add_option("--idle-timeout-ms", idle_ms, "Close control connections idle this long")->capture_default_str();
   app.add_option("--max-connections", config.max_connections, "Concurrent control connections")->capture_default_str();
   app.add_option("--max-attachments", config.max_attachments, "Attachments at most")->capture_default_str();
-  app.add_option("--max-attachments-per-uid", config.max_attachments_per_uid,
-                 "Attachments each non-root uid may hold")->capture_default_str();
+  app.add_option("--max-attachments-per-uid", config.max_attachments_per_uid, "Attachments each non-root uid may hold")
+      ->capture_default_str();
   app.add_option("--max-connections-per-uid", config.max_connections_per_uid,
-                 "Control connections each non-root uid may hold open")->capture_default_str();
+                 "Control connections each non-root uid may hold open")
+      ->capture_default_str();
   std::vector<std::string> member_modes;
   app.add_option("--member-modes", member_modes,
                  "Modes control-group members may start (default: all; root may start every mode)")
@@ -108,6 +111,10 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-interval", metrics_interval_s, "Seconds between --metrics-textfile rewrites")
       ->capture_default_str()
       ->check(CLI::Range(1u, 86400u));
+  std::vector<std::string> networks;
+  app.add_option("--network", networks,
+                 "Declare a network (repeatable): network.create's params as JSON, e.g. "
+                 "'{\"name\":\"lab\",\"subnet\":\"10.9.0.0/24\"}'; made at every start (config file: `networks`)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -115,6 +122,20 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  for (const auto& text : networks) {
+    const auto parsed = nlohmann::json::parse(text, nullptr, false);
+    try {
+      if (parsed.is_discarded()) throw squib::proto::ParamError("network", "must be a JSON object");
+      auto spec = squib::proto::parse_network_spec(parsed);
+      for (const auto& other : config.networks) {
+        if (other.name == spec.name) throw squib::proto::ParamError("name", "'" + spec.name + "' is declared twice");
+      }
+      config.networks.push_back(std::move(spec));
+    } catch (const squib::proto::ParamError& e) {
+      std::fprintf(stderr, "squib-netd: --network %s: %s\n", text.c_str(), e.what());
+      return 2;
+    }
+  }
   config.idle_timeout = std::chrono::milliseconds(idle_ms);
   config.metrics_interval = std::chrono::seconds(metrics_interval_s);
   config.host_firewall_leave = host_firewall == "leave";
@@ -144,11 +165,14 @@ int main(int argc, char** argv) {
   bool starting = true;
   const auto apply_level = [&log_level, &starting, config_path, levels] {
     if (!config_path.empty() && !starting) {
-      if (auto level = read_level(config_path); level && std::find(levels.begin(), levels.end(), *level) != levels.end()) {
+      if (auto level = read_level(config_path);
+          level && std::find(levels.begin(), levels.end(), *level) != levels.end()) {
         log_level = *level;
       } else if (level) {
-        spdlog::error("--config {}: log-level '{}' is not one of trace, debug, info, warn, error, critical, off; "
-                      "keeping {}", config_path, *level, log_level);
+        spdlog::error(
+            "--config {}: log-level '{}' is not one of trace, debug, info, warn, error, critical, off; "
+            "keeping {}",
+            config_path, *level, log_level);
       }
     }
     spdlog::set_level(spdlog::level::from_str(log_level));

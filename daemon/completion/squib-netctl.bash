@@ -72,6 +72,14 @@ _squib_netctl() {
         events)  # any number of names
             COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))
             ;;
+        network)  # its subcommand, then (delete) a network name
+            if ((positionals == 0)); then
+                COMPREPLY=($(compgen -W 'create delete list' -- "$cur"))
+            elif [[ ${COMP_WORDS[*]} == *" delete "* ]] && ((positionals == 1)); then
+                COMPREPLY=($(compgen -W "$("$program" "${global[@]}" --json network list 2>/dev/null |
+                    grep -oE '^    "name": "[A-Za-z0-9_.-]+"' | cut -d'"' -f4)" -- "$cur"))
+            fi
+            ;;
         stop|restart|stats|forward|unforward|capture|resolve)
             if ((positionals == 0)); then
                 COMPREPLY=($(compgen -W "$(_squib_netctl_names "$program" "${global[@]}")" -- "$cur"))

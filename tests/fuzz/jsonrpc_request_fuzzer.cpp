@@ -1,7 +1,7 @@
 // Fuzz target: one control-socket request line, as the dispatcher sees it, minus the
 // registry: proto::parse_request, then the params parsers (parse_start_params,
-// parse_name_param, parse_forward_params) on whatever params it accepted, then the encoders
-// on what came out.
+// parse_name_param, parse_forward_params, parse_network_spec, parse_network_delete_params) on whatever params it
+// accepted, then the encoders on what came out.
 //
 // Properties (beyond "no crash, no sanitizer report, no uncaught exception"):
 // - parse_request never throws; its error codes are -32700, -32600 or -32602;
@@ -20,6 +20,7 @@
 
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 
 #include "fuzz/fuzz_check.hpp"
 
@@ -51,6 +52,25 @@ void check_start_params(const json& params) {
   FUZZ_CHECK(again.mtu == parsed.mtu);
   FUZZ_CHECK(again.mac == parsed.mac);
   FUZZ_CHECK(parsed.mtu >= squib::proto::k_min_mtu && parsed.mtu <= squib::proto::k_max_mtu);
+}
+
+// network.create/delete params (and state.json's/config's networks): ParamError only, and
+// an accepted spec survives to_json → parse unchanged.
+void check_network_params(const json& params) {
+  try {
+    const auto spec = squib::proto::parse_network_spec(params);
+    FUZZ_CHECK(squib::proto::parse_network_spec(squib::proto::to_json(spec)) == spec);
+    FUZZ_CHECK(!spec.uplink || spec.uplink->vxlan.has_value());
+  } catch (const squib::proto::ParamError& e) {
+    FUZZ_CHECK(std::string_view(e.what()).starts_with(e.field() + ": "));
+  }
+  try {
+    const auto parsed = squib::proto::parse_network_delete_params(params);
+    const auto again = squib::proto::parse_network_delete_params(squib::proto::to_json(parsed));
+    FUZZ_CHECK(again.name == parsed.name && again.force == parsed.force);
+  } catch (const squib::proto::ParamError& e) {
+    FUZZ_CHECK(!e.field().empty());
+  }
 }
 
 void check_name_param(const json& params) {
@@ -102,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(request.id.is_null() || request.id.is_number_integer() || request.id.is_string());
   check_start_params(request.params);
   check_name_param(request.params);
+  check_network_params(request.params);
   check_forward_params(request.params);
 
   // What the dispatcher would answer for an unknown method, and an echo of the params.

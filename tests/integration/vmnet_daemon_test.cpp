@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/catch.hpp"
 #include "support/daemon_process.hpp"
@@ -219,4 +221,37 @@ TEST_CASE("vmnet daemon: isolated VMs on one network do not see each other's fra
   REQUIRE(next);
   CHECK(is_arp_reply(*next, gateway, address_d));
   CHECK(stats_of(daemon, "d")["to_vm"]["frames"] == 2);
+}
+
+TEST_CASE("vmnet daemon: declared networks are recorded specs that later starts take; vmnet's own fields refused",
+          "[integration][vmnet-fake]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  const auto created = daemon.ok("network.create", {{"name", "lab"}, {"mode", "host"}, {"subnet", "192.168.110.0/24"}});
+  CHECK(created["state"] == "ready");
+  CHECK(created["origin"] == "api");
+  CHECK(created["attachment_count"] == 0);
+  CHECK(created["subnet"] == "192.168.110.0/24");
+  for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+           {"mtu", 1400},
+           {"dhcp", false},
+           {"uplink", {{"vxlan", {{"vni", 1}, {"local", "10.0.0.1"}, {"remotes", {"10.0.0.2"}}}}}}}) {
+    const auto refused = daemon.call("network.create", {{"name", "other"}, {field, value}});
+    CHECK(refused.error_code == -32602);
+    CHECK(refused.error_message == "invalid params: " + field + ": not supported by vmnet");
+  }
+  const auto range = daemon.call("network.create", {{"name", "other"}, {"dhcp", {{"range", "10.1.0.5-10.1.0.9"}}}});
+  CHECK(range.error_message == "invalid params: dhcp.range: not supported by vmnet");
+
+  // A start on it takes its mode and subnet.
+  const auto a = daemon.ok("start", {{"name", "a"}, {"mode", "host"}, {"network", "lab"}});
+  CHECK(a["network"]["subnet"] == "192.168.110.0/24");
+  CHECK(daemon.call("start", {{"name", "b"}, {"mode", "shared"}, {"network", "lab"}}).error_code == -32602);
+  CHECK(daemon.ok("network.list")[0]["attachments"] == json::array({"a"}));
+  CHECK(daemon.call("network.delete", {{"name", "lab"}}).error_code == -32008);
+  daemon.ok("stop", {{"name", "a"}});
+  // Still there with no attachments (once a's backend is done), until deleted.
+  CHECK(eventually([&] { return daemon.ok("network.list")[0]["attachment_count"] == 0; }));
+  CHECK(daemon.ok("network.delete", {{"name", "lab"}})["name"] == "lab");
+  CHECK(daemon.ok("network.list") == json::array());
 }

@@ -132,9 +132,9 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
   const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
-  const relay::AttachmentPolicy policy{mac, true, std::nullopt, std::nullopt,
-                                       params.guard == proto::Guard::mac ? relay::GuardLevel::mac
-                                                                         : relay::GuardLevel::full};
+  const relay::AttachmentPolicy policy{
+      mac, true, std::nullopt, std::nullopt,
+      params.guard == proto::Guard::mac ? relay::GuardLevel::mac : relay::GuardLevel::full};
   auto attachment = std::make_unique<relay::Attachment>(params.name, policy);
 
   core::Fd passed_fd;
@@ -229,6 +229,11 @@ void AttachmentRegistry::finish_start(const std::string& name, std::variant<Back
   // guest's link-local address pass, nothing else.
   if (chosen.network.address6) attachment->set_guest_ipv6(core::parse_ipv6(*chosen.network.address6));
   if (chosen.network.address) params.address = chosen.network.address;
+  // The network's MTU bounds the attachment's (issue 15): the result reports it.
+  if (chosen.mtu && *chosen.mtu < params.mtu) {
+    spdlog::info("{}: mtu {} lowered to network {}'s {}", name, params.mtu, params.network, *chosen.mtu);
+    params.mtu = *chosen.mtu;
+  }
   // Likewise the network's IPv4 subnet, chosen by the daemon when none was given: networks are
   // recreated in the order their attachments are restored (by name), which need not be the
   // order they were first made in, so each must carry its own subnet back.
@@ -426,7 +431,9 @@ void AttachmentRegistry::save_state() const {
   for_each_entry([&](const std::string&, const Entry& entry) {
     if (!entry.params.fd_passing) all.push_back(entry.params);
   });
-  if (auto saved = service::save_state(m_config.state_path(), all); !saved) {
+  std::vector<proto::NetworkSpec> networks;
+  for (const auto& [name, spec] : m_declared) networks.push_back(spec);
+  if (auto saved = service::save_state(m_config.state_path(), all, networks); !saved) {
     // The daemon keeps serving; only crash recovery of this change is at risk.
     spdlog::error("cannot write {}: {}", m_config.state_path(), saved.error().message);
   }

@@ -93,6 +93,21 @@ class AttachmentRegistry {
   [[nodiscard]] std::vector<proto::NetworkStatus> networks() const { return m_factory.networks(); }
   [[nodiscard]] proto::KernelStatus kernel_status() const { return m_factory.kernel_status(); }
 
+  // Networks as objects (issue 15; service/network_registry.cpp). create/delete are root
+  // only (-32003: a network with an uplink sends traffic over the host's routes, which members
+  // may never ask for). create: idempotent for an equal spec (-32002 for another one); the
+  // networks it makes are persisted in state.json. delete: -32001 unknown, -32008 while
+  // attachments use it unless `force`, which stops them first (gone from state.json too).
+  // list: everyone; a member sees only its own attachments' names.
+  using NetworkAnswer = std::function<void(Outcome<proto::NetworkDescription>)>;
+  void create_network(const proto::NetworkSpec& spec, const PeerCredentials& caller, NetworkAnswer done);
+  void delete_network(const proto::NetworkDeleteParams& params, const PeerCredentials& caller,
+                      std::function<void(Outcome<proto::NameResult>)> done);
+  [[nodiscard]] std::vector<proto::NetworkDescription> list_networks(const PeerCredentials& caller) const;
+  // Daemon start, before restore(): makes the config file's networks (origin config, not
+  // persisted) and state.json's (origin api). Failures are logged.
+  void restore_networks(const std::vector<proto::NetworkSpec>& config, const std::vector<proto::NetworkSpec>& recorded);
+
   // Recreates the attachments `loaded` from state.json (after a restart or crash); a file
   // that could not be read is logged and nothing is restored.
   void restore(core::Result<LoadedState> loaded);
@@ -130,9 +145,12 @@ class AttachmentRegistry {
   void save_state() const;
   void emit(const std::string& name, std::string type, const std::function<void(proto::Event&)>& fill = nullptr) const;
 
+  void make_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkAnswer done);
+
   uv_loop_t* m_loop;
   const DaemonConfig& m_config;
   BackendFactory& m_factory;
+  std::map<std::string, proto::NetworkSpec> m_declared;  // network.create's, persisted
   std::map<std::string, Entry> m_attachments;
   std::map<std::string, Starting> m_starting;  // waiting for their network
   bool m_shutting_down = false;

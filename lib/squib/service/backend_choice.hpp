@@ -26,6 +26,8 @@ struct BackendChoice {
   GrantedHook on_granted;      // may be empty
   // host/shared: the guest's address, so the source guard can hold it to it (host order).
   std::optional<std::uint32_t> guest_ipv4;
+  // host/shared: the network's MTU (issue 15); an attachment that asked more gets this.
+  std::optional<std::uint32_t> mtu;
 };
 
 struct BackendRefusal {

@@ -76,4 +76,23 @@ void BackendFactory::set_lease_observer(KernelModes::LeaseObserver observer) {
   if (m_kernel) m_kernel->set_lease_observer(std::move(observer));
 }
 
+void BackendFactory::create_network(const proto::NetworkSpec& spec, proto::Origin origin,
+                                    KernelModes::NetworkDone done) {
+  if (!m_kernel) return done(core::Error{ENOTSUP, "networks: this build serves userspace attachments only"});
+  m_kernel->create_network(spec, origin, std::move(done));
+}
+
+void BackendFactory::delete_network(const std::string& name, std::function<void(core::Result<void>)> done) {
+  if (!m_kernel) return done(core::Error{ENOENT, "no network named '" + name + "'"});
+  m_kernel->delete_network(name, std::move(done));
+}
+
+std::vector<proto::NetworkDescription> BackendFactory::list_networks() const {
+  return m_kernel ? m_kernel->list_networks() : std::vector<proto::NetworkDescription>{};
+}
+
+void BackendFactory::cleanup_stale_networks(const std::vector<std::string>& recorded) {
+  if (m_kernel) m_kernel->cleanup_stale_networks(recorded);
+}
+
 }  // namespace squib::service

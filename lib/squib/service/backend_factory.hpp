@@ -44,6 +44,12 @@ class BackendFactory {
   [[nodiscard]] virtual std::vector<proto::NetworkStatus> networks() const;
   // For `status.kernel` (backend null and no capabilities without kernel modes).
   [[nodiscard]] proto::KernelStatus kernel_status() const;
+  // Networks as objects (KernelModes::create_network, delete_network, list_networks,
+  // cleanup_stale_networks); without kernel modes: ENOTSUP, nothing.
+  void create_network(const proto::NetworkSpec& spec, proto::Origin origin, KernelModes::NetworkDone done);
+  void delete_network(const std::string& name, std::function<void(core::Result<void>)> done);
+  [[nodiscard]] std::vector<proto::NetworkDescription> list_networks() const;
+  void cleanup_stale_networks(const std::vector<std::string>& recorded);
   // KernelModes::set_lease_observer (nothing without kernel modes).
   void set_lease_observer(KernelModes::LeaseObserver observer);
 

@@ -76,6 +76,15 @@ int Daemon::run(std::function<void()> on_reload) {
   // state.json is read once: its attachments name the leftovers to remove, then come back.
   auto recorded = load_state(m_config.state_path());
   m_factory->cleanup_stale(recorded ? recorded->attachments : std::vector<proto::StartParams>{});
+  // Networks first (issue 15): the config file's, then state.json's; the attachments that
+  // name them wait for them as for any network being made.
+  std::vector<std::string> network_names;
+  for (const auto& spec : m_config.networks) network_names.push_back(spec.name);
+  if (recorded) {
+    for (const auto& spec : recorded->networks) network_names.push_back(spec.name);
+  }
+  m_factory->cleanup_stale_networks(network_names);
+  m_registry->restore_networks(m_config.networks, recorded ? recorded->networks : std::vector<proto::NetworkSpec>{});
   m_registry->restore(std::move(recorded));
   if (auto listening = m_server->listen(); !listening) {
     spdlog::critical("{}", listening.error().message);

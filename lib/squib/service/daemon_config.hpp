@@ -14,16 +14,20 @@
 #include <vector>
 
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 
 namespace squib::service {
 
 struct DaemonConfig {
-  std::string run_dir;        // /run/squib-net on Linux, /var/run/squib-net on macOS
-  std::string control_path;   // default <run_dir>/control.sock
-  std::optional<gid_t> group; // members may use the control socket (mode 0660)
-  std::string exec_shim;      // squib-child-exec beside the daemon binary, if present
+  std::string run_dir;         // /run/squib-net on Linux, /var/run/squib-net on macOS
+  std::string control_path;    // default <run_dir>/control.sock
+  std::optional<gid_t> group;  // members may use the control socket (mode 0660)
+  std::string exec_shim;       // squib-child-exec beside the daemon binary, if present
   std::string passt_program = "passt";
   std::string gvproxy_program = "gvproxy";
+  // Networks the config file (`networks`) or --network declare (issue 15): made at every
+  // start (origin config), before state.json's networks and attachments; never persisted.
+  std::vector<proto::NetworkSpec> networks;
 
   // Limits (design brief §3; docs/security.md says why each exists).
   std::size_t max_line = 64 * 1024;

@@ -8,6 +8,7 @@
 #include <squib/proto/capture_messages.hpp>
 #include <squib/proto/jsonrpc.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 #include <squib/proto/resolve_messages.hpp>
 #include <squib/service/metrics_exposition.hpp>
 #include <squib/uv/child_supervisor.hpp>
@@ -51,6 +52,9 @@ proto::MetricsResult Dispatcher::metrics(const PeerCredentials& caller) const {
     daemon.events_lost = m_events->lost_total();
   }
   if (m_lag != nullptr) daemon.loop = proto::LoopStatus{m_lag->max_stall_ms(), m_lag->stalls_over_threshold()};
+  for (const auto& network : m_registry.list_networks(caller)) {
+    if (network.uplink) daemon.uplinks.emplace_back(network.network.name, network.uplink->counters);
+  }
   // `stats` of all visible attachments cannot fail (no name to refuse).
   auto visible = m_registry.stats("", caller);
   const auto* attachments = std::get_if<std::vector<proto::AttachmentStats>>(&visible);
@@ -81,6 +85,9 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
     if (method == "resolve") {
       return answer(m_registry.resolve(proto::parse_resolve_params(request.params).name, caller));
     }
+    if (method == "network.list") {
+      return answer(Outcome<std::vector<proto::NetworkDescription>>(m_registry.list_networks(caller)));
+    }
     if (method == "metrics") return answer(Outcome<proto::MetricsResult>(metrics(caller)));
     if (method == "subscribe") {
       const auto params = proto::parse_subscribe_params(request.params);
@@ -103,7 +110,7 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
       return;
     }
     if (m_shutting_down && (method == "start" || method == "stop" || method == "restart" || method == "forward" ||
-                            method == "unforward")) {
+                            method == "unforward" || method == "network.create" || method == "network.delete")) {
       return reply(proto::encode_error(request.id, ErrorCode::shutting_down, "the daemon is shutting down"),
                    core::Fd());
     }
@@ -113,6 +120,16 @@ void Dispatcher::handle(std::string_view line, const PeerCredentials& caller, Re
                               [reply, encode](const Outcome<proto::StartResult>& outcome, core::Fd passed_fd) {
                                 reply(encode(outcome), std::move(passed_fd));
                               });
+    }
+    if (method == "network.create") {
+      return m_registry.create_network(
+          proto::parse_network_spec(request.params), caller,
+          [reply, encode](const Outcome<proto::NetworkDescription>& outcome) { reply(encode(outcome), core::Fd()); });
+    }
+    if (method == "network.delete") {
+      return m_registry.delete_network(
+          proto::parse_network_delete_params(request.params), caller,
+          [reply, encode](const Outcome<proto::NameResult>& outcome) { reply(encode(outcome), core::Fd()); });
     }
     if (method == "capture") {
       core::Fd client_end;

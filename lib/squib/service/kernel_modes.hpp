@@ -56,6 +56,9 @@ class KernelModes {
     (void)name;
     done(core::Error{ENOTSUP, "networks: this platform's kernel modes have no networks of their own"});
   }
+  // Daemon start: removes what a dead daemon left of the networks state.json and the config
+  // declare (by name), as cleanup_stale does for attachments' networks.
+  virtual void cleanup_stale_networks(const std::vector<std::string>& recorded) { (void)recorded; }
   // Every network, declared or implicit; attachments' names unfiltered (the caller filters).
   [[nodiscard]] virtual std::vector<proto::NetworkDescription> list_networks() const { return {}; }
   // For `status.kernel`: the backend's name and what this OS offers (`os` is filled in by

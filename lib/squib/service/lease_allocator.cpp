@@ -32,13 +32,21 @@ core::Result<std::uint32_t> LeaseAllocator::assign(const std::string& name, cons
     if (address == m_subnet.gateway()) {
       return Error{EINVAL, "address: " + *requested + " is the gateway of network '" + m_network + "'"};
     }
+    if (m_range && (address < m_range->first || address > m_range->second)) {
+      return Error{EINVAL, "address: " + *requested + " is outside this host's DHCP range " +
+                               core::ipv4_to_string(m_range->first) + "-" + core::ipv4_to_string(m_range->second) +
+                               " of network " + m_network};
+    }
     if (const std::string* other = held_by_other(address, name)) {
       return Error{EINVAL, "address: " + *requested + " is already used by attachment '" + *other + "'"};
     }
   } else {
     // Derived: FNV-1a of the MAC into the DHCP range, probing past addresses in use.
-    const std::uint32_t first = m_subnet.dhcp_first();
-    const std::uint32_t size = m_subnet.dhcp_last() - first + 1;
+    if (!m_dhcp) {
+      return Error{EINVAL, "address: network " + m_network + " serves no DHCP on this host; name the guest's address"};
+    }
+    const std::uint32_t first = m_range ? m_range->first : m_subnet.dhcp_first();
+    const std::uint32_t size = (m_range ? m_range->second : m_subnet.dhcp_last()) - first + 1;
     for (std::uint32_t probe = 0; probe < size && address == 0; ++probe) {
       const std::uint32_t candidate = first + static_cast<std::uint32_t>((core::fnv1a64(mac) + probe) % size);
       if (held_by_other(candidate, name) == nullptr) address = candidate;

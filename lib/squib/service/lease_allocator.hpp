@@ -21,9 +21,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
-#include <squib/core/result.hpp>
 #include <squib/core/ipv4_subnet.hpp>
+#include <squib/core/result.hpp>
 
 namespace squib::service {
 
@@ -37,6 +38,13 @@ class LeaseAllocator {
   // `network_name` only names the network in error messages.
   LeaseAllocator(std::string network_name, core::Ipv4Subnet subnet)
       : m_network(std::move(network_name)), m_subnet(subnet) {}
+
+  // This host's DHCP slice of the subnet (issue 15, `dhcp.range`, host order): derived
+  // addresses come from it and a requested one must lie in it. Without one, the subnet's
+  // whole range, and a requested address may lie anywhere in the subnet.
+  void set_range(std::uint32_t first, std::uint32_t last) { m_range = {first, last}; }
+  // No DHCP on this host (`dhcp: false`): every attachment must name its address.
+  void set_no_dhcp() { m_dhcp = false; }
 
   // Assigns attachment `name` (with `mac`) an address as described above and records it.
   core::Result<std::uint32_t> assign(const std::string& name, const std::string& mac,
@@ -54,6 +62,8 @@ class LeaseAllocator {
 
   std::string m_network;
   core::Ipv4Subnet m_subnet;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> m_range;
+  bool m_dhcp = true;
   std::map<std::string, Lease> m_leases;  // by attachment name
 };
 

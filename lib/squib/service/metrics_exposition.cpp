@@ -160,6 +160,28 @@ std::string render_metrics(const std::vector<proto::AttachmentStats>& attachment
   family(out, "squib_daemon_events_lost_total", "counter",
          "Events not delivered because a subscriber did not keep up (its queue was full).",
          {{"", number(daemon.events_lost)}});
+  if (!daemon.uplinks.empty()) {
+    // The uplink device's counters (ip -s link): rx is what arrived from other hosts.
+    const auto uplink_family = [&](const char* name, const char* help, std::uint64_t proto::LinkCounters::*member) {
+      std::vector<Sample> samples;
+      for (const auto& [network, counters] : daemon.uplinks) {
+        samples.push_back({label("network", network), number(counters.*member)});
+      }
+      family(out, name, "counter", help, samples);
+    };
+    uplink_family("squib_network_uplink_rx_packets_total", "Packets the network's uplink received from other hosts.",
+                  &proto::LinkCounters::rx_packets);
+    uplink_family("squib_network_uplink_rx_bytes_total", "Bytes the network's uplink received from other hosts.",
+                  &proto::LinkCounters::rx_bytes);
+    uplink_family("squib_network_uplink_tx_packets_total", "Packets the network's uplink sent to other hosts.",
+                  &proto::LinkCounters::tx_packets);
+    uplink_family("squib_network_uplink_tx_bytes_total", "Bytes the network's uplink sent to other hosts.",
+                  &proto::LinkCounters::tx_bytes);
+    uplink_family("squib_network_uplink_rx_dropped_total", "Packets the network's uplink dropped on receive.",
+                  &proto::LinkCounters::rx_dropped);
+    uplink_family("squib_network_uplink_tx_dropped_total", "Packets the network's uplink dropped on send.",
+                  &proto::LinkCounters::tx_dropped);
+  }
   if (daemon.loop) {
     family(out, "squib_daemon_loop_max_stall_seconds", "gauge",
            "The longest time the daemon's event loop could not run since start.",

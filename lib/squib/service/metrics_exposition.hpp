@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 
 namespace squib::service {
 
@@ -38,6 +39,8 @@ struct DaemonMetrics {
   std::uint64_t subscribers = 0;          // `subscribe` streams open
   std::uint64_t events_lost = 0;          // events subscribers lost (their queue was full)
   std::optional<proto::LoopStatus> loop;  // absent without a lag probe
+  // Networks with an uplink (issue 15): the VXLAN device's kernel counters, by network name.
+  std::vector<std::pair<std::string, proto::LinkCounters>> uplinks = {};
 };
 
 // The exposition of `attachments` (as `stats` gives them to the caller) and `daemon`; ends

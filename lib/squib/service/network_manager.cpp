@@ -18,6 +18,7 @@
 #include <squib/platform/linux/nft.hpp>
 #include <squib/platform/linux/ra_default_routes.hpp>
 #include <squib/platform/linux/stale_objects.hpp>
+#include <squib/platform/linux/vxlan_uplink.hpp>
 #include <squib/service/lease_allocator.hpp>
 
 namespace squib::service {
@@ -37,6 +38,39 @@ constexpr int k_subnet_tries = 64;
 constexpr unsigned k_prefix6_length = 64;
 
 bool host_has_ipv6() { return ::access("/proc/sys/net/ipv6", F_OK) == 0; }
+
+// Declare-then-delete (nft 1.0.6 has no `destroy`), as tap_policy_delete_script.
+std::string uplink_table_delete_script(const std::string& table) {
+  return "add table bridge " + table + "\ndelete table bridge " + table + "\n";
+}
+
+// The StartParams a declared network is made with (choose_subnet/choose_subnet6 read them).
+proto::StartParams params_of(const proto::NetworkSpec& spec) {
+  proto::StartParams params;
+  params.network = spec.name;
+  params.mode = spec.mode;
+  params.subnet = spec.subnet;
+  params.subnet6 = spec.subnet6;
+  params.domain = spec.domain;
+  return params;
+}
+
+// The first field in which two specs of one network differ ("" when equal).
+std::string first_difference(const proto::NetworkSpec& a, const proto::NetworkSpec& b) {
+  if (a.mode != b.mode) return "mode";
+  if (a.subnet != b.subnet) return "subnet";
+  if (a.subnet6 != b.subnet6) return "subnet6";
+  if (a.domain != b.domain) return "domain";
+  if (a.isolation != b.isolation) return "isolation";
+  if (a.dhcp != b.dhcp) return "dhcp";
+  if (a.mtu != b.mtu) return "mtu";
+  if (a.uplink != b.uplink) return "uplink";
+  return "";
+}
+
+proto::LinkCounters counters_of(const platform::LinkStats& stats) {
+  return {stats.rx_packets, stats.rx_bytes, stats.tx_packets, stats.tx_bytes, stats.rx_dropped, stats.tx_dropped};
+}
 
 }  // namespace
 
@@ -66,13 +100,27 @@ struct NetworkManager::Network {
   std::optional<core::Ipv6Prefix> subnet6;  // nullopt: the host has no IPv6
   bool nat66 = false;                       // shared: IPv6 masqueraded out
   bool forwarding6 = false;                 // counted in NetworkManager::m_ip6_forwarding
+  // Declared networks (issue 15): where it came from and, unless implicit, its spec.
+  proto::Origin origin = proto::Origin::implicit;
+  std::optional<proto::NetworkSpec> spec;
+  bool dhcp = true;                                              // dnsmasq serves DHCPv4 here
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> range;  // this host's slice (host order)
+  std::uint32_t mtu = 1500;
+  bool isolation = false;
+  std::optional<platform::VxlanUplinkState> uplink;  // the VXLAN device, once made
+  // network.create callers waiting for it to be ready (or failed).
+  std::vector<std::function<void(Result<void>)>> creators;
 
   [[nodiscard]] proto::NetworkInfo info() const {
     proto::NetworkInfo out;
     out.name = name;
     out.subnet = subnet.to_string();
     out.gateway = core::ipv4_to_string(subnet.gateway());
-    out.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + core::ipv4_to_string(subnet.dhcp_last());
+    if (dhcp) {
+      const auto first = range ? range->first : subnet.dhcp_first();
+      const auto last = range ? range->second : subnet.dhcp_last();
+      out.dhcp_range = core::ipv4_to_string(first) + "-" + core::ipv4_to_string(last);
+    }
     out.dns = core::ipv4_to_string(subnet.gateway());  // both modes: at least the network's names
     out.domain = domain;
     out.bridge = names.bridge;
@@ -89,9 +137,10 @@ NetworkManager::NetworkManager(uv_loop_t* loop, const DaemonConfig& config)
       m_config(config),
       m_retiring(loop),
       m_nft(loop),
-      m_firewall(loop, config.run_dir,
-                 config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
-                 [this] { maybe_shutdown_done(); }) {}
+      m_firewall(
+          loop, config.run_dir,
+          config.host_firewall_leave ? platform::HostFirewallPolicy::leave : platform::HostFirewallPolicy::coexist,
+          [this] { maybe_shutdown_done(); }) {}
 
 NetworkManager::~NetworkManager() {
   // Last line of defence (shutdown() is the orderly path): remove kernel state now; the
@@ -101,7 +150,11 @@ NetworkManager::~NetworkManager() {
   auto networks = std::move(m_networks);
   for (auto& [name, network] : networks) {
     (void)platform::run_nft({"-f", "-"}, platform::delete_table_script(network->names.table));
-    if (auto netlink = platform::Netlink::open()) (void)netlink->delete_link(network->names.bridge);
+    if (network->uplink) (void)platform::run_nft({"-f", "-"}, uplink_table_delete_script(network->names.uplink_table));
+    if (auto netlink = platform::Netlink::open()) {
+      if (network->uplink) (void)netlink->delete_link(network->names.vxlan);
+      (void)netlink->delete_link(network->names.bridge);
+    }
   }
   // Our rules in other tables, when shutdown() did not see them all removed.
   if (!networks.empty() || !m_firewall.idle()) platform::HostFirewall::remove_all(m_config.run_dir);
@@ -119,9 +172,23 @@ void NetworkManager::cleanup_stale(const std::vector<proto::StartParams>& record
     if (params.mode == proto::Mode::bridged) continue;
     const auto names = platform::network_names(m_config.run_dir, params.network);
     stale.links.insert(names.bridge);
+    stale.links.insert(names.vxlan);
     stale.tables.insert(names.table);
+    stale.bridge_tables.insert(names.uplink_table);
   }
   platform::remove_stale(m_config.run_dir, stale);
+}
+
+void NetworkManager::cleanup_stale_networks(const std::vector<std::string>& recorded) {
+  platform::StaleObjects stale;
+  for (const auto& name : recorded) {
+    const auto names = platform::network_names(m_config.run_dir, name);
+    stale.links.insert(names.bridge);
+    stale.links.insert(names.vxlan);
+    stale.tables.insert(names.table);
+    stale.bridge_tables.insert(names.uplink_table);
+  }
+  if (!stale.links.empty()) platform::remove_stale(m_config.run_dir, stale);
 }
 
 Result<core::Ipv4Subnet> NetworkManager::choose_subnet(const proto::StartParams& params) const {
@@ -242,16 +309,28 @@ bool NetworkManager::nat66_allowed(const std::string& network_name) {
   return false;
 }
 
-void NetworkManager::create(const proto::StartParams& params, LeaseCallback done) {
+void NetworkManager::create(const proto::StartParams& params, const proto::NetworkSpec* spec, proto::Origin origin,
+                            LeaseCallback done, std::function<void(Result<void>)> created) {
+  // Before the network is in the table: refused to whoever asked (a start or a create).
+  const auto refuse = [&](const Error& error) {
+    if (done) done(error);
+    if (created) created(error);
+  };
   auto subnet = choose_subnet(params);
-  if (!subnet) {
-    done(subnet.error());
-    return;
-  }
+  if (!subnet) return refuse(subnet.error());
   auto subnet6 = choose_subnet6(params);
-  if (!subnet6) {
-    done(subnet6.error());
-    return;
+  if (!subnet6) return refuse(subnet6.error());
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> range;
+  if (spec != nullptr && spec->dhcp.enabled && spec->dhcp.range) {
+    // The parser checked the form; here, against the network's actual subnet.
+    const auto dash = spec->dhcp.range->find('-');
+    const auto first = core::parse_ipv4(spec->dhcp.range->substr(0, dash));
+    const auto last = core::parse_ipv4(spec->dhcp.range->substr(dash + 1));
+    if (!first || !last) return refuse(Error{EINVAL, "dhcp.range: must be \"A-B\" with IPv4 addresses"});
+    if (auto problem = proto::dhcp_range_problem(subnet.value(), *first, *last)) {
+      return refuse(Error{EINVAL, "dhcp.range: " + *problem});
+    }
+    range = std::pair{*first, *last};
   }
   auto owned = std::make_unique<Network>(params.network, params.mode, subnet.value(),
                                          platform::network_names(m_config.run_dir, params.network));
@@ -259,8 +338,19 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
   network->subnet6 = subnet6.value();
   network->nat66 = network->subnet6 && params.mode == proto::Mode::shared && nat66_allowed(params.network);
   if (params.domain) network->domain = *params.domain;  // validated by the parser
+  network->origin = origin;
+  if (spec != nullptr) {
+    network->spec = *spec;
+    network->dhcp = spec->dhcp.enabled;
+    network->range = range;
+    network->isolation = spec->isolation;
+    network->mtu = spec->mtu.value_or(1500);
+    if (range) network->leases.set_range(range->first, range->second);
+    if (!network->dhcp) network->leases.set_no_dhcp();
+  }
   const std::string& bridge = network->names.bridge;
-  network->waiting.emplace_back(params, std::move(done));
+  if (done) network->waiting.emplace_back(params, std::move(done));
+  if (created) network->creators.push_back(std::move(created));
   m_networks.emplace(params.network, std::move(owned));
 
   // The bridge: rtnetlink round trips, answered by the kernel at once.
@@ -281,12 +371,24 @@ void NetworkManager::create(const proto::StartParams& params, LeaseCallback done
   }
   platform::LinkChange up;
   up.up = true;
+  if (network->mtu != 1500) up.mtu = network->mtu;
   if (auto set = netlink->set_link(bridge, up); !set) return fail(params.network, set.error());
+  // The uplink (issue 15): after the bridge, before dnsmasq; the device's MTU becomes the
+  // network's. Its containment table goes in the same nft job as the network's.
+  std::string script =
+      platform::network_ruleset({network->names.table, bridge, network->subnet, params.mode == proto::Mode::shared,
+                                 network->subnet6, network->nat66});
+  if (spec != nullptr && spec->uplink && spec->uplink->vxlan) {
+    auto made = platform::create_vxlan_uplink(netlink.value(), network->names.vxlan, bridge, *spec->uplink->vxlan,
+                                              spec->mtu, network->subnet.gateway());
+    if (!made) return fail(params.network, made.error());
+    network->uplink = made.value();
+    network->mtu = made->network_mtu;
+    script += platform::uplink_policy_script(network->names.uplink_table, network->names.vxlan);
+  }
 
-  // The nft table: a child, collected on the loop; the rest continues in rules_applied.
-  platform::NetworkRules rules{network->names.table, bridge,        network->subnet, params.mode == proto::Mode::shared,
-                               network->subnet6,     network->nat66};
-  run_nft(platform::network_ruleset(rules), [this, name = params.network, network](Result<std::string> applied) {
+  // The nft tables: a child, collected on the loop; the rest continues in rules_applied.
+  run_nft(std::move(script), [this, name = params.network, network](Result<std::string> applied) {
     rules_applied(name, network, std::move(applied));
   });
 }
@@ -305,7 +407,8 @@ void NetworkManager::rules_applied(const std::string& name, const Network* expec
     }
     // Ready only once other tables' forward chains let it through (or, leave: fail).
     m_firewall.add({network.name, network.names.bridge, network.subnet});
-    m_firewall.sync([this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
+    m_firewall.sync(
+        [this, name, expected](Result<void> synced) { firewall_checked(name, expected, std::move(synced)); });
     return;
   }
   start_dnsmasq(network);
@@ -322,11 +425,14 @@ void NetworkManager::firewall_checked(const std::string& name, const Network* ex
     const std::string bridge = "\"" + network.names.bridge + "\"";
     return fail(name, Error{EPERM, "host firewall: chain '" + blocking.chain.label() + "' (" + blocking.verdict +
                                        ") would drop the forwarded traffic of this shared network (bridge " +
-                                       network.names.bridge + ") and squib-netd runs with --host-firewall=leave; "
+                                       network.names.bridge +
+                                       ") and squib-netd runs with --host-firewall=leave; "
                                        "run it with --host-firewall=coexist (the default), or allow the bridge "
-                                       "yourself: nft insert rule " + chain + " iifname " + bridge + " accept; "
-                                       "nft insert rule " + chain + " oifname " + bridge +
-                                       " ct state established,related accept"});
+                                       "yourself: nft insert rule " +
+                                       chain + " iifname " + bridge +
+                                       " accept; "
+                                       "nft insert rule " +
+                                       chain + " oifname " + bridge + " ct state established,related accept"});
   }
   start_dnsmasq(network);
 }
@@ -343,6 +449,12 @@ void NetworkManager::start_dnsmasq(Network& network) {
                              network.nat66};
   plan.domain = network.domain;
   plan.names_path = network.names.names_dir;
+  plan.dhcp = network.dhcp;
+  if (network.range) {
+    plan.dhcp_first = network.range->first;
+    plan.dhcp_last = network.range->second;
+  }
+  plan.mtu = network.mtu;
   network.dnsmasq = std::make_unique<platform::Dnsmasq>(m_loop, name, m_config.exec_shim, std::move(plan));
   if (auto started = network.dnsmasq->start(); !started) return fail(name, started.error());
   spdlog::info("network {}: {} mode, bridge {}, subnet {}, gateway {}, subnet6 {}{}, nft table inet {}, dnsmasq pid {}",
@@ -351,7 +463,12 @@ void NetworkManager::start_dnsmasq(Network& network) {
                network.nat66 ? " (NAT66)" : "", network.names.table, network.dnsmasq->pid());
   watch_leases(network);
   network.ready = true;
-  auto waiting = std::move(network.waiting);
+  auto creators = std::move(network.creators);
+  network.creators.clear();
+  for (auto& created : creators) created(Result<void>());
+  // A creator may have gone with the network meanwhile (never today: it answers only).
+  if (!m_networks.contains(name)) return;
+  auto waiting = std::move(m_networks.at(name)->waiting);
   network.waiting.clear();
   for (auto& [params, done] : waiting) {
     // Each callback may release the network (a failed attachment): look it up again.
@@ -386,7 +503,7 @@ void NetworkManager::watch_leases(Network& network) {
 
 void NetworkManager::lease_to(Network& network, const proto::StartParams& params, LeaseCallback done) {
   auto lease = allocate(network, params);
-  if (!lease && network.leases.empty() && network.waiting.empty()) {
+  if (!lease && network.leases.empty() && network.waiting.empty() && network.origin == proto::Origin::implicit) {
     // Nobody else uses it: a network made for this attachment alone goes with its failure.
     auto it = m_networks.find(network.name);
     auto owned = std::move(it->second);
@@ -403,13 +520,16 @@ void NetworkManager::fail(const std::string& name, const Error& error) {
   m_networks.erase(it);
   auto waiting = std::move(network->waiting);
   network->waiting.clear();
+  auto creators = std::move(network->creators);
+  network->creators.clear();
   teardown(std::move(network));  // whatever was made so far
   for (auto& [params, done] : waiting) done(Error{error.code, "network " + name + ": " + error.message});
+  for (auto& created : creators) created(error);
 }
 
 void NetworkManager::acquire(const proto::StartParams& params, LeaseCallback done) {
   auto it = m_networks.find(params.network);
-  if (it == m_networks.end()) return create(params, std::move(done));
+  if (it == m_networks.end()) return create(params, nullptr, proto::Origin::implicit, std::move(done));
   Network& network = *it->second;
   if (network.mode != params.mode) {
     return done(Error{EINVAL, std::string("mode: network '") + params.network + "' is a " +
@@ -450,6 +570,8 @@ Result<NetworkLease> NetworkManager::allocate(Network& network, const proto::Sta
   lease.bridge = network.names.bridge;
   lease.address = address.value();
   lease.network = network.info();
+  lease.mtu = network.mtu;
+  lease.isolation = network.isolation;
   lease.network.address = core::ipv4_to_string(address.value());
   if (network.subnet6) {
     const auto parsed_mac = core::MacAddress::parse(mac);
@@ -486,7 +608,7 @@ void NetworkManager::release(const proto::StartParams& params) {
     network.dnsmasq->remove_host(params.name);
     network.dnsmasq->remove_name(params.name);  // dnsmasq drops it by inotify (--hostsdir)
   }
-  if (!network.leases.empty()) {
+  if (!network.leases.empty() || network.origin != proto::Origin::implicit) {
     // dnsmasq forgets a removed hostsdir entry only on SIGHUP (dnsmasq(8) --dhcp-hostsdir).
     if (network.dnsmasq) network.dnsmasq->reload();
     return;
@@ -501,7 +623,18 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
   run_nft(platform::delete_table_script(network->names.table), [name = network->name](Result<std::string> deleted) {
     if (!deleted) spdlog::error("network {}: {}", name, deleted.error().message);
   });
+  if (network->uplink) {
+    run_nft(uplink_table_delete_script(network->names.uplink_table),
+            [name = network->name](Result<std::string> deleted) {
+              if (!deleted) spdlog::error("network {}: {}", name, deleted.error().message);
+            });
+  }
   if (auto netlink = platform::Netlink::open()) {
+    if (network->uplink) {
+      if (auto deleted = netlink->delete_link(network->names.vxlan); !deleted && deleted.error().code != ENODEV) {
+        spdlog::error("network {}: {}", network->name, deleted.error().message);
+      }
+    }
     if (auto deleted = netlink->delete_link(network->names.bridge); !deleted && deleted.error().code != ENODEV) {
       spdlog::error("network {}: {}", network->name, deleted.error().message);
     }
@@ -536,10 +669,118 @@ void NetworkManager::shutdown(std::function<void()> done) {
   for (auto& [name, network] : networks) {
     auto waiting = std::move(network->waiting);
     network->waiting.clear();
+    auto creators = std::move(network->creators);
+    network->creators.clear();
     teardown(std::move(network));
     for (auto& [params, callback] : waiting) callback(Error{ECANCELED, "the daemon is shutting down"});
+    for (auto& created : creators) created(Error{ECANCELED, "the daemon is shutting down"});
   }
   maybe_shutdown_done();
+}
+
+void NetworkManager::create_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkDone done) {
+  const std::string name = spec.name;
+  // Answered with the description of what is there once it is ready.
+  auto answer = [this, name, done](Result<void> outcome) {
+    if (!outcome) return done(outcome.error());
+    for (auto& description : list_networks()) {
+      if (description.network.name == name) return done(std::move(description));
+    }
+    done(Error{ENOENT, "network " + name + " went away while it was being created"});
+  };
+  const auto it = m_networks.find(name);
+  if (it == m_networks.end()) {
+    return create(params_of(spec), &spec, origin, nullptr, std::move(answer));
+  }
+  Network& network = *it->second;
+  if (network.spec) {
+    // Declared already: the same spec is success (idempotent), another one is refused.
+    if (const std::string field = first_difference(*network.spec, spec); !field.empty()) {
+      return done(Error{EEXIST, field});
+    }
+  } else {
+    // Made by a start: it becomes declared when its live settings are what the spec asks.
+    std::string field;
+    const auto subnet = spec.subnet ? core::Ipv4Subnet::parse(*spec.subnet) : std::nullopt;
+    const auto subnet6 = spec.subnet6 ? core::Ipv6Prefix::parse(*spec.subnet6) : std::nullopt;
+    if (spec.mode != network.mode) {
+      field = "mode";
+    } else if (spec.subnet && !(subnet && *subnet == network.subnet)) {
+      field = "subnet";
+    } else if (spec.subnet6 && !(subnet6 && network.subnet6 && *subnet6 == *network.subnet6)) {
+      field = "subnet6";
+    } else if (spec.domain && *spec.domain != network.domain) {
+      field = "domain";
+    } else if (spec.isolation) {
+      field = "isolation";
+    } else if (spec.dhcp != proto::DhcpSettings{}) {
+      field = "dhcp";
+    } else if (spec.mtu && *spec.mtu != network.mtu) {
+      field = "mtu";
+    } else if (spec.uplink) {
+      field = "uplink";
+    }
+    if (!field.empty()) return done(Error{EEXIST, field});
+    network.spec = spec;
+    network.origin = origin;
+    spdlog::info("network {}: made by a start, now declared ({})", name, proto::to_string(origin));
+  }
+  if (!network.ready) {
+    network.creators.push_back(std::move(answer));
+    return;
+  }
+  answer(Result<void>());
+}
+
+void NetworkManager::delete_network(const std::string& name, std::function<void(Result<void>)> done) {
+  const auto it = m_networks.find(name);
+  if (it == m_networks.end()) return done(Error{ENOENT, "no network named '" + name + "'"});
+  if (!it->second->leases.empty() || !it->second->waiting.empty()) {
+    return done(Error{EBUSY, "network '" + name + "' is in use"});
+  }
+  auto owned = std::move(it->second);
+  m_networks.erase(it);
+  auto creators = std::move(owned->creators);
+  owned->creators.clear();
+  teardown(std::move(owned));
+  for (auto& created : creators) created(Error{ECANCELED, "network " + name + " was deleted while being created"});
+  done(Result<void>());
+}
+
+std::vector<proto::NetworkDescription> NetworkManager::list_networks() const {
+  std::map<std::string, platform::LinkStats> stats;
+  if (auto netlink = platform::Netlink::open()) {
+    if (auto links = netlink->list_links()) {
+      for (const auto& link : links.value()) stats[link.name] = link.stats;
+    }
+  }
+  std::vector<proto::NetworkDescription> out;
+  for (const auto& [name, network] : m_networks) {
+    proto::NetworkDescription description;
+    description.network = network->info();
+    description.mode = network->mode;
+    description.origin = network->origin;
+    description.state = network->ready ? "ready" : "creating";
+    description.mtu = network->mtu;
+    description.isolation = network->isolation;
+    if (const auto bridge = stats.find(network->names.bridge); bridge != stats.end()) {
+      description.counters = counters_of(bridge->second);
+    }
+    if (network->uplink && network->spec && network->spec->uplink && network->spec->uplink->vxlan) {
+      proto::UplinkStatus uplink;
+      uplink.device = network->uplink->device;
+      uplink.vxlan = *network->spec->uplink->vxlan;
+      uplink.underlay_mtu = network->uplink->underlay_mtu;
+      if (const auto device = stats.find(network->names.vxlan); device != stats.end()) {
+        uplink.counters = counters_of(device->second);
+      }
+      description.uplink = std::move(uplink);
+    }
+    for (const auto& [attachment, lease] : network->leases.leases()) description.attachments.push_back(attachment);
+    description.attachment_count = network->leases.size();
+    out.push_back(std::move(description));
+  }
+  return out;
 }
 
 std::vector<proto::NetworkStatus> NetworkManager::describe() const {
@@ -548,8 +789,8 @@ std::vector<proto::NetworkStatus> NetworkManager::describe() const {
     out.push_back(
         {network->info(), network->mode, network->leases.size(), network->dnsmasq ? network->dnsmasq->pid() : 0});
     for (auto& finding : m_firewall.findings(name)) {
-      out.back().host_firewall.push_back(
-          {std::move(finding.chain), std::move(finding.verdict), std::move(finding.rules_chain), std::move(finding.action)});
+      out.back().host_firewall.push_back({std::move(finding.chain), std::move(finding.verdict),
+                                          std::move(finding.rules_chain), std::move(finding.action)});
     }
   }
   return out;

@@ -54,6 +54,19 @@
 //   that ask for a network while it is being created wait for the same outcome. Every nft
 //   job of the manager runs through one queue (platform/linux/nft_queue.hpp), in order, so
 //   a table's delete can never overtake its create.
+// - Declared networks (issue 15, proto/network_messages.hpp): create_network() makes a
+//   network from a NetworkSpec at once and keeps it with zero attachments until
+//   delete_network(), which tears it down as the last release of an implicit one does (plus
+//   its uplink). A `start` naming it takes its subnet/subnet6/domain/mode (differing ones are
+//   EINVAL as above); `isolation` on it isolates every attachment; `dhcp.range` is the slice
+//   dnsmasq serves and LeaseAllocator derives addresses in (an `address` outside it is
+//   EINVAL: ranges are per host, which keeps hosts' leases apart), `dhcp: false` serves none
+//   (dnsmasq answers DNS only; every attachment names its `address`); `mtu` is the bridge's,
+//   every TAP's (a larger asked MTU is lowered to it) and DHCP option 26's. An `uplink` is
+//   made after the bridge and before dnsmasq (platform/linux/vxlan_uplink.hpp: its MTU
+//   becomes the network's), its bridge-family table through the nft queue with the network's.
+//   A network made implicitly becomes declared by a create_network() whose spec matches its
+//   live settings.
 // - cleanup_stale(): before restoring state, the daemon removes what a dead daemon of the
 //   same run dir left (platform/linux/stale_objects.hpp): the TAPs, bridges and tables
 //   named after the attachments and networks its state.json records, and any dnsmasq whose
@@ -76,6 +89,7 @@
 #include <squib/platform/linux/ip_forwarding.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 #include <squib/service/daemon_config.hpp>
 #include <squib/uv/retirement.hpp>
 
@@ -88,6 +102,8 @@ struct NetworkLease {
   std::string bridge;          // the bridge the attachment's TAP joins
   std::uint32_t address = 0;   // the guest's static DHCP address, host byte order
   proto::NetworkInfo network;  // what `start` reports
+  std::uint32_t mtu = 1500;    // the network's: the TAP's and the guest's at most
+  bool isolation = false;      // the network isolates every attachment
 };
 using LeaseCallback = std::function<void(core::Result<NetworkLease>)>;
 
@@ -101,6 +117,19 @@ class NetworkManager {
   // Removes what a dead daemon left behind (see above). Call once, before restoring state.
   // `recorded`: the attachments of this run dir's state.json.
   void cleanup_stale(const std::vector<proto::StartParams>& recorded);
+  // Likewise for the networks state.json and the config file declare (by name): bridge,
+  // VXLAN device, both tables.
+  void cleanup_stale_networks(const std::vector<std::string>& recorded);
+
+  // Declared networks (see above). `done` once ready or failed: EINVAL "<field>: …", EEXIST
+  // "<field>" (a declared network of that name with another spec), anything else from the
+  // kernel or a child.
+  using NetworkDone = std::function<void(core::Result<proto::NetworkDescription>)>;
+  void create_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkDone done);
+  // ENOENT unknown, EBUSY while attachments hold leases on it; `done` once torn down (the
+  // dnsmasq child may still be stopping: its pid file goes when it is reaped).
+  void delete_network(const std::string& name, std::function<void(core::Result<void>)> done);
+  [[nodiscard]] std::vector<proto::NetworkDescription> list_networks() const;
 
   // Joins (creating if needed) the network `params.network` for a host/shared attachment.
   // `done` runs once the network is ready or has failed — at once when it already exists.
@@ -120,7 +149,10 @@ class NetworkManager {
  private:
   struct Network;
 
-  void create(const proto::StartParams& params, LeaseCallback done);
+  // Makes network params.network; `done` (a start, may be empty) gets its lease once ready,
+  // `created` (a network.create, may be empty) the outcome. `spec`: a declared network's.
+  void create(const proto::StartParams& params, const proto::NetworkSpec* spec, proto::Origin origin,
+              LeaseCallback done, std::function<void(core::Result<void>)> created = nullptr);
   void rules_applied(const std::string& name, const Network* expected, core::Result<std::string> applied);
   void firewall_checked(const std::string& name, const Network* expected, core::Result<void> synced);
   void start_dnsmasq(Network& network);
@@ -145,7 +177,7 @@ class NetworkManager {
   uv::Retirement<platform::Dnsmasq> m_retiring;  // dnsmasq children being stopped
   std::function<void()> m_shutdown_done;
   platform::NftQueue m_nft;
-  platform::HostFirewall m_firewall;  // our rules in other tables' forward chains
+  platform::HostFirewall m_firewall;       // our rules in other tables' forward chains
   platform::IpForwarding m_ip_forwarding;  // on while any shared network exists
   platform::IpForwarding m_ip6_forwarding{"/proc/sys/net/ipv6/conf/all/forwarding",
                                           "net.ipv6.conf.all.forwarding"};  // while any NAT66 network exists

@@ -21,9 +21,11 @@ constexpr std::size_t k_max_state_size = 4 * 1024 * 1024;
 
 }  // namespace
 
-Result<void> save_state(const std::string& path, const std::vector<proto::StartParams>& attachments) {
-  json doc = {{"version", k_state_version}, {"attachments", json::array()}};
+Result<void> save_state(const std::string& path, const std::vector<proto::StartParams>& attachments,
+                        const std::vector<proto::NetworkSpec>& networks) {
+  json doc = {{"version", k_state_version}, {"attachments", json::array()}, {"networks", json::array()}};
   for (const auto& params : attachments) doc["attachments"].push_back(proto::to_json(params));
+  for (const auto& spec : networks) doc["networks"].push_back(proto::to_json(spec));
   const std::string text = doc.dump(2) + "\n";
 
   // 0600: the file names every attachment and its owner; only root reads it.
@@ -49,6 +51,20 @@ Result<LoadedState> parse_state(std::string_view text) {
       state.rejected.push_back("entry " + std::to_string(index) + ": " + e.what());
     } catch (const json::exception& e) {
       state.rejected.push_back("entry " + std::to_string(index) + ": " + e.what());
+    }
+    ++index;
+  }
+  const auto networks = doc.find("networks");
+  if (networks == doc.end()) return state;
+  if (!networks->is_array()) return Error{EINVAL, "state file's networks is not an array"};
+  index = 0;
+  for (const auto& entry : *networks) {
+    try {
+      state.networks.push_back(proto::parse_network_spec(entry));
+    } catch (const proto::ParamError& e) {
+      state.rejected.push_back("network " + std::to_string(index) + ": " + e.what());
+    } catch (const json::exception& e) {
+      state.rejected.push_back("network " + std::to_string(index) + ": " + e.what());
     }
     ++index;
   }

@@ -24,13 +24,14 @@ enum class ErrorCode : int {
   invalid_params = -32602,    // a field is missing, of the wrong type or out of range
   internal_error = -32603,
   // Server errors (-32000..-32099):
-  not_found = -32001,         // no attachment of that name
-  already_exists = -32002,    // an attachment of that name exists
-  permission_denied = -32003, // peer credentials do not allow this
-  backend_failed = -32004,    // the backend could not start (missing binary, syscall error)
-  limit_reached = -32005,     // max attachments / connections
-  shutting_down = -32006,     // the daemon is stopping
-  busy = -32007,              // the attachment is still starting
+  not_found = -32001,          // no attachment of that name
+  already_exists = -32002,     // an attachment of that name exists
+  permission_denied = -32003,  // peer credentials do not allow this
+  backend_failed = -32004,     // the backend could not start (missing binary, syscall error)
+  limit_reached = -32005,      // max attachments / connections
+  shutting_down = -32006,      // the daemon is stopping
+  busy = -32007,               // the attachment is still starting
+  in_use = -32008,             // network.delete: attachments use the network (pass force)
 };
 
 struct Request {

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <squib/core/ipv4_subnet.hpp>
 #include <squib/proto/messages.hpp>
 
 namespace squib::proto {
@@ -126,5 +127,12 @@ struct NetworkDescription {
 };
 json to_json(const NetworkDescription& description);
 void from_json(const json& value, NetworkDescription& out);
+// network.list's result.
+json to_json(const std::vector<NetworkDescription>& list);
+void from_json(const json& value, std::vector<NetworkDescription>& out);
+
+// Why "first-last" (host byte order) cannot be a DHCP range of `subnet`: an address outside
+// it (or its network/broadcast address), or a range holding the gateway; nullopt: it can.
+std::optional<std::string> dhcp_range_problem(const core::Ipv4Subnet& subnet, std::uint32_t first, std::uint32_t last);
 
 }  // namespace squib::proto

@@ -17,7 +17,9 @@ using squib::service::LeaseAllocator;
 constexpr const char* k_mac = "52:54:00:12:34:56";
 constexpr const char* k_other_mac = "02:00:00:00:00:01";
 
-LeaseAllocator allocator_for(const char* cidr) { return LeaseAllocator("net1", squib::core::Ipv4Subnet::parse(cidr).value()); }
+LeaseAllocator allocator_for(const char* cidr) {
+  return LeaseAllocator("net1", squib::core::Ipv4Subnet::parse(cidr).value());
+}
 
 std::string assigned(LeaseAllocator& leases, const std::string& name, const std::string& mac,
                      const std::optional<std::string>& requested = std::nullopt) {
@@ -106,4 +108,27 @@ TEST_CASE("LeaseAllocator refuses addresses that are not a guest's", "[service]"
   CHECK(assigned(leases, "vm", k_mac, "192.168.105.1") ==
         einval + "address: 192.168.105.1 is the gateway of network 'net1'");
   CHECK(leases.empty());
+}
+
+TEST_CASE("a network's DHCP slice: derived addresses inside it, requested ones refused outside it; no DHCP",
+          "[service][lease_allocator]") {
+  LeaseAllocator leases = allocator_for("10.70.0.0/24");
+  leases.set_range(squib::core::parse_ipv4("10.70.0.100").value(), squib::core::parse_ipv4("10.70.0.101").value());
+  const std::string first = assigned(leases, "a", k_mac);
+  const std::string second = assigned(leases, "b", k_other_mac);
+  CHECK((first == "10.70.0.100" || first == "10.70.0.101"));
+  CHECK((second == "10.70.0.100" || second == "10.70.0.101"));
+  CHECK(first != second);
+  CHECK(assigned(leases, "c", "02:00:00:00:00:02") ==
+        "error " + std::to_string(ENOSPC) + ": network net1 has no free address");
+  CHECK(assigned(leases, "d", "02:00:00:00:00:03", "10.70.0.20") ==
+        "error " + std::to_string(EINVAL) +
+            ": address: 10.70.0.20 is outside this host's DHCP range 10.70.0.100-10.70.0.101 of network net1");
+
+  LeaseAllocator none = allocator_for("10.73.0.0/24");
+  none.set_no_dhcp();
+  CHECK(assigned(none, "a", k_mac) ==
+        "error " + std::to_string(EINVAL) +
+            ": address: network net1 serves no DHCP on this host; name the guest's address");
+  CHECK(assigned(none, "a", k_mac, "10.73.0.5") == "10.73.0.5");
 }

@@ -27,7 +27,6 @@ using squib::service::save_state;
 
 const std::string k_name_rule = "must match [A-Za-z0-9_.-]{1,64} and not be . or ..";
 
-
 }  // namespace
 
 TEST_CASE("parse_state reads a good state file", "[service][state_store]") {
@@ -69,8 +68,7 @@ TEST_CASE("parse_state rejects a file that is not a version-1 state", "[service]
   }
   SECTION("missing, wrong or mistyped version") {
     const auto version = GENERATE(as<std::string>{}, "", R"("version":0,)", R"("version":2,)", R"("version":-1,)",
-                                  R"("version":"1",)", R"("version":1.0,)", R"("version":true,)",
-                                  R"("version":null,)",
+                                  R"("version":"1",)", R"("version":1.0,)", R"("version":true,)", R"("version":null,)",
                                   // 2^32 + 1 and 2^64 - 1: must not be truncated to 1 (or -1)
                                   R"("version":4294967297,)", R"("version":18446744073709551615,)");
     const auto state = parse_state("{" + version + R"("attachments":[]})");
@@ -80,8 +78,8 @@ TEST_CASE("parse_state rejects a file that is not a version-1 state", "[service]
     CHECK(state.error().message == "state file has no supported version (want 1)");
   }
   SECTION("no attachments array") {
-    const auto attachments = GENERATE(as<std::string>{}, "", R"(,"attachments":{})", R"(,"attachments":null)",
-                                      R"(,"attachments":"vm1")");
+    const auto attachments =
+        GENERATE(as<std::string>{}, "", R"(,"attachments":{})", R"(,"attachments":null)", R"(,"attachments":"vm1")");
     const auto state = parse_state(R"({"version":1)" + attachments + "}");
     REQUIRE_FALSE(state.ok());
     CHECK(state.error().message == "state file has no attachments array");
@@ -181,4 +179,29 @@ TEST_CASE("save_state and load_state round-trip through a file", "[service][stat
     REQUIRE_FALSE(state.ok());
     CHECK(state.error().code == EFBIG);
   }
+}
+
+TEST_CASE("state.json's networks: read strictly, bad ones skipped with their reason, saved back",
+          "[service][state_store]") {
+  const auto state = parse_state(R"({"version":1,"attachments":[],"networks":[
+    {"name":"lab","subnet":"10.70.0.0/24","dhcp":{"range":"10.70.0.100-10.70.0.150"}},
+    {"name":"bad","mode":"bridged"},
+    {"name":"fleet","uplink":{"vxlan":{"vni":0,"local":"10.0.0.1","remotes":["10.0.0.2"]}}}]})");
+  REQUIRE(state.ok());
+  REQUIRE(state.value().networks.size() == 1);
+  CHECK(state.value().networks[0].name == "lab");
+  REQUIRE(state.value().rejected.size() == 2);
+  CHECK(state.value().rejected[0] == "network 1: mode: must be host or shared (the modes with networks of their own)");
+  CHECK(state.value().rejected[1] == "network 2: uplink.vxlan.vni: must be an integer from 1 to 16777215");
+  // Absent (older files): none; not an array: the file is refused.
+  CHECK(parse_state(R"({"version":1,"attachments":[]})").value().networks.empty());
+  CHECK_FALSE(parse_state(R"({"version":1,"attachments":[],"networks":{}})").ok());
+
+  squib::test::TempDir dir;
+  const std::string path = dir.path() + "/state.json";
+  REQUIRE(squib::service::save_state(path, {}, state.value().networks).ok());
+  const auto loaded = squib::service::load_state(path);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.value().networks.size() == 1);
+  CHECK(loaded.value().networks[0] == state.value().networks[0]);
 }

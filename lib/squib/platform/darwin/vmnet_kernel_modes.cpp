@@ -9,12 +9,17 @@
 // vmnet's addressing (Apple vmnet.h): vmnet_start_address_key is the gateway, start+1 … end
 // the DHCP pool. Nothing is left behind when the daemon dies: vmnet interfaces end with
 // their process, so cleanup_stale has nothing to do.
+// Declared networks (network.create, issue 15) are recorded specs here: their mode, subnet
+// and isolation apply to the starts that join them; vmnet makes the network with its first
+// interface (or, macOS 26, its network object). `uplink`, `dhcp`, `mtu`, `subnet6` and
+// `domain` are vmnet's to decide: refused (-32602 "<field>: not supported by vmnet").
 //
 // Built on macOS, and on Linux for the SQUIB_VMNET_FAKE build against the contract fake.
 
 #include <squib/service/kernel_modes.hpp>
 
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -30,8 +35,30 @@ struct VmnetNetworkState {
   proto::Mode mode = proto::Mode::shared;
   std::optional<core::Ipv4Subnet> subnet;  // none: vmnet's default for the mode
   std::shared_ptr<backend::VmnetNetwork> network;  // macOS 26 only
-  std::size_t attachments = 0;
+  std::set<std::string> attachments;  // by name
+  proto::Origin origin = proto::Origin::implicit;
+  std::optional<proto::NetworkSpec> spec;  // declared networks
 };
+
+// Why vmnet cannot serve `spec` ("<field>: not supported by vmnet"), or nullopt.
+std::optional<std::string> unsupported(const proto::NetworkSpec& spec) {
+  const char* field = nullptr;
+  if (spec.uplink) {
+    field = "uplink";
+  } else if (spec.dhcp.range) {
+    field = "dhcp.range";
+  } else if (!spec.dhcp.enabled) {
+    field = "dhcp";
+  } else if (spec.mtu) {
+    field = "mtu";
+  } else if (spec.subnet6) {
+    field = "subnet6";
+  } else if (spec.domain) {
+    field = "domain";
+  }
+  if (field == nullptr) return std::nullopt;
+  return std::string(field) + ": not supported by vmnet";
+}
 
 backend::VmnetMode vmnet_mode(proto::Mode mode) {
   switch (mode) {
@@ -58,6 +85,7 @@ public:
     auto joined = join(params);
     if (auto* refusal = std::get_if<BackendRefusal>(&joined)) return done(std::move(*refusal));
     VmnetNetworkState& network = *std::get<VmnetNetworkState*>(joined);
+    if (network.spec && network.spec->isolation) options.isolation = true;  // the network isolates all
     if (network.subnet) {
       const core::Ipv4Subnet& subnet = *network.subnet;
       options.start_address = core::ipv4_to_string(subnet.gateway());
@@ -68,7 +96,7 @@ public:
       choice.network.dhcp_range = core::ipv4_to_string(subnet.dhcp_first()) + "-" + options.end_address;
     }
     options.network = network.network;
-    ++network.attachments;
+    network.attachments.insert(params.name);
     choice.on_granted = [this, name = params.network](const backend::GrantedLink& granted) { learn(name, granted); };
     choice.backend = std::make_unique<backend::VmnetBackend>(std::move(context), std::move(options));
     done(std::move(choice));
@@ -77,7 +105,8 @@ public:
   void released(const proto::StartParams& params) override {
     const auto it = m_networks.find(params.network);
     if (params.mode == proto::Mode::bridged || it == m_networks.end()) return;
-    if (--it->second.attachments == 0) m_networks.erase(it);
+    it->second.attachments.erase(params.name);
+    if (it->second.attachments.empty() && !it->second.spec) m_networks.erase(it);
   }
 
   void cleanup_stale(const std::vector<proto::StartParams>& /*recorded*/) override {}
@@ -99,9 +128,60 @@ public:
       }
       status.backend = "vmnet";
       status.mode = network.mode;
-      status.attachments = network.attachments;
+      status.attachments = network.attachments.size();
       out.push_back(std::move(status));
     }
+    return out;
+  }
+
+  void create_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkDone done) override {
+    if (auto why = unsupported(spec)) return done(core::Error{EINVAL, *why});
+    const auto subnet = spec.subnet ? core::Ipv4Subnet::parse(*spec.subnet) : std::nullopt;
+    if (const auto it = m_networks.find(spec.name); it != m_networks.end()) {
+      VmnetNetworkState& network = it->second;
+      std::string field;
+      if (network.spec) {
+        if (network.spec->mode != spec.mode) {
+          field = "mode";
+        } else if (network.spec->subnet != spec.subnet) {
+          field = "subnet";
+        } else if (network.spec->isolation != spec.isolation) {
+          field = "isolation";
+        }
+      } else if (network.mode != spec.mode) {
+        field = "mode";
+      } else if (spec.subnet && subnet != network.subnet) {
+        field = "subnet";
+      } else if (spec.isolation) {
+        field = "isolation";
+      }
+      if (!field.empty()) return done(core::Error{EEXIST, field});
+      if (!network.spec) {
+        network.spec = spec;
+        network.origin = origin;
+      }
+      return done(describe_network(it->first, network));
+    }
+    VmnetNetworkState network;
+    network.mode = spec.mode;
+    network.subnet = subnet;
+    network.spec = spec;
+    network.origin = origin;
+    const auto made = m_networks.emplace(spec.name, std::move(network)).first;
+    done(describe_network(made->first, made->second));
+  }
+
+  void delete_network(const std::string& name, std::function<void(core::Result<void>)> done) override {
+    const auto it = m_networks.find(name);
+    if (it == m_networks.end()) return done(core::Error{ENOENT, "no network named '" + name + "'"});
+    if (!it->second.attachments.empty()) return done(core::Error{EBUSY, "network '" + name + "' is in use"});
+    m_networks.erase(it);
+    done(core::Result<void>());
+  }
+
+  [[nodiscard]] std::vector<proto::NetworkDescription> list_networks() const override {
+    std::vector<proto::NetworkDescription> out;
+    for (const auto& [name, network] : m_networks) out.push_back(describe_network(name, network));
     return out;
   }
 
@@ -118,6 +198,24 @@ public:
   }
 
 private:
+  static proto::NetworkDescription describe_network(const std::string& name, const VmnetNetworkState& network) {
+    proto::NetworkDescription out;
+    out.network.name = name;
+    if (network.subnet) {
+      out.network.subnet = network.subnet->to_string();
+      out.network.gateway = core::ipv4_to_string(network.subnet->gateway());
+      out.network.dhcp_range = core::ipv4_to_string(network.subnet->dhcp_first()) + "-" +
+                               core::ipv4_to_string(network.subnet->dhcp_last());
+    }
+    out.mode = network.mode;
+    out.origin = network.origin;
+    out.state = "ready";
+    out.isolation = network.spec && network.spec->isolation;
+    out.attachments.assign(network.attachments.begin(), network.attachments.end());
+    out.attachment_count = network.attachments.size();
+    return out;
+  }
+
   // A network started without a subnet gets vmnet's default (shared 192.168.64.0/24 …):
   // once the first interface reports it, the network keeps it, so `status` shows it and
   // later attachments ask for exactly it.

@@ -68,14 +68,20 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
       "--interface=" + plan.bridge,
       "--except-interface=lo",
       "--dhcp-authoritative",
-      "--dhcp-range=" + core::ipv4_to_string(subnet.dhcp_first()) + "," + core::ipv4_to_string(subnet.dhcp_last()) + "," +
-          core::ipv4_to_string(subnet.mask()) + "," + k_lease_time,
       "--dhcp-option=option:router," + core::ipv4_to_string(subnet.gateway()),
       "--dhcp-hostsdir=" + plan.hosts_path,
       "--dhcp-leasefile=" + plan.lease_path,
       "--pid-file=" + plan.pid_path,
       "--log-facility=-",
   };
+  if (plan.dhcp) {
+    const std::uint32_t first = plan.dhcp_first != 0 ? plan.dhcp_first : subnet.dhcp_first();
+    const std::uint32_t last = plan.dhcp_last != 0 ? plan.dhcp_last : subnet.dhcp_last();
+    args.push_back("--dhcp-range=" + core::ipv4_to_string(first) + "," + core::ipv4_to_string(last) + "," +
+                   core::ipv4_to_string(subnet.mask()) + "," + k_lease_time);
+  }
+  // RFC 2132 §5.1 (option 26, interface MTU): only when the network's differs from Ethernet's.
+  if (plan.mtu != 1500) args.push_back("--dhcp-option=option:mtu," + std::to_string(plan.mtu));
   if (plan.subnet6) {
     // dnsmasq(8) --dhcp-range, ra-stateless: RAs with the A (autonomous: SLAAC) and O (other
     // configuration: ask DHCPv6 for options) bits, and a stateless DHCPv6 service.

@@ -59,6 +59,13 @@ struct DnsmasqPlan {
   bool default_router6 = false;
   std::string domain = "squib.internal";  // the names' domain (proto::k_default_domain)
   std::string names_path{};               // the --hostsdir directory (DNS names)
+  // DHCPv4 (issue 15): `dhcp` false serves none (no --dhcp-range: DNS only); `dhcp_first`..
+  // `dhcp_last` (host order; 0: the subnet's whole range) is this host's slice of it.
+  bool dhcp = true;
+  std::uint32_t dhcp_first = 0;
+  std::uint32_t dhcp_last = 0;
+  // The network's MTU, to DHCP clients as option 26 when it is not Ethernet's 1500.
+  std::uint32_t mtu = 1500;
 };
 std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan);
 

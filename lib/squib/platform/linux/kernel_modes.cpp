@@ -41,13 +41,7 @@ class LinuxKernelModes final : public KernelModes {
     if (params.handoff) return make_handoff(params, std::move(context), std::move(done));
     backend::TapConfig tap;
     tap.ifname = backend::tap_name(m_config.run_dir, params.name);
-    tap.isolated = params.isolation;
-    if (tap.isolated) {  // backend/tap_backend.hpp: the handed-off TAPs' isolation chain, counted
-      tap.isolation_table = platform::tap_policy_table(tap.ifname);
-      tap.owner = platform::tap_policy_owner(m_config.run_dir);
-      tap.nft = &m_handoff_nft;
-      tap.stats_poller = &m_tap_stats;
-    }
+    isolate(tap, params.isolation);
     if (params.mode == proto::Mode::bridged) {
       tap.master = *params.bridge;  // the parser requires it for bridged
       BackendChoice choice;
@@ -57,17 +51,33 @@ class LinuxKernelModes final : public KernelModes {
       choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
       return done(std::move(choice));
     }
-    m_networks.acquire(params, [context = std::move(context), tap = std::move(tap),
+    m_networks.acquire(params, [this, context = std::move(context), tap = std::move(tap),
                                 done = std::move(done)](core::Result<NetworkLease> lease) mutable {
       if (!lease) return done(refusal_of(lease.error()));
       tap.master = lease->bridge;
+      if (lease->isolation && !tap.isolated) isolate(tap, true);  // the network isolates all
+      fit_mtu(context, lease.value());
       BackendChoice choice;
       choice.network = std::move(lease->network);
       choice.network.tap = tap.ifname;
       choice.guest_ipv4 = lease->address;
+      choice.mtu = lease->mtu;
       choice.backend = std::make_unique<backend::TapBackend>(std::move(context), std::move(tap));
       done(std::move(choice));
     });
+  }
+
+  void create_network(const proto::NetworkSpec& spec, proto::Origin origin, NetworkDone done) override {
+    m_networks.create_network(spec, origin, std::move(done));
+  }
+  void delete_network(const std::string& name, std::function<void(core::Result<void>)> done) override {
+    m_networks.delete_network(name, std::move(done));
+  }
+  [[nodiscard]] std::vector<proto::NetworkDescription> list_networks() const override {
+    return m_networks.list_networks();
+  }
+  void cleanup_stale_networks(const std::vector<std::string>& recorded) override {
+    m_networks.cleanup_stale_networks(recorded);
   }
 
   void released(const proto::StartParams& params) override {
@@ -117,10 +127,26 @@ class LinuxKernelModes final : public KernelModes {
   [[nodiscard]] proto::KernelStatus kernel_status() const override {
     return {"bridge",
             {},
-            {{"isolation", true}, {"bridged", true}, {"tso", false}, {"network_objects", false}, {"handoff", true}}};
+            {{"isolation", true}, {"bridged", true}, {"tso", false}, {"network_objects", true}, {"handoff", true}}};
   }
 
  private:
+  // backend/tap_backend.hpp: an isolated relayed TAP gets the handed-off TAPs' isolation
+  // chain, counted.
+  void isolate(backend::TapConfig& tap, bool isolated) {
+    tap.isolated = isolated;
+    if (!isolated) return;
+    tap.isolation_table = platform::tap_policy_table(tap.ifname);
+    tap.owner = platform::tap_policy_owner(m_config.run_dir);
+    tap.nft = &m_handoff_nft;
+    tap.stats_poller = &m_tap_stats;
+  }
+  // An attachment asking a larger MTU than its network's gets the network's (BackendChoice.mtu
+  // tells the registry, which reports and logs it).
+  static void fit_mtu(backend::BackendContext& context, const NetworkLease& lease) {
+    if (context.mtu > lease.mtu) context.mtu = lease.mtu;
+  }
+
   void make_handoff(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) {
     backend::TapHandoffConfig config;
     config.policy.ifname = backend::tap_name(m_config.run_dir, params.name);
@@ -149,12 +175,15 @@ class LinuxKernelModes final : public KernelModes {
                                 done = std::move(done)](core::Result<NetworkLease> lease) mutable {
       if (!lease) return done(refusal_of(lease.error()));
       config.master = lease->bridge;
+      config.policy.isolated = config.policy.isolated || lease->isolation;
+      if (config.mtu > lease->mtu) config.mtu = lease->mtu;
       config.policy.ipv4 = lease->address;
       if (lease->network.address6) config.policy.ipv6 = core::parse_ipv6(*lease->network.address6);
       BackendChoice choice;
       choice.network = std::move(lease->network);
       choice.network.tap = config.policy.ifname;
       choice.guest_ipv4 = lease->address;
+      choice.mtu = lease->mtu;
       choice.backend = std::make_unique<backend::TapHandoffBackend>(std::move(context), std::move(config));
       done(std::move(choice));
     });

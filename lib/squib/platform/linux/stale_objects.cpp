@@ -44,7 +44,13 @@ void remove_stale(const std::string& run_dir, const StaleObjects& objects) {
   // 3. Our tagged rules in other tables' chains (host_firewall_rules.hpp): every one of this
   //    run dir, whatever network it was for.
   HostFirewall::remove_all(run_dir);
-  // 4. nft tables.
+  // 4. nft tables: the uplinks' bridge-family ones by name, then ours in family inet.
+  for (const auto& table : objects.bridge_tables) {
+    const std::string script = "add table bridge " + table + "\ndelete table bridge " + table + "\n";
+    if (auto deleted = run_nft({"-f", "-"}, script); !deleted) {
+      spdlog::error("cannot remove nft table bridge {}: {}", table, deleted.error().message);
+    }
+  }
   auto listed = run_nft({"list", "tables"});
   if (!listed) {
     spdlog::warn("cleanup: {}", listed.error().message);

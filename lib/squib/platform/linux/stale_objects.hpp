@@ -22,6 +22,9 @@ namespace squib::platform {
 struct StaleObjects {
   std::set<std::string> links;   // interface names: TAPs and bridges
   std::set<std::string> tables;  // nft table names in family inet
+  // nft table names in family bridge (networks' uplink tables, squib_up_<h>): declared, then
+  // deleted, so an absent one is no error.
+  std::set<std::string> bridge_tables;
 };
 
 void remove_stale(const std::string& run_dir, const StaleObjects& objects);
