@@ -39,11 +39,6 @@ constexpr unsigned k_prefix6_length = 64;
 
 bool host_has_ipv6() { return ::access("/proc/sys/net/ipv6", F_OK) == 0; }
 
-// Declare-then-delete (nft 1.0.6 has no `destroy`), as tap_policy_delete_script.
-std::string uplink_table_delete_script(const std::string& table) {
-  return "add table bridge " + table + "\ndelete table bridge " + table + "\n";
-}
-
 // The StartParams a declared network is made with (choose_subnet/choose_subnet6 read them).
 proto::StartParams params_of(const proto::NetworkSpec& spec) {
   proto::StartParams params;
@@ -150,7 +145,8 @@ NetworkManager::~NetworkManager() {
   auto networks = std::move(m_networks);
   for (auto& [name, network] : networks) {
     (void)platform::run_nft({"-f", "-"}, platform::delete_table_script(network->names.table));
-    if (network->uplink) (void)platform::run_nft({"-f", "-"}, uplink_table_delete_script(network->names.uplink_table));
+    if (network->uplink)
+      (void)platform::run_nft({"-f", "-"}, platform::uplink_policy_delete_script(network->names.uplink_table));
     if (auto netlink = platform::Netlink::open()) {
       if (network->uplink) (void)netlink->delete_link(network->names.vxlan);
       (void)netlink->delete_link(network->names.bridge);
@@ -384,7 +380,9 @@ void NetworkManager::create(const proto::StartParams& params, const proto::Netwo
     if (!made) return fail(params.network, made.error());
     network->uplink = made.value();
     network->mtu = made->network_mtu;
-    script += platform::uplink_policy_script(network->names.uplink_table, network->names.vxlan);
+    script += platform::uplink_policy_script(
+        network->names.uplink_table, network->names.vxlan,
+        platform::anycast_gateway_mac(spec->uplink->vxlan->vni, network->subnet.gateway()));
   }
 
   // The nft tables: a child, collected on the loop; the rest continues in rules_applied.
@@ -624,7 +622,7 @@ void NetworkManager::teardown(std::unique_ptr<Network> network) {
     if (!deleted) spdlog::error("network {}: {}", name, deleted.error().message);
   });
   if (network->uplink) {
-    run_nft(uplink_table_delete_script(network->names.uplink_table),
+    run_nft(platform::uplink_policy_delete_script(network->names.uplink_table),
             [name = network->name](Result<std::string> deleted) {
               if (!deleted) spdlog::error("network {}: {}", name, deleted.error().message);
             });
