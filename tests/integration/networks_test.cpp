@@ -134,7 +134,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   std::string cmdline = read_file("/proc/" + std::to_string(dnsmasq) + "/cmdline");
   std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
   CHECK_THAT(cmdline, Catch::Matchers::Contains("--dhcp-range=10.70.0.100,10.70.0.150,"));
-  CHECK_THAT(cmdline, Catch::Matchers::Contains("--dhcp-option=option:mtu,1400"));
+  CHECK_THAT(cmdline, Catch::Matchers::Contains("--dhcp-option-force=option:mtu,1400"));
 
   const auto listed = daemon->ok("network.list");
   REQUIRE(listed.size() == 1);

@@ -144,9 +144,12 @@ span)
     in_slice "$a" 1 || fail "vm-a's address $a is not in host 1's slice ${slice[1]}"
     in_slice "$b" 2 || fail "vm-b's address $b is not in host 2's slice ${slice[2]}"
     [[ "$(field vm-a .mtu)" == 1450 && "$(field vm-b .mtu)" == 1450 ]] || fail "start did not report MTU 1450"
-    boot 1 vm-a "dhcp,ping:$gw,sleep:3,ping:$b"
-    boot 2 vm-b "dhcp,ping:$gw,sleep:3,ping:$a"
-    for vm in vm-a vm-b; do wait_for "$tmp/guest-$vm.log" 'SQUIB-RIG EXIT' 120 || fail "guest $vm did not finish"; done
+    # Each guest serves after its pings, so that it is still up for the other's ping.
+    boot 1 vm-a "dhcp,ping:$gw,sleep:3,ping:$b,serve:8080"
+    boot 2 vm-b "dhcp,ping:$gw,sleep:3,ping:$a,serve:8080"
+    for vm in vm-a vm-b; do
+        wait_for "$tmp/guest-$vm.log" 'SQUIB-GUEST (SERVE|DONE)|SQUIB-RIG EXIT' 120 || fail "guest $vm did not finish"
+    done
     expect vm-a "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw dns=$gw mtu=1450 server=$gw"
     expect vm-b "SQUIB-GUEST LEASE ip=$b prefix=24 router=$gw dns=$gw mtu=1450 server=$gw"
     expect vm-a "SQUIB-GUEST PING ok host=$gw"

@@ -223,13 +223,13 @@ TEST_CASE("dnsmasq arguments: a declared network's DHCP slice, no DHCP, and its 
                                     "/run/squib-net/net-x.pid",
                                     std::nullopt,
                                     false};
-  CHECK_FALSE(has(squib::platform::dnsmasq_arguments(plan), "--dhcp-option=option:mtu,1500"));
+  CHECK_FALSE(has(squib::platform::dnsmasq_arguments(plan), "--dhcp-option-force=option:mtu,1500"));
   plan.dhcp_first = squib::core::parse_ipv4("10.70.0.100").value();
   plan.dhcp_last = squib::core::parse_ipv4("10.70.0.150").value();
   plan.mtu = 1400;
   auto args = squib::platform::dnsmasq_arguments(plan);
   CHECK(has(args, "--dhcp-range=10.70.0.100,10.70.0.150,255.255.255.0,12h"));
-  CHECK(has(args, "--dhcp-option=option:mtu,1400"));
+  CHECK(has(args, "--dhcp-option-force=option:mtu,1400"));
   plan.dhcp = false;
   args = squib::platform::dnsmasq_arguments(plan);
   for (const auto& arg : args) CHECK_FALSE(arg.starts_with("--dhcp-range="));

@@ -80,8 +80,10 @@ std::vector<std::string> dnsmasq_arguments(const DnsmasqPlan& plan) {
     args.push_back("--dhcp-range=" + core::ipv4_to_string(first) + "," + core::ipv4_to_string(last) + "," +
                    core::ipv4_to_string(subnet.mask()) + "," + k_lease_time);
   }
-  // RFC 2132 §5.1 (option 26, interface MTU): only when the network's differs from Ethernet's.
-  if (plan.mtu != 1500) args.push_back("--dhcp-option=option:mtu," + std::to_string(plan.mtu));
+  // RFC 2132 §5.1 (option 26, interface MTU): only when the network's differs from Ethernet's,
+  // and forced (sent whether asked or not): clients such as busybox udhcpc do not ask for it,
+  // and a guest sending 1500-byte frames into a 1450-byte VXLAN network loses them silently.
+  if (plan.mtu != 1500) args.push_back("--dhcp-option-force=option:mtu," + std::to_string(plan.mtu));
   if (plan.subnet6) {
     // dnsmasq(8) --dhcp-range, ra-stateless: RAs with the A (autonomous: SLAAC) and O (other
     // configuration: ask DHCPv6 for options) bits, and a stateless DHCPv6 service.
