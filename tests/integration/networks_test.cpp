@@ -201,7 +201,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   CHECK(eventually([&] { return !run_dir_has_network_files(*daemon); }));
 }
 
-TEST_CASE("networks: config networks are made at start; an api network survives kill -9 without attachments",
+TEST_CASE("networks: config networks are made at start, and an api network survives kill -9 without attachments",
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
@@ -254,7 +254,7 @@ TEST_CASE("networks: config networks are made at start; an api network survives 
   CHECK(find_network(daemon->ok("network.list"), "cfg").is_null());
 }
 
-TEST_CASE("networks: without DHCP every start names its address; an uplink that fails leaves nothing",
+TEST_CASE("networks: without DHCP every start names its address, and an uplink that fails leaves nothing",
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
