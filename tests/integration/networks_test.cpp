@@ -66,6 +66,14 @@ bool link_exists(const DaemonProcess& daemon, const std::string& name) {
   return in_netns(daemon, "ip link show dev " + name).exit_code == 0;
 }
 
+// A link's MTU in the daemon's namespace (ip -j: /sys shows the namespace it was mounted in).
+std::uint32_t link_mtu(const DaemonProcess& daemon, const std::string& name) {
+  const auto run = in_netns(daemon, "ip -j link show dev " + name);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  return json::parse(run.output).at(0).at("mtu").get<std::uint32_t>();
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -81,7 +89,8 @@ json find_network(const json& list, const std::string& name) {
 }
 
 std::int64_t dnsmasq_pid(const DaemonProcess& daemon, const std::string& network) {
-  for (const auto& entry : daemon.ok("status")["networks"]) {
+  const json status = daemon.ok("status");  // (kept: the loop must not range over a temporary's member)
+  for (const auto& entry : status["networks"]) {
     if (entry["name"] == network) return entry["dnsmasq_pid"].get<std::int64_t>();
   }
   return 0;
@@ -128,7 +137,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   const std::string bridge = created["bridge"];
   // The kernel has it, with the network's MTU; dnsmasq serves the slice and option 26.
   CHECK(link_exists(*daemon, bridge));
-  CHECK(in_netns(*daemon, "cat /sys/class/net/" + bridge + "/mtu").output == "1400\n");
+  CHECK(link_mtu(*daemon, bridge) == 1400);
   const auto dnsmasq = dnsmasq_pid(*daemon, "lab");
   REQUIRE(dnsmasq > 0);
   std::string cmdline = read_file("/proc/" + std::to_string(dnsmasq) + "/cmdline");
@@ -158,7 +167,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   CHECK(address <= address_of("10.70.0.150"));
   CHECK(vm1["network"]["subnet"] == "10.70.0.0/24");
   const std::string tap = vm1["network"]["tap"];
-  CHECK(in_netns(*daemon, "cat /sys/class/net/" + tap + "/mtu").output == "1400\n");
+  CHECK(link_mtu(*daemon, tap) == 1400);
   // Outside the slice: refused (ranges are per host). A differing subnet too.
   const auto outside =
       daemon->call("start", {{"name", "vm2"}, {"mode", "host"}, {"network", "lab"}, {"address", "10.70.0.20"}});
@@ -192,7 +201,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   CHECK(eventually([&] { return !run_dir_has_network_files(*daemon); }));
 }
 
-TEST_CASE("networks: config networks are made at start; an api network survives kill -9 without attachments",
+TEST_CASE("networks: config networks are made at start, and an api network survives kill -9 without attachments",
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
@@ -245,7 +254,7 @@ TEST_CASE("networks: config networks are made at start; an api network survives 
   CHECK(find_network(daemon->ok("network.list"), "cfg").is_null());
 }
 
-TEST_CASE("networks: without DHCP every start names its address; an uplink that fails leaves nothing",
+TEST_CASE("networks: without DHCP every start names its address, and an uplink that fails leaves nothing",
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;

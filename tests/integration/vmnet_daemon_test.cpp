@@ -223,7 +223,7 @@ TEST_CASE("vmnet daemon: isolated VMs on one network do not see each other's fra
   CHECK(stats_of(daemon, "d")["to_vm"]["frames"] == 2);
 }
 
-TEST_CASE("vmnet daemon: declared networks are recorded specs that later starts take; vmnet's own fields refused",
+TEST_CASE("vmnet daemon: declared networks are recorded specs that later starts take, vmnet's own fields refused",
           "[integration][vmnet-fake]") {
   TempDir dir;
   DaemonProcess daemon(dir.path());

@@ -110,7 +110,7 @@ TEST_CASE("LeaseAllocator refuses addresses that are not a guest's", "[service]"
   CHECK(leases.empty());
 }
 
-TEST_CASE("a network's DHCP slice: derived addresses inside it, requested ones refused outside it; no DHCP",
+TEST_CASE("a network's DHCP slice: derived addresses inside it, requested ones refused outside it, and no DHCP",
           "[service][lease_allocator]") {
   LeaseAllocator leases = allocator_for("10.70.0.0/24");
   leases.set_range(squib::core::parse_ipv4("10.70.0.100").value(), squib::core::parse_ipv4("10.70.0.101").value());

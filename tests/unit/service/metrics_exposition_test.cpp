@@ -85,6 +85,22 @@ TEST_CASE("metrics exposition: no attachment visible leaves out their families, 
   CHECK(metrics.value("squib_daemon_control_connections") == 1);
 }
 
+TEST_CASE("metrics exposition: a network's uplink counters, labelled with the network", "[service][metrics]") {
+  DaemonMetrics daemon{"1.2.3", 1, 0, 1, 0, 0, std::nullopt};
+  CHECK_FALSE(parsed(render_metrics({}, daemon)).types.contains("squib_network_uplink_rx_packets_total"));
+  squib::proto::LinkCounters counters;
+  counters.rx_packets = 5;
+  counters.tx_bytes = 700;
+  counters.rx_dropped = 2;
+  daemon.uplinks.emplace_back("fleet", counters);
+  const auto metrics = parsed(render_metrics({}, daemon));
+  CHECK(metrics.value("squib_network_uplink_rx_packets_total", {{"network", "fleet"}}) == 5);
+  CHECK(metrics.value("squib_network_uplink_tx_bytes_total", {{"network", "fleet"}}) == 700);
+  CHECK(metrics.value("squib_network_uplink_rx_dropped_total", {{"network", "fleet"}}) == 2);
+  CHECK(metrics.value("squib_network_uplink_tx_dropped_total", {{"network", "fleet"}}) == 0);
+  CHECK(metrics.types.at("squib_network_uplink_rx_bytes_total") == "counter");
+}
+
 TEST_CASE("exposition reader: refuses what the format forbids", "[service][metrics]") {
   const auto refused = [](const std::string& text) {
     return std::holds_alternative<ExpositionError>(parse_exposition(text));

@@ -33,9 +33,9 @@ namespace {
 
 struct VmnetNetworkState {
   proto::Mode mode = proto::Mode::shared;
-  std::optional<core::Ipv4Subnet> subnet;  // none: vmnet's default for the mode
+  std::optional<core::Ipv4Subnet> subnet;          // none: vmnet's default for the mode
   std::shared_ptr<backend::VmnetNetwork> network;  // macOS 26 only
-  std::set<std::string> attachments;  // by name
+  std::set<std::string> attachments;               // by name
   proto::Origin origin = proto::Origin::implicit;
   std::optional<proto::NetworkSpec> spec;  // declared networks
 };
@@ -69,7 +69,7 @@ backend::VmnetMode vmnet_mode(proto::Mode mode) {
 }
 
 class VmnetKernelModes final : public KernelModes {
-public:
+ public:
   void make(const proto::StartParams& params, backend::BackendContext context, MakeCallback done) override {
     backend::VmnetOptions options;
     options.mode = vmnet_mode(params.mode);
@@ -197,15 +197,15 @@ public:
              {"network_objects", can.network_objects}}};
   }
 
-private:
+ private:
   static proto::NetworkDescription describe_network(const std::string& name, const VmnetNetworkState& network) {
     proto::NetworkDescription out;
     out.network.name = name;
     if (network.subnet) {
       out.network.subnet = network.subnet->to_string();
       out.network.gateway = core::ipv4_to_string(network.subnet->gateway());
-      out.network.dhcp_range = core::ipv4_to_string(network.subnet->dhcp_first()) + "-" +
-                               core::ipv4_to_string(network.subnet->dhcp_last());
+      out.network.dhcp_range =
+          core::ipv4_to_string(network.subnet->dhcp_first()) + "-" + core::ipv4_to_string(network.subnet->dhcp_last());
     }
     out.mode = network.mode;
     out.origin = network.origin;
@@ -237,7 +237,8 @@ private:
     std::optional<core::Ipv4Subnet> subnet;
     if (params.subnet) {
       subnet = core::Ipv4Subnet::parse(*params.subnet);
-      if (!subnet) return BackendRefusal{proto::ErrorCode::invalid_params, "subnet: not a CIDR /8 to /30: " + *params.subnet};
+      if (!subnet)
+        return BackendRefusal{proto::ErrorCode::invalid_params, "subnet: not a CIDR /8 to /30: " + *params.subnet};
     }
     if (const auto it = m_networks.find(params.network); it != m_networks.end()) {
       VmnetNetworkState& network = it->second;
@@ -266,7 +267,9 @@ private:
         options.subnet_mask = core::ipv4_to_string(subnet->mask());
       }
       auto created = backend::VmnetNetwork::create(options);
-      if (!created) return BackendRefusal{proto::ErrorCode::backend_failed, "network " + params.network + ": " + created.error().message};
+      if (!created)
+        return BackendRefusal{proto::ErrorCode::backend_failed,
+                              "network " + params.network + ": " + created.error().message};
       network.network = std::move(created.value());
     }
     return &m_networks.emplace(params.network, std::move(network)).first->second;
