@@ -1,8 +1,8 @@
 // Networks as objects (issue 15): network.create/delete/list against a real daemon in a
 // network namespace the test makes, checked in the kernel (links, nft tables), in dnsmasq
 // (its pid, its command line) and in the run dir (state.json, net-* files). Needs root; every
-// subnet exists only in the test's namespaces. The VXLAN device itself is the lead's system
-// test: here an uplink meets the stub on main and must fail cleanly.
+// subnet exists only in the test's namespaces. The VXLAN device itself is proven in the
+// fleet system test (tests/system/fleet): here an uplink that cannot be made fails cleanly.
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -182,7 +182,7 @@ TEST_CASE("networks: create, start in the DHCP slice at the network's MTU, delet
   // In use: refused, naming the attachments.
   const auto in_use = daemon->call("network.delete", {{"name", "lab"}});
   CHECK(in_use.error_code == k_in_use);
-  CHECK(in_use.error_message == "network 'lab' is in use by 1 attachments (vm1); stop them first or pass force");
+  CHECK(in_use.error_message == "network 'lab' is in use by 1 attachment (vm1); stop them first or pass force");
   CHECK(daemon->call("network.delete", {{"name", "nosuch"}}).error_code == k_not_found);
   CHECK(daemon->call("network.delete", {{"name", "nosuch"}}).error_message == "no network named 'nosuch'");
 
@@ -260,13 +260,15 @@ TEST_CASE("networks: without DHCP every start names its address, and an uplink t
   std::optional<DaemonProcess> daemon;
   start_daemon(daemon, dir);
 
-  // The uplink on main's stub (create_vxlan_uplink: ENOSYS): a clear error, nothing left.
+  // An uplink whose remote has no route (the test's namespace has none): a clear error
+  // naming the step, nothing left.
   const auto uplink = daemon->call(
       "network.create", {{"name", "fleet"},
                          {"subnet", "10.74.0.0/24"},
                          {"uplink", {{"vxlan", {{"vni", 42}, {"local", "10.0.0.1"}, {"remotes", {"10.0.0.2"}}}}}}});
   CHECK(uplink.error_code != 0);
   CHECK_THAT(uplink.error_message, Catch::Matchers::StartsWith("uplink: "));
+  CHECK_THAT(uplink.error_message, Catch::Matchers::Contains("10.0.0.2"));
   CHECK(daemon->ok("network.list") == json::array());
   CHECK(in_netns(*daemon, "ip -o link show").output.find("sq") == std::string::npos);
   CHECK(eventually([&] { return in_netns(*daemon, "nft list tables").output.find("squib") == std::string::npos; }));
@@ -360,7 +362,7 @@ TEST_CASE("networks: squib-netctl network create, list and delete", "[integratio
   const auto busy = run_command(netctl + "network delete lab 2>&1");
   CHECK(busy.exit_code == 1);
   CHECK_THAT(busy.output, Catch::Matchers::Contains(
-                              "network 'lab' is in use by 1 attachments (vm1); stop them first or pass force"));
+                              "network 'lab' is in use by 1 attachment (vm1); stop them first or pass force"));
   const auto deleted = run_command(netctl + "network delete lab --force 2>&1");
   CHECK(deleted.exit_code == 0);
   CHECK(deleted.output == "network lab deleted\n");
