@@ -361,8 +361,8 @@ TEST_CASE("networks: squib-netctl network create, list and delete", "[integratio
   CHECK_THAT(usage.output, Catch::Matchers::Contains("dhcp.range: must be \"A-B\""));
   const auto busy = run_command(netctl + "network delete lab 2>&1");
   CHECK(busy.exit_code == 1);
-  CHECK_THAT(busy.output, Catch::Matchers::Contains(
-                              "network 'lab' is in use by 1 attachment (vm1); stop them first or pass force"));
+  CHECK_THAT(busy.output,
+             Catch::Matchers::Contains("network 'lab' is in use by 1 attachment (vm1); stop them first or pass force"));
   const auto deleted = run_command(netctl + "network delete lab --force 2>&1");
   CHECK(deleted.exit_code == 0);
   CHECK(deleted.output == "network lab deleted\n");

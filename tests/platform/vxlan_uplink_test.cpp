@@ -416,7 +416,7 @@ TEST_CASE("vxlan uplink errors: an MTU too large, an existing device, a failed s
   auto unroutable = hosts->uplink(2, unicast("10.215.0.2", "10.99.0.1"));
   REQUIRE_FALSE(unroutable);
   CHECK(unroutable.error().code == ENETUNREACH);
-  CHECK(unroutable.error().message == "uplink: route to tunnel destination: Network is unreachable");
+  CHECK(unroutable.error().message == "uplink: route to 10.99.0.1: Network is unreachable");
   VxlanUplink no_dev = spec;
   no_dev.dev = "nosuchdev";
   auto missing_dev = hosts->uplink(1, no_dev);

@@ -87,7 +87,8 @@ void AttachmentRegistry::delete_network(const proto::NetworkDeleteParams& params
     std::string list;
     for (const auto& user : users) list += (list.empty() ? "" : ", ") + user;
     return done(MethodError{ErrorCode::in_use, "network '" + name + "' is in use by " + std::to_string(users.size()) +
-                                                   (users.size() == 1 ? " attachment (" : " attachments (") + list + "); stop them first or pass force"});
+                                                   (users.size() == 1 ? " attachment (" : " attachments (") + list +
+                                                   "); stop them first or pass force"});
   }
   if (starting) {
     return done(MethodError{ErrorCode::busy,

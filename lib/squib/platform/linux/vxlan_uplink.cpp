@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,11 @@ Result<Underlay> resolve_underlay(Netlink& netlink, const proto::VxlanUplink& sp
     return Underlay{link.value()->name, link.value()->index, link.value()->mtu};
   }
   auto oif = netlink.route_oif(destination);
-  if (!oif) return oif.error();
+  if (!oif) {
+    // Name the address the operator gave, not netlink's step.
+    const std::string& text = spec.group ? *spec.group : spec.remotes.front();
+    return Error{oif.error().code, "route to " + text + ": " + std::strerror(oif.error().code)};
+  }
   return link_by_index(netlink, oif.value());
 }
 
