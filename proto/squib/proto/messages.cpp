@@ -278,18 +278,8 @@ StartParams parse_start_params(const json& params) {
     }
     out.address = *address;
   }
-  if (auto subnet6 = reader.string("subnet6")) {
-    if (!core::Ipv6Prefix::parse(*subnet6)) {
-      throw ParamError("subnet6", "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
-    }
-    out.subnet6 = *subnet6;
-  }
-  if (auto domain = reader.string("domain")) {
-    if (!core::is_valid_dns_domain(*domain)) {
-      throw ParamError("domain", "must be a DNS domain of labels [a-z0-9-] separated by dots, e.g. squib.internal");
-    }
-    out.domain = *domain;
-  }
+  out.subnet6 = reader.subnet6("subnet6");
+  out.domain = reader.domain("domain");
   if (auto guard = reader.string("guard")) {
     if (*guard == "full") {
       out.guard = Guard::full;

@@ -227,18 +227,8 @@ NetworkSpec parse_network_spec(const json& params) {
     }
     out.subnet = *subnet;
   }
-  if (auto subnet6 = reader.string("subnet6")) {
-    if (!core::Ipv6Prefix::parse(*subnet6)) {
-      throw ParamError("subnet6", "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
-    }
-    out.subnet6 = *subnet6;
-  }
-  if (auto domain = reader.string("domain")) {
-    if (!core::is_valid_dns_domain(*domain)) {
-      throw ParamError("domain", "must be a DNS domain of labels [a-z0-9-] separated by dots, e.g. squib.internal");
-    }
-    out.domain = *domain;
-  }
+  out.subnet6 = reader.subnet6("subnet6");
+  out.domain = reader.domain("domain");
   if (auto isolation = reader.boolean("isolation")) out.isolation = *isolation;
   if (const json* dhcp = reader.find("dhcp")) out.dhcp = parse_dhcp(*dhcp, out.subnet);
   out.mtu = reader.uint("mtu", k_min_mtu, k_max_mtu);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/names.hpp>
 #include <squib/proto/messages.hpp>
 
@@ -31,6 +32,22 @@ class ParamReader {
     if (value == nullptr) return std::nullopt;
     if (!value->is_string()) throw ParamError(path(field), "must be a string");
     return value->get<std::string>();
+  }
+  // An IPv6 /64 (core::Ipv6Prefix), as `subnet6` of start and network.create.
+  std::optional<std::string> subnet6(const char* field) const {
+    auto value = string(field);
+    if (value && !core::Ipv6Prefix::parse(*value)) {
+      throw ParamError(path(field), "must be an IPv6 /64 such as fd00:1:2:3::/64 (not link-local or multicast)");
+    }
+    return value;
+  }
+  // A DNS domain (core::is_valid_dns_domain), as `domain` of start and network.create.
+  std::optional<std::string> domain(const char* field) const {
+    auto value = string(field);
+    if (value && !core::is_valid_dns_domain(*value)) {
+      throw ParamError(path(field), "must be a DNS domain of labels [a-z0-9-] separated by dots, e.g. squib.internal");
+    }
+    return value;
   }
   std::string required_string(const char* field) const {
     auto value = string(field);
