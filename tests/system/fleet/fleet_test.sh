@@ -6,10 +6,10 @@
 #
 # Usage: fleet_test.sh SCENARIO        (root; needs qemu-system-x86_64, dnsmasq, nft, jq)
 #   SCENARIO  span       a QEMU guest on each host gets a lease from its own host's slice (and
-#                        the network's MTU, 1450 over the 1500-byte underlay, by DHCP), pings
-#                        its local gateway, and pings the guest on the other host; the uplink
-#                        counters in network.list moved; DHCP stayed on its host (each
-#                        dnsmasq leased only its own guest)
+#                        the network's MTU, 1450 over the 1500-byte underlay, by DHCP) and
+#                        pings its local gateway; the guest on host 1 pings the one on host 2
+#                        and fetches a page from it; the uplink counters in network.list
+#                        moved; DHCP stayed on its host (each dnsmasq leased only its own guest)
 #             lifecycle  no guests, kernel state only: network.delete while an attachment uses
 #                        the network is refused; after kill -9 + restart of host 2's daemon the
 #                        network is back with its uplink; after stop, delete removes the
@@ -144,18 +144,19 @@ span)
     in_slice "$a" 1 || fail "vm-a's address $a is not in host 1's slice ${slice[1]}"
     in_slice "$b" 2 || fail "vm-b's address $b is not in host 2's slice ${slice[2]}"
     [[ "$(field vm-a .mtu)" == 1450 && "$(field vm-b .mtu)" == 1450 ]] || fail "start did not report MTU 1450"
-    # Each guest serves after its pings, so that it is still up for the other's ping.
-    boot 1 vm-a "dhcp,ping:$gw,sleep:3,ping:$b,serve:8080"
-    boot 2 vm-b "dhcp,ping:$gw,sleep:3,ping:$a,serve:8080"
-    for vm in vm-a vm-b; do
-        wait_for "$tmp/guest-$vm.log" 'SQUIB-GUEST (SERVE|DONE)|SQUIB-RIG EXIT' 120 || fail "guest $vm did not finish"
-    done
+    # vm-b first, serving; then vm-a, which pings it and fetches its page: ordered by events,
+    # both directions of the tunnel carry ARP, ICMP and TCP.
+    boot 2 vm-b "dhcp,ping:$gw,serve:8080"
+    wait_for "$tmp/guest-vm-b.log" 'SQUIB-GUEST SERVE|SQUIB-RIG EXIT' 120 || fail "guest vm-b did not come up"
+    expect vm-b "SQUIB-GUEST SERVE port=8080"
+    boot 1 vm-a "dhcp,ping:$gw,ping:$b,wget:http://$b:8080/"
+    wait_for "$tmp/guest-vm-a.log" 'SQUIB-RIG EXIT' 120 || fail "guest vm-a did not finish"
     expect vm-a "SQUIB-GUEST LEASE ip=$a prefix=24 router=$gw dns=$gw mtu=1450 server=$gw"
     expect vm-b "SQUIB-GUEST LEASE ip=$b prefix=24 router=$gw dns=$gw mtu=1450 server=$gw"
     expect vm-a "SQUIB-GUEST PING ok host=$gw"
     expect vm-b "SQUIB-GUEST PING ok host=$gw"
     expect vm-a "SQUIB-GUEST PING ok host=$b"
-    expect vm-b "SQUIB-GUEST PING ok host=$a"
+    expect vm-a "SQUIB-GUEST WGET-BODY hello-from-guest"
     for h in "${hosts[@]}"; do
         desc=$(list_fleet "$h")
         (( $(jq -r .uplink.counters.tx_packets <<<"$desc") > 0 && $(jq -r .uplink.counters.rx_packets <<<"$desc") > 0 )) ||
@@ -164,7 +165,7 @@ span)
     # Each dnsmasq leased its own guest only: the other host's DISCOVERs never reached it.
     grep -E "DHCPACK\(.*\) $b " "$tmp/daemon1.log" >/dev/null && fail "host 1's dnsmasq leased to host 2's guest"
     grep -E "DHCPACK\(.*\) $a " "$tmp/daemon2.log" >/dev/null && fail "host 2's dnsmasq leased to host 1's guest"
-    pass "vm-a $a (host 1) <-> vm-b $b (host 2) over VXLAN 4242, MTU 1450"
+    pass "vm-a $a (host 1) -> vm-b $b (host 2): ping + wget over VXLAN 4242, MTU 1450"
     ;;
 lifecycle)
     start 1 l1
