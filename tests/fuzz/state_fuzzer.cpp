@@ -1,9 +1,10 @@
 // Fuzz target: the state-file loader, service::parse_state (what a restarted daemon reads
 // from <run-dir>/state.json before recreating attachments).
 //
-// Properties: never throws or crashes; on success every array entry is either loaded or
-// rejected with "entry N: <field>: <reason>" (nothing silently lost), and every loaded entry
-// survives to_json → parse_start_params unchanged (what save_state writes, load_state reads).
+// Properties: never throws or crashes; on success every array entry (attachments, and
+// networks when present) is either loaded or rejected with "entry N: <field>: <reason>" /
+// "network N: …" (nothing silently lost), and every loaded entry survives to_json → parse
+// unchanged (what save_state writes, load_state reads).
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include <squib/proto/messages.hpp>
+#include <squib/proto/network_messages.hpp>
 #include <squib/service/state_store.hpp>
 
 #include "fuzz/fuzz_check.hpp"
@@ -28,13 +30,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto doc = nlohmann::json::parse(text, nullptr, false);
   FUZZ_CHECK(!doc.is_discarded() && doc.is_object());
   FUZZ_CHECK(doc.contains("attachments") && doc["attachments"].is_array());
-  FUZZ_CHECK(doc["attachments"].size() == loaded.attachments.size() + loaded.rejected.size());
+  const std::size_t networks = doc.contains("networks") && doc["networks"].is_array() ? doc["networks"].size() : 0;
+  FUZZ_CHECK(doc["attachments"].size() + networks ==
+             loaded.attachments.size() + loaded.networks.size() + loaded.rejected.size());
 
-  for (const auto& reason : loaded.rejected) FUZZ_CHECK(reason.starts_with("entry "));
+  for (const auto& reason : loaded.rejected) FUZZ_CHECK(reason.starts_with("entry ") || reason.starts_with("network "));
   for (const auto& params : loaded.attachments) {
     const auto once = squib::proto::to_json(params);
     const auto again = squib::proto::parse_start_params(once);
     FUZZ_CHECK(squib::proto::to_json(again) == once);
+  }
+  for (const auto& spec : loaded.networks) {
+    const auto once = squib::proto::to_json(spec);
+    FUZZ_CHECK(squib::proto::to_json(squib::proto::parse_network_spec(once)) == once);
   }
   return 0;
 }
