@@ -21,9 +21,17 @@ for option in $(options_of "$netctl"); do require_option "$netctl_page" "$option
 commands=$("$netctl" --help | sed -n '/^Subcommands:/,$s/^  \([a-z][a-z-]*\) .*/\1/p')
 [[ -n $commands ]] || missing+=("no commands found in squib-netctl --help")
 for command in $commands; do
-    grep -qE "^\*$command\*" "$netctl_page" || missing+=("squib-netctl $command has no entry in squib-netctl.8.scd")
+    # "*stop* _NAME_", or for a command with its own commands "*network create* _NAME_".
+    grep -qE "^\*$command[* ]" "$netctl_page" || missing+=("squib-netctl $command has no entry in squib-netctl.8.scd")
     for option in $(options_of "$netctl" "$command"); do
         require_option "$netctl_page" "$option" "squib-netctl $command"
+    done
+    # A command's own commands (network create|delete|list): each an entry, each option documented.
+    for sub in $("$netctl" "$command" --help | sed -n '/^Subcommands:/,$s/^  \([a-z][a-z-]*\) .*/\1/p'); do
+        grep -qE "^\*$command $sub\*" "$netctl_page" || missing+=("squib-netctl $command $sub has no entry in squib-netctl.8.scd")
+        for option in $(options_of "$netctl" "$command" "$sub"); do
+            require_option "$netctl_page" "$option" "squib-netctl $command $sub"
+        done
     done
 done
 
