@@ -22,7 +22,7 @@ commands=$("$netctl" --help | sed -n '/^Subcommands:/,$s/^  \([a-z][a-z-]*\) .*/
 [[ -n $commands ]] || missing+=("no commands found in squib-netctl --help")
 for command in $commands; do
     # "*stop* _NAME_", or for a command with its own commands "*network create* _NAME_".
-    grep -qE "^\*$command[* ]" "$netctl_page" || missing+=("squib-netctl $command has no entry in squib-netctl.8.scd")
+    grep -qE "^\*${command}[* ]" "$netctl_page" || missing+=("squib-netctl $command has no entry in squib-netctl.8.scd")
     for option in $(options_of "$netctl" "$command"); do
         require_option "$netctl_page" "$option" "squib-netctl $command"
     done
