@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -99,7 +100,7 @@ void relay_both_ways(DaemonProcess& daemon, const std::string& dir) {
         10s));
   }
   std::uint8_t seq = 0;
-  for (const std::size_t size : {60, 61, 100, 1000, 1513, 1514}) {
+  for (const std::size_t size : std::initializer_list<std::size_t>{60, 61, 100, 1000, 1513, 1514}) {
     for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
       const Bytes frame = udp_frame(*from, *to, size, ++seq);
       from->vmm->send(frame);

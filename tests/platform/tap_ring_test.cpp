@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,7 @@ TEST_CASE("TapRing: a batch written to one TAP is read as a batch from another, 
   SECTION("5 frames of 60 to 1514 bytes") {
     std::vector<std::vector<std::byte>> frames;
     FrameBatch batch;
-    for (const std::size_t size : {60, 61, 1000, 1513, 1514}) {
+    for (const std::size_t size : std::initializer_list<std::size_t>{60, 61, 1000, 1513, 1514}) {
       frames.push_back(frame_of(size, static_cast<std::uint8_t>(frames.size())));
     }
     for (const auto& f : frames) batch.push(f);
