@@ -63,7 +63,25 @@ TapRing::~TapRing() { io_uring_queue_exit(m_ring.get()); }
 
 std::size_t TapRing::read_batch(int fd, core::FramePool& pool, RingResults& results) {
   const std::size_t count = std::min(pool.slot_count(), core::k_batch_size);
-  for (std::size_t i = 0; i < count; ++i) {
+  // First the reads the last batch suggests, then — only if every one found a frame — the
+  // rest of the batch in a second enter (header: "read_batch").
+  const std::size_t first = std::clamp(m_read_hint, std::size_t{1}, count);
+  if (submit_reads(fd, pool, 0, first, results) == 0) return 0;
+  std::size_t filled = 0;
+  for (std::size_t i = 0; i < first; ++i) filled += results[i] >= 0 ? 1 : 0;
+  if (filled == first && first < count) {
+    if (submit_reads(fd, pool, first, count, results) == 0) return 0;
+    for (std::size_t i = first; i < count; ++i) filled += results[i] >= 0 ? 1 : 0;
+  } else {
+    for (std::size_t i = first; i < count; ++i) results[i] = -EAGAIN;
+  }
+  m_read_hint = std::min(count, 2 * filled + 2);
+  return count;
+}
+
+std::size_t TapRing::submit_reads(int fd, core::FramePool& pool, std::size_t begin, std::size_t end,
+                                  RingResults& results) {
+  for (std::size_t i = begin; i < end; ++i) {
     io_uring_sqe* sqe = io_uring_get_sqe(m_ring.get());
     SQUIB_ASSERT(sqe != nullptr);  // entries >= k_batch_size and every batch is reaped
     const auto slot = pool.slot(i);
@@ -71,7 +89,7 @@ std::size_t TapRing::read_batch(int fd, core::FramePool& pool, RingResults& resu
     sqe->rw_flags = RWF_NOWAIT;  // -EAGAIN instead of a parked read (header)
     io_uring_sqe_set_data64(sqe, i);
   }
-  return submit_and_reap(count, results);
+  return submit_and_reap(end - begin, results);
 }
 
 std::size_t TapRing::write_batch(int fd, const core::FrameBatch& batch, RingResults& results) {
@@ -105,7 +123,7 @@ std::size_t TapRing::submit_and_reap(std::size_t count, RingResults& results) {
     unsigned seen = 0;
     io_uring_for_each_cqe(m_ring.get(), head, cqe) {
       const auto index = io_uring_cqe_get_data64(cqe);
-      if (index < count) results[index] = cqe->res;
+      if (index < core::k_batch_size) results[index] = cqe->res;
       ++seen;
     }
     io_uring_cq_advance(m_ring.get(), seen);
