@@ -110,12 +110,15 @@ std::size_t TapRing::submit_and_reap(std::size_t count, RingResults& results) {
   do {
     rc = io_uring_submit_and_wait(m_ring.get(), static_cast<unsigned>(count));
   } while (rc == -EINTR);
-  if (rc < 0) {
-    results[0] = rc;
+  if (rc < 0 || static_cast<std::size_t>(rc) != count) {
+    // A short submission (the kernel could not take every entry; it then does not wait
+    // either): the caller drops the ring, whose exit discards what is left in it.
+    results[0] = rc < 0 ? rc : -EBUSY;
     return 0;
   }
   // Every entry completes inline (RWF_NOWAIT), so all `count` completions are posted; the
-  // wait below only guards that contract, it does not sleep in practice.
+  // bounded wait below only guards that contract (it never runs in practice): the loop
+  // thread is never parked on the ring for long, whatever the kernel does.
   std::size_t reaped = 0;
   while (reaped < count) {
     io_uring_cqe* cqe = nullptr;
@@ -129,7 +132,8 @@ std::size_t TapRing::submit_and_reap(std::size_t count, RingResults& results) {
     io_uring_cq_advance(m_ring.get(), seen);
     reaped += seen;
     if (reaped < count) {
-      rc = io_uring_wait_cqe(m_ring.get(), &cqe);
+      __kernel_timespec timeout{0, 10'000'000};  // 10 ms
+      rc = io_uring_wait_cqe_timeout(m_ring.get(), &cqe, &timeout);
       if (rc < 0 && rc != -EINTR) {
         results[0] = rc;
         return 0;
