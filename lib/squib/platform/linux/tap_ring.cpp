@@ -68,10 +68,10 @@ std::size_t TapRing::read_batch(int fd, core::FramePool& pool, RingResults& resu
   const std::size_t first = std::clamp(m_read_hint, std::size_t{1}, count);
   if (submit_reads(fd, pool, 0, first, results) == 0) return 0;
   std::size_t filled = 0;
-  for (std::size_t i = 0; i < first; ++i) filled += results[i] >= 0 ? 1 : 0;
+  for (std::size_t i = 0; i < first; ++i) filled += results[i] >= 0 ? 1U : 0U;
   if (filled == first && first < count) {
     if (submit_reads(fd, pool, first, count, results) == 0) return 0;
-    for (std::size_t i = first; i < count; ++i) filled += results[i] >= 0 ? 1 : 0;
+    for (std::size_t i = first; i < count; ++i) filled += results[i] >= 0 ? 1U : 0U;
   } else {
     for (std::size_t i = first; i < count; ++i) results[i] = -EAGAIN;
   }
