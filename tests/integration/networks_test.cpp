@@ -298,6 +298,25 @@ TEST_CASE("networks: without DHCP every start names its address, and an uplink t
   CHECK(bad.error_message == "invalid params: mode: must be host or shared (the modes with networks of their own)");
 }
 
+TEST_CASE("networks: a network a start makes takes that start's MTU; later attachments are lowered to it",
+          "[integration][networks]") {
+  TempDir dir;
+  std::optional<DaemonProcess> daemon;
+  start_daemon(daemon, dir);
+  const auto jumbo = daemon->ok("start", {{"name", "j1"}, {"mode", "host"}, {"network", "jumbo"}, {"mtu", 9000}});
+  CHECK(jumbo["mtu"] == 9000);
+  const auto listed = find_network(daemon->ok("network.list"), "jumbo");
+  CHECK(listed["origin"] == "implicit");
+  CHECK(listed["mtu"] == 9000);
+  CHECK(link_mtu(*daemon, listed["bridge"]) == 9000);
+  CHECK(link_mtu(*daemon, jumbo["network"]["tap"]) == 9000);
+  const auto small = daemon->ok("start", {{"name", "j2"}, {"mode", "host"}, {"network", "jumbo"}, {"mtu", 1500}});
+  CHECK(small["mtu"] == 1500);
+  CHECK(link_mtu(*daemon, small["network"]["tap"]) == 1500);
+  const auto more = daemon->ok("start", {{"name", "j3"}, {"mode", "host"}, {"network", "jumbo"}, {"mtu", 65000}});
+  CHECK(more["mtu"] == 9000);
+}
+
 TEST_CASE("networks: members may list (their own attachments' names) but not create or delete",
           "[integration][networks]") {
   TestGroup group{"g"};

@@ -343,6 +343,10 @@ void NetworkManager::create(const proto::StartParams& params, const proto::Netwo
     network->mtu = spec->mtu.value_or(1500);
     if (range) network->leases.set_range(range->first, range->second);
     if (!network->dhcp) network->leases.set_no_dhcp();
+  } else {
+    // Implicit: the MTU of the start that makes it (`start --mtu 9000` on a new network is a
+    // jumbo network); later attachments that ask for more are lowered to it.
+    network->mtu = params.mtu;
   }
   const std::string& bridge = network->names.bridge;
   if (done) network->waiting.emplace_back(params, std::move(done));
