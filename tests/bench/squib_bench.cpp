@@ -3,7 +3,7 @@
 //   squib-bench throughput --target PATH --local PATH [--size S] [--window W]
 //                          [--duration SEC | --frames N] [--src-mac MAC]
 //   squib-bench pingpong   --target PATH --local PATH [--size S] [--duration SEC | --frames N]
-//   (either with --target stream:PATH [--udp GUEST_IP,GATEWAY_IP:PORT]: passt driven directly)
+//   (either with --target stream:PATH [--udp GUEST_IP[:GPORT],GATEWAY_IP:PORT]: passt driven directly)
 //   squib-bench reflect    --listen PATH
 //   squib-bench oneway|oneway-pingpong|blast|vm ...   (one direction A -> B over sockets or
 //                                             TAPs; idle and stalled VMMs: oneway.hpp)
@@ -151,7 +151,7 @@ Options parse(int argc, char** argv) {
       opt.label = value;
     } else if (arg == "--udp") {
       opt.udp = squib::bench::parse_udp_workload(value);
-      if (!opt.udp) usage("--udp needs GUEST_IP,GATEWAY_IP:PORT");
+      if (!opt.udp) usage("--udp needs GUEST_IP[:GUEST_PORT],GATEWAY_IP:PORT");
     } else if (arg == "--src-mac") {
       unsigned b[6] = {};
       if (std::sscanf(value.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {

@@ -31,20 +31,36 @@ bool parse_ipv4(const std::string& text, std::array<std::uint8_t, 4>& out) {
   return true;
 }
 
+// "PORT" as 1..65535, or nullopt.
+std::optional<std::uint16_t> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const unsigned long value = std::stoul(text);
+  if (value == 0 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
 }  // namespace
 
 std::optional<UdpWorkload> parse_udp_workload(const std::string& text) {
   const auto comma = text.find(',');
-  const auto colon = text.rfind(':');
-  if (comma == std::string::npos || colon == std::string::npos || colon < comma) return std::nullopt;
+  if (comma == std::string::npos) return std::nullopt;
+  std::string guest = text.substr(0, comma);
+  const std::string gateway = text.substr(comma + 1);
   UdpWorkload w;
-  if (!parse_ipv4(text.substr(0, comma), w.guest_ip)) return std::nullopt;
-  if (!parse_ipv4(text.substr(comma + 1, colon - comma - 1), w.gateway_ip)) return std::nullopt;
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const unsigned long value = std::stoul(port);
-  if (value == 0 || value > 65535) return std::nullopt;
-  w.echo_port = static_cast<std::uint16_t>(value);
+  if (const auto colon = guest.find(':'); colon != std::string::npos) {
+    const auto port = parse_port(guest.substr(colon + 1));
+    if (!port) return std::nullopt;
+    w.guest_port = *port;
+    guest.resize(colon);
+  }
+  const auto colon = gateway.find(':');
+  if (colon == std::string::npos || !parse_ipv4(guest, w.guest_ip) ||
+      !parse_ipv4(gateway.substr(0, colon), w.gateway_ip)) {
+    return std::nullopt;
+  }
+  const auto port = parse_port(gateway.substr(colon + 1));
+  if (!port) return std::nullopt;
+  w.echo_port = *port;
   return w;
 }
 

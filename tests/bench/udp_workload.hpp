@@ -31,11 +31,15 @@ inline constexpr std::size_t k_arp_frame = 42;                     // RFC 826 ov
 struct UdpWorkload {
   std::array<std::uint8_t, 4> guest_ip{};    // source: the address passt gave the guest
   std::array<std::uint8_t, 4> gateway_ip{};  // destination: passt's gateway, mapped to the host
-  std::uint16_t guest_port = 40000;
+  std::uint16_t guest_port = 40000;          // the datagrams' source port
   std::uint16_t echo_port = 0;
 };
 
-// Parses "GUEST_IP,GATEWAY_IP:PORT" (e.g. "10.239.0.2,10.239.0.1:7"); nullopt if malformed.
+// Parses "GUEST_IP[:GUEST_PORT],GATEWAY_IP:PORT" (e.g. "10.239.0.2:40001,10.239.0.1:7");
+// nullopt if malformed. GUEST_PORT defaults to 40000. Generators behind different passt
+// instances on one host need different guest ports: passt binds the guest's source port on
+// the host (0.0.0.0:GUEST_PORT, to keep it), and the echo's replies to 127.0.0.1:GUEST_PORT
+// reach only one of the sockets bound there.
 std::optional<UdpWorkload> parse_udp_workload(const std::string& text);
 
 // Writes a whole UDP frame of `frame.size()` bytes (at least k_udp_min_frame, at most
