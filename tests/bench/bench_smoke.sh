@@ -7,7 +7,8 @@
 # shared and performance is reported by scripts/bench, never tested (docs/performance.md).
 #
 #   bench_smoke.sh BUILD_DIR
-# Needs root (the host paths run in a network namespace the bench makes), nft, dnsmasq, jq.
+# Needs root (the host and passt paths run in network namespaces the bench makes), nft, dnsmasq,
+# passt, jq.
 set -euo pipefail
 build=$1
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
