@@ -410,7 +410,7 @@ TEST_CASE("vxlan uplink errors: an MTU too large, an existing device, a failed s
 
   auto no_bridge = hosts->uplink(2, unicast("10.215.0.2", "10.215.0.1"), {}, "nosuchbridge");
   REQUIRE_FALSE(no_bridge);
-  CHECK(no_bridge.error().message == "uplink: bridge nosuchbridge: No such device");
+  CHECK(no_bridge.error().message == "uplink: bridge nosuchbridge: no such interface");
   CHECK_FALSE(hosts->link(2, TwoHosts::k_device));  // made, then removed
 
   auto unroutable = hosts->uplink(2, unicast("10.215.0.2", "10.99.0.1"));

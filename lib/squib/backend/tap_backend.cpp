@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -32,7 +33,15 @@ TapBackend::TapBackend(BackendContext context, TapConfig config)
     : m_context(std::move(context)),
       m_config(std::move(config)),
       // One spare byte per slot: a read that fills it was longer than max_frame.
-      m_pool(core::k_batch_size, m_context.max_frame + 1) {}
+      m_pool(core::k_batch_size, m_context.max_frame + 1) {
+  if (platform::tap_io_wanted() != platform::TapIo::uring) return;
+  auto ring = platform::TapRing::open();
+  if (!ring) {
+    spdlog::warn("{}: io_uring unavailable ({}), TAP I/O by read()/write()", m_context.name, ring.error().message);
+    return;
+  }
+  m_ring = std::move(ring.value());
+}
 
 TapBackend::~TapBackend() {
   *m_alive = nullptr;
@@ -133,12 +142,23 @@ void TapBackend::on_readable() {
 std::size_t TapBackend::read_batch() {
   core::FrameBatch batch;
   std::size_t read = 0;
+  platform::RingResults ring_results;
+  const bool ring = m_ring && ring_read(ring_results);
   for (std::size_t i = 0; i < core::k_batch_size; ++i) {
     const auto slot = m_pool.slot(i);
     ssize_t n = 0;
-    do {
-      n = ::read(m_fd.get(), slot.data(), slot.size());
-    } while (n < 0 && errno == EINTR);
+    if (ring) {
+      // An empty slot (-EAGAIN) may be followed by a filled one: look at every slot.
+      n = ring_results[i];
+      if (n < 0) {
+        if (n != -EAGAIN) ++m_context.stats->errors;
+        continue;
+      }
+    } else {
+      do {
+        n = ::read(m_fd.get(), slot.data(), slot.size());
+      } while (n < 0 && errno == EINTR);
+    }
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) ++m_context.stats->errors;
       break;
@@ -166,13 +186,23 @@ void TapBackend::send(const core::FrameBatch& from_vm) {
   }
   std::size_t frames = 0;
   std::size_t bytes = 0;
+  platform::RingResults ring_results;
+  const bool ring = m_ring && ring_write(from_vm, ring_results);
+  std::size_t index = 0;
   for (const auto frame : from_vm.view()) {
     ssize_t n = 0;
-    do {
-      n = ::write(m_fd.get(), frame.data(), frame.size());
-    } while (n < 0 && errno == EINTR);
+    int error = 0;
+    if (ring) {
+      n = ring_results[index++];
+      error = n < 0 ? static_cast<int>(-n) : 0;
+    } else {
+      do {
+        n = ::write(m_fd.get(), frame.data(), frame.size());
+      } while (n < 0 && errno == EINTR);
+      error = n < 0 ? errno : 0;
+    }
     if (n < 0) {
-      const bool full = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS;
+      const bool full = error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS;
       m_context.stats->drop(full ? DropReason::backend_full : DropReason::backend_down);
       continue;
     }
@@ -182,10 +212,29 @@ void TapBackend::send(const core::FrameBatch& from_vm) {
   m_context.stats->from_vm.add_batch(frames, bytes);
 }
 
+bool TapBackend::ring_read(platform::RingResults& results) {
+  if (m_ring->read_batch(m_fd.get(), m_pool, results) != 0) return true;
+  spdlog::warn("{}: io_uring read: {}, TAP I/O by read()/write() from now on", m_context.name,
+               std::strerror(static_cast<int>(-results[0])));
+  ++m_context.stats->errors;
+  m_ring.reset();  // io_uring_queue_exit cancels whatever the failed enter left queued
+  return false;
+}
+
+bool TapBackend::ring_write(const core::FrameBatch& batch, platform::RingResults& results) {
+  if (batch.empty() || m_ring->write_batch(m_fd.get(), batch, results) != 0) return true;
+  spdlog::warn("{}: io_uring write: {}, TAP I/O by read()/write() from now on", m_context.name,
+               std::strerror(static_cast<int>(-results[0])));
+  ++m_context.stats->errors;
+  m_ring.reset();
+  return false;
+}
+
 void TapBackend::stop(std::function<void()> done) {
   m_state = BackendState::stopping;
   m_poll.close();
-  m_fd.reset();  // non-persistent TAP: the kernel deletes it with its last fd
+  m_ring.reset();  // no entry is in flight between batches; before the fd it names
+  m_fd.reset();    // non-persistent TAP: the kernel deletes it with its last fd
   if (!m_config.isolated) {
     m_state = BackendState::stopped;
     return done();

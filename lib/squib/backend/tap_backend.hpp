@@ -25,6 +25,10 @@
 //   = the TAP queue is full: drop and count backend_full, no retry (the kernel's own tx
 //   queue already absorbed the burst). Other errors (EIO while the link is down) count
 //   backend_down.
+// - Batched I/O (SQUIB_TAP_IO, platform/linux/tap_ring.hpp): with a TapRing the same reads
+//   and writes go in one io_uring_enter per batch instead of one syscall per frame, with the
+//   same per-frame results (a read slot that found the queue empty is skipped, not the end
+//   of the batch); no ring (io_uring unavailable, or it failed once): the loops above.
 // - stop(): stop polling, close the fd (the kernel deletes the TAP), call done.
 // Names: the TAP is `sq-<12 hex digits of FNV-1a(run dir, name)>` (15 characters =
 // IFNAMSIZ-1), see tap_name(): two daemons with different run dirs in one network namespace
@@ -41,6 +45,7 @@
 #include <squib/core/frame_pool.hpp>
 #include <squib/platform/linux/nft_queue.hpp>
 #include <squib/platform/linux/tap_policy.hpp>
+#include <squib/platform/linux/tap_ring.hpp>
 #include <squib/uv/handle.hpp>
 
 namespace squib::backend {
@@ -82,11 +87,16 @@ class TapBackend final : public Backend {
   // Up to k_batch_size reads (one frame each: a TAP has no recvmmsg), handed on as one batch;
   // returns how many frames were read (dropped runts and oversize ones included).
   std::size_t read_batch();
+  // The io_uring path's batch calls (platform/linux/tap_ring.hpp); false when it failed, after
+  // which the ring is dropped and this TAP uses read()/write() from then on.
+  bool ring_read(platform::RingResults& results);
+  bool ring_write(const core::FrameBatch& batch, platform::RingResults& results);
 
   BackendContext m_context;
   TapConfig m_config;
   core::Fd m_fd;
   core::FramePool m_pool;
+  std::unique_ptr<platform::TapRing> m_ring;  // null: one read()/write() per frame
   uv::Handle<uv_poll_t> m_poll;
   BackendState m_state = BackendState::starting;
   Done m_ready;  // isolated: while the table is being applied

@@ -1,11 +1,9 @@
 #include <squib/proto/network_messages.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include <squib/core/ip_address.hpp>
 #include <squib/core/ipv4_subnet.hpp>
 #include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/names.hpp>
@@ -23,31 +21,6 @@ using detail::string_or_null;
 // The most remotes of one uplink: each is one FDB entry and one copy of every broadcast
 // (head-end replication); past a few dozen hosts a multicast group is the better tool.
 constexpr std::size_t k_max_remotes = 64;
-
-// An IP literal's family (AF_INET, AF_INET6) and its bytes, or nullopt.
-struct IpLiteral {
-  int family = 0;
-  std::array<unsigned char, 16> bytes{};
-};
-
-std::optional<IpLiteral> parse_ip(const std::string& text) {
-  IpLiteral out;
-  if (::inet_pton(AF_INET, text.c_str(), out.bytes.data()) == 1) {
-    out.family = AF_INET;
-    return out;
-  }
-  if (::inet_pton(AF_INET6, text.c_str(), out.bytes.data()) == 1) {
-    out.family = AF_INET6;
-    return out;
-  }
-  return std::nullopt;
-}
-
-bool is_multicast(const IpLiteral& ip) {
-  return ip.family == AF_INET ? (ip.bytes[0] & 0xf0) == 0xe0 : ip.bytes[0] == 0xff;
-}
-
-const char* family_name(int family) { return family == AF_INET ? "IPv4" : "IPv6"; }
 
 std::string checked_ifname(const std::string& field, const std::string& name) {
   // Linux IFNAMSIZ is 16 including the NUL (as StartParams.bridge).
@@ -99,9 +72,9 @@ VxlanUplink parse_vxlan(const json& value) {
   if (!vni) throw ParamError("uplink.vxlan.vni", "is required");
   out.vni = *vni;
   out.local = reader.required_string("local");
-  const auto local = parse_ip(out.local);
+  const auto local = core::parse_ip_address(out.local);
   if (!local) throw ParamError("uplink.vxlan.local", "must be a literal IPv4 or IPv6 address");
-  if (is_multicast(*local)) throw ParamError("uplink.vxlan.local", "must be a unicast address of this host");
+  if (local->is_multicast()) throw ParamError("uplink.vxlan.local", "must be a unicast address of this host");
   if (auto port = reader.uint("port", 1, 65535)) out.port = static_cast<std::uint16_t>(*port);
   if (auto dev = reader.string("dev")) out.dev = checked_ifname("uplink.vxlan.dev", *dev);
   const json* remotes = reader.find("remotes");
@@ -116,23 +89,23 @@ VxlanUplink parse_vxlan(const json& value) {
     for (std::size_t i = 0; i < remotes->size(); ++i) {
       const std::string field = "uplink.vxlan.remotes[" + std::to_string(i) + "]";
       const json& remote = (*remotes)[i];
-      const auto ip = remote.is_string() ? parse_ip(remote.get<std::string>()) : std::nullopt;
+      const auto ip = remote.is_string() ? core::parse_ip_address(remote.get<std::string>()) : std::nullopt;
       if (!ip) throw ParamError(field, "must be a literal IP address");
-      if (ip->family != local->family) {
-        throw ParamError(field, std::string("must be an ") + family_name(local->family) + " address, as local is");
+      if (ip->ipv6 != local->ipv6) {
+        throw ParamError(field, std::string("must be an ") + local->family_name() + " address, as local is");
       }
-      if (is_multicast(*ip)) throw ParamError(field, "must be a unicast address (a multicast one goes in group)");
-      if (ip->bytes == local->bytes) throw ParamError(field, "must not be local itself");
+      if (ip->is_multicast()) throw ParamError(field, "must be a unicast address (a multicast one goes in group)");
+      if (*ip == *local) throw ParamError(field, "must not be local itself");
       for (const auto& seen : out.remotes) {
-        if (parse_ip(seen)->bytes == ip->bytes) throw ParamError(field, "is listed twice");
+        if (core::parse_ip_address(seen) == ip) throw ParamError(field, "is listed twice");
       }
       out.remotes.push_back(remote.get<std::string>());
     }
   } else {
-    const auto group = parse_ip(*out.group);
-    if (!group || group->family != local->family || !is_multicast(*group)) {
+    const auto group = core::parse_ip_address(*out.group);
+    if (!group || group->ipv6 != local->ipv6 || !group->is_multicast()) {
       throw ParamError("uplink.vxlan.group",
-                       std::string("must be a multicast ") + family_name(local->family) + " address, as local is");
+                       std::string("must be a multicast ") + local->family_name() + " address, as local is");
     }
     if (!out.dev) throw ParamError("uplink.vxlan.dev", "is required with group (the interface that joins it)");
   }

@@ -100,15 +100,6 @@ LinkInfo parse_link(const nlmsghdr* message) {
 
 }  // namespace
 
-std::optional<InetAddress> parse_inet_address(std::string_view text) {
-  const std::string copy(text);  // inet_pton needs a terminated string
-  InetAddress out;
-  if (::inet_pton(AF_INET, copy.c_str(), out.bytes.data()) == 1) return out;
-  out.ipv6 = true;
-  if (::inet_pton(AF_INET6, copy.c_str(), out.bytes.data()) == 1) return out;
-  return std::nullopt;
-}
-
 Result<Netlink> Netlink::open(int protocol) {
   mnl_socket* socket = mnl_socket_open2(protocol, SOCK_CLOEXEC);
   if (socket == nullptr) return Error::from_errno("netlink socket");
@@ -319,7 +310,7 @@ Result<void> Netlink::add_static_fdb_entry(const std::string& name, const std::a
   return transact("add static FDB entry on " + name);
 }
 
-Result<void> Netlink::append_fdb_flood_entry(const std::string& name, const InetAddress& remote) {
+Result<void> Netlink::append_fdb_flood_entry(const std::string& name, const core::IpAddress& remote) {
   auto index = index_of(name);
   if (!index) return index.error();
   // What `bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE` sends (iproute2
@@ -339,7 +330,7 @@ Result<void> Netlink::append_fdb_flood_entry(const std::string& name, const Inet
   return transact("append FDB flood entry on " + name);
 }
 
-Result<int> Netlink::route_oif(const InetAddress& destination) {
+Result<int> Netlink::route_oif(const core::IpAddress& destination) {
   // As `ip route get DESTINATION`: RTM_GETROUTE without NLM_F_DUMP, RTA_DST of full length;
   // the kernel answers one RTM_NEWROUTE (rtnetlink(7)) whose RTA_OIF is the interface.
   nlmsghdr* message = begin(m_buffer, m_seq, RTM_GETROUTE, NLM_F_ACK);

@@ -28,6 +28,7 @@
 
 #include <linux/netlink.h>
 
+#include <squib/core/ip_address.hpp>
 #include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/result.hpp>
 
@@ -110,25 +111,15 @@ struct LinkChange {
   std::optional<std::array<std::uint8_t, 6>> address;  // the link's MAC (IFLA_ADDRESS)
 };
 
-// An IPv4 or IPv6 address as netlink carries it: network byte order, 4 or 16 bytes.
-struct InetAddress {
-  bool ipv6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4: the first 4
-  std::size_t size() const { return ipv6 ? 16 : 4; }
-  bool operator==(const InetAddress&) const = default;
-};
-// A dotted quad or an RFC 4291 text IPv6 address (inet_pton(3)); nullopt when neither.
-std::optional<InetAddress> parse_inet_address(std::string_view text);
-
 // What create_vxlan asks of the kernel (IFLA_VXLAN_*, linux/if_link.h; ip-link(8) `type
 // vxlan`). `local` and `group` are of one family.
 struct VxlanLinkParams {
-  std::uint32_t vni = 0;             // IFLA_VXLAN_ID
-  InetAddress local;                 // IFLA_VXLAN_LOCAL / LOCAL6: the tunnel's source
-  std::optional<InetAddress> group;  // IFLA_VXLAN_GROUP / GROUP6: multicast group
-  std::uint16_t port = 4789;         // IFLA_VXLAN_PORT (the UDP destination port)
-  int link = 0;                      // IFLA_VXLAN_LINK: the underlay ifindex, 0 for none
-  bool learning = true;              // IFLA_VXLAN_LEARNING: learn remote VTEPs from what arrives
+  std::uint32_t vni = 0;                 // IFLA_VXLAN_ID
+  core::IpAddress local;                 // IFLA_VXLAN_LOCAL / LOCAL6: the tunnel's source
+  std::optional<core::IpAddress> group;  // IFLA_VXLAN_GROUP / GROUP6: multicast group
+  std::uint16_t port = 4789;             // IFLA_VXLAN_PORT (the UDP destination port)
+  int link = 0;                          // IFLA_VXLAN_LINK: the underlay ifindex, 0 for none
+  bool learning = true;                  // IFLA_VXLAN_LEARNING: learn remote VTEPs from what arrives
 };
 
 class Netlink {
@@ -147,10 +138,10 @@ class Netlink {
   // Adds `remote` to the VXLAN device `name`'s default destinations: frames for no known MAC
   // (broadcast, multicast, unknown unicast) are sent to every such remote (head-end
   // replication), as `bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE` (bridge(8)).
-  core::Result<void> append_fdb_flood_entry(const std::string& name, const InetAddress& remote);
+  core::Result<void> append_fdb_flood_entry(const std::string& name, const core::IpAddress& remote);
   // The interface the kernel would send a packet to `destination` by (RTM_GETROUTE for one
   // address, as `ip route get`): its RTA_OIF index.
-  core::Result<int> route_oif(const InetAddress& destination);
+  core::Result<int> route_oif(const core::IpAddress& destination);
   core::Result<void> delete_link(const std::string& name);
   core::Result<void> set_link(const std::string& name, const LinkChange& change);
   // Adds ADDRESS/PREFIX (IPv4, network byte order) with the subnet's broadcast address.

@@ -1,7 +1,5 @@
 #include <squib/platform/linux/vxlan_uplink.hpp>
 
-#include <net/if.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <squib/core/assert.hpp>
 #include <squib/core/fnv1a.hpp>
 
 namespace squib::platform {
@@ -37,7 +36,8 @@ Result<Underlay> link_by_index(Netlink& netlink, int index) {
 
 // spec.dev when given; else the interface the route to the first remote (or the group)
 // leaves by, as the kernel would pick it for the tunnel's packets.
-Result<Underlay> resolve_underlay(Netlink& netlink, const proto::VxlanUplink& spec, const InetAddress& destination) {
+Result<Underlay> resolve_underlay(Netlink& netlink, const proto::VxlanUplink& spec,
+                                  const core::IpAddress& destination) {
   if (spec.dev) {
     auto link = netlink.find_link(*spec.dev);
     if (!link) return link.error();
@@ -54,46 +54,44 @@ Result<Underlay> resolve_underlay(Netlink& netlink, const proto::VxlanUplink& sp
 }
 
 struct ParsedSpec {
-  InetAddress local;
-  std::vector<InetAddress> remotes;
-  std::optional<InetAddress> group;
+  core::IpAddress local;
+  std::vector<core::IpAddress> remotes;
+  std::optional<core::IpAddress> group;
 };
 
+// The spec as netlink carries it. parse_network_spec has already checked every address
+// (literal, one family, unicast remotes, a multicast group, exactly one of remotes and group),
+// so a failure here is a caller that skipped it: an internal error, not a user's.
 Result<ParsedSpec> parse_spec(const proto::VxlanUplink& spec) {
-  ParsedSpec out;
-  const auto local = parse_inet_address(spec.local);
-  if (!local) return Error{EINVAL, "uplink: local " + spec.local + " is not an IP address"};
-  out.local = *local;
-  const auto parse_peer = [&out](const std::string& text, const char* what) -> Result<InetAddress> {
-    const auto address = parse_inet_address(text);
-    if (!address) return Error{EINVAL, std::string("uplink: ") + what + " " + text + " is not an IP address"};
-    if (address->ipv6 != out.local.ipv6) {
-      return Error{EINVAL, std::string("uplink: ") + what + " " + text + " is not of local's address family"};
-    }
-    return *address;
+  const auto unchecked = [](const std::string& text) {
+    return Error{EINVAL, "uplink: " + text + " was not validated as an IP address (parse_network_spec)"};
   };
+  ParsedSpec out;
+  const auto local = core::parse_ip_address(spec.local);
+  if (!local) return unchecked(spec.local);
+  out.local = *local;
   for (const auto& remote : spec.remotes) {
-    auto address = parse_peer(remote, "remote");
-    if (!address) return address.error();
-    out.remotes.push_back(address.value());
+    const auto address = core::parse_ip_address(remote);
+    if (!address) return unchecked(remote);
+    out.remotes.push_back(*address);
   }
   if (spec.group) {
-    auto address = parse_peer(*spec.group, "group");
-    if (!address) return address.error();
-    out.group = address.value();
+    out.group = core::parse_ip_address(*spec.group);
+    if (!out.group) return unchecked(*spec.group);
   }
-  if (out.remotes.empty() == !out.group) return Error{EINVAL, "uplink: exactly one of remotes and group is needed"};
+  SQUIB_ASSERT(out.remotes.empty() == out.group.has_value());
   return out;
 }
 
 // Everything after the device exists; the caller deletes the device when this fails.
 Result<void> configure(Netlink& netlink, const std::string& device, const std::string& bridge, const ParsedSpec& parsed,
                        const VxlanUplinkState& state, const std::array<std::uint8_t, 6>& gateway_mac) {
-  const unsigned bridge_index = ::if_nametoindex(bridge.c_str());
-  if (bridge_index == 0) return Error::from_errno("bridge " + bridge);
+  auto bridge_link = netlink.find_link(bridge);
+  if (!bridge_link) return bridge_link.error();
+  if (!bridge_link.value()) return Error{ENODEV, "bridge " + bridge + ": no such interface"};
   LinkChange port;
   port.mtu = state.network_mtu;
-  port.master = static_cast<int>(bridge_index);
+  port.master = bridge_link.value()->index;
   if (auto done = netlink.set_link(device, port); !done) return done;
   for (const auto& remote : parsed.remotes) {
     if (auto done = netlink.append_fdb_flood_entry(device, remote); !done) return done;
@@ -116,7 +114,7 @@ Result<VxlanUplinkState> create_vxlan_uplink(Netlink& netlink, const std::string
                                              std::uint32_t gateway) {
   auto parsed = parse_spec(spec);
   if (!parsed) return parsed.error();
-  const InetAddress& destination = parsed.value().group ? *parsed.value().group : parsed.value().remotes.front();
+  const core::IpAddress& destination = parsed.value().group ? *parsed.value().group : parsed.value().remotes.front();
   auto underlay = resolve_underlay(netlink, spec, destination);
   if (!underlay) return Error{underlay.error().code, "uplink: " + underlay.error().message};
 
