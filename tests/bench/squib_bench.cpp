@@ -3,6 +3,7 @@
 //   squib-bench throughput --target PATH --local PATH [--size S] [--window W]
 //                          [--duration SEC | --frames N] [--src-mac MAC]
 //   squib-bench pingpong   --target PATH --local PATH [--size S] [--duration SEC | --frames N]
+//   (either with --target stream:PATH [--udp GUEST_IP[:GPORT],GATEWAY_IP:PORT]: passt driven directly)
 //   squib-bench reflect    --listen PATH
 //   squib-bench oneway|oneway-pingpong|blast|vm ...   (one direction A -> B over sockets or
 //                                             TAPs; idle and stalled VMMs: oneway.hpp)
@@ -21,12 +22,20 @@
 //
 // Frames are Ethernet-shaped: dst ff:ff:ff:ff:ff:ff, src --src-mac (the attachment's MAC, so
 // squib-netd's anti-spoofing passes them), EtherType 0x88b5, a 64-bit sequence number, filler.
+// With --udp they are UDP datagrams from the guest's address to the gateway instead
+// (udp_workload.hpp): the generator first resolves the gateway's MAC by ARP, then counts only
+// the echoes (UDP from the gateway's PORT back to it) and ignores whatever else arrives.
+// --target stream:PATH connects to passt's --socket PATH as QEMU's -netdev stream does (no
+// --local): each frame is preceded by its length, 4 bytes big-endian (passt tap.c); a batch
+// goes out in one writev, and the byte stream read back is cut into frames with every length
+// checked (0 or more than 65536 ends the run: the peer broke the protocol).
 // throughput, pingpong and reflect stay on Unix sockets; only oneway touches TAPs (the ones
 // scripts/bench makes or squib-netd hands over, in the network namespace the bench makes).
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,12 +48,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "oneway.hpp"
 #include "report.hpp"
+#include "udp_workload.hpp"
 
 namespace {
 
@@ -55,6 +66,8 @@ constexpr std::size_t k_send_batch = 32;
 constexpr std::size_t k_recv_batch = 64;
 constexpr std::size_t k_max_frame = 65536;
 constexpr int k_buffer_bytes = 4 * 1024 * 1024;
+constexpr std::string_view k_stream_prefix = "stream:";
+constexpr std::size_t k_stream_header = 4;  // QEMU stream framing: 32-bit big-endian length
 
 struct Options {
   std::string command;
@@ -67,6 +80,7 @@ struct Options {
   std::uint64_t frames = 0;  // 0: bounded by duration instead
   std::array<std::uint8_t, 6> src_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
   std::string label;
+  std::optional<squib::bench::UdpWorkload> udp;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -135,6 +149,9 @@ Options parse(int argc, char** argv) {
       opt.frames = std::stoull(value);
     } else if (arg == "--label") {
       opt.label = value;
+    } else if (arg == "--udp") {
+      opt.udp = squib::bench::parse_udp_workload(value);
+      if (!opt.udp) usage("--udp needs GUEST_IP[:GUEST_PORT],GATEWAY_IP:PORT");
     } else if (arg == "--src-mac") {
       unsigned b[6] = {};
       if (std::sscanf(value.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
@@ -147,6 +164,8 @@ Options parse(int argc, char** argv) {
   }
   if (opt.size < 22 || opt.size > k_max_frame) usage("--size must be 22..65536");
   if (opt.window < 1) usage("--window must be at least 1");
+  if (opt.udp && opt.size < squib::bench::k_udp_min_frame) usage("--size must be at least 50 with --udp");
+  if (opt.udp && opt.size > 14 + 65535) usage("--size must be at most 65549 with --udp");
   return opt;
 }
 
@@ -204,24 +223,26 @@ int reflect(const Options& opt) {
 // ---------------------------------------------------------------------------------------------
 // generator
 
+// The generator's link to the relay under test: an AF_UNIX datagram socket bound at --local
+// and connect()ed to --target (QEMU -netdev dgram), or with --target stream:PATH a stream
+// socket connected to PATH (QEMU -netdev stream; passt --socket). Buffers are made once.
 struct Generator {
   explicit Generator(const Options& options) : opt(options) {
-    if (opt.target.empty() || opt.local.empty()) usage("needs --target and --local");
-    fd = bound_socket(opt.local);
-    const auto remote = unix_address(opt.target);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0) die("connect " + opt.target);
-    // Template frames: one per send slot, so a batch never reuses a buffer in flight.
-    tx_pool.resize(k_send_batch * opt.size);
-    for (std::size_t i = 0; i < k_send_batch; ++i) {
-      auto* f = tx_pool.data() + i * opt.size;
-      std::memset(f, 0xff, 6);
-      std::memcpy(f + 6, opt.src_mac.data(), 6);
-      f[12] = 0x88;
-      f[13] = 0xb5;
-      for (std::size_t b = 22; b < opt.size; ++b) f[b] = static_cast<std::uint8_t>(b);
-      tx_iov[i] = iovec{f, opt.size};
-      tx_msgs[i].msg_hdr.msg_iov = &tx_iov[i];
-      tx_msgs[i].msg_hdr.msg_iovlen = 1;
+    const std::string_view target = opt.target;
+    stream = target.starts_with(k_stream_prefix);
+    if (stream) {
+      const std::string path(target.substr(k_stream_prefix.size()));
+      fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) die("socket");
+      size_buffers(fd);
+      const auto remote = unix_address(path);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0) die("connect " + path);
+      rx_stream.resize(4 * (k_stream_header + k_max_frame));
+    } else {
+      if (opt.target.empty() || opt.local.empty()) usage("needs --target and --local");
+      fd = bound_socket(opt.local);
+      const auto remote = unix_address(opt.target);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0) die("connect " + opt.target);
     }
     rx_pool.resize(k_recv_batch * k_max_frame);
     for (std::size_t i = 0; i < k_recv_batch; ++i) {
@@ -229,10 +250,36 @@ struct Generator {
       rx_msgs[i].msg_hdr.msg_iov = &rx_iov[i];
       rx_msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    squib::bench::Mac dst{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    if (opt.udp) dst = resolve_gateway();
+    // Template frames: one per send slot, so a batch never reuses a buffer in flight.
+    tx_pool.resize(k_send_batch * opt.size);
+    const std::uint32_t length = static_cast<std::uint32_t>(opt.size);
+    const std::array<std::uint8_t, k_stream_header> prefix{
+        static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
+        static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
+    for (std::size_t i = 0; i < k_send_batch; ++i) {
+      auto* f = tx_pool.data() + i * opt.size;
+      if (opt.udp) {
+        squib::bench::write_udp_frame({f, opt.size}, opt.src_mac, dst, *opt.udp);
+      } else {
+        std::memcpy(f, dst.data(), 6);
+        std::memcpy(f + 6, opt.src_mac.data(), 6);
+        f[12] = 0x88;
+        f[13] = 0xb5;
+        for (std::size_t b = 22; b < opt.size; ++b) f[b] = static_cast<std::uint8_t>(b);
+      }
+      tx_iov[i] = iovec{f, opt.size};
+      tx_msgs[i].msg_hdr.msg_iov = &tx_iov[i];
+      tx_msgs[i].msg_hdr.msg_iovlen = 1;
+      tx_prefix[i] = prefix;
+      tx_stream_iov[2 * i] = iovec{tx_prefix[i].data(), k_stream_header};
+      tx_stream_iov[2 * i + 1] = tx_iov[i];
+    }
   }
   ~Generator() {
     ::close(fd);
-    ::unlink(opt.local.c_str());
+    if (!stream) ::unlink(opt.local.c_str());
   }
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;
@@ -242,14 +289,22 @@ struct Generator {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
 
-  // Sends up to `count` frames; returns how many the kernel took (0 on EAGAIN).
+  // Sends up to `count` frames; returns how many the kernel took (0 on EAGAIN). On a stream
+  // the whole batch goes out (a blocking writev, finished when the kernel takes part of it):
+  // the window bounds what is in flight far below the socket buffers.
   std::size_t send(std::size_t count) {
     count = std::min(count, k_send_batch);
+    const std::size_t seq_at = opt.udp ? squib::bench::k_udp_seq_offset : 14;
     for (std::size_t i = 0; i < count; ++i) {
       const std::uint64_t seq = next_seq++;
-      std::memcpy(static_cast<std::uint8_t*>(tx_iov[i].iov_base) + 14, &seq, sizeof seq);
+      std::memcpy(static_cast<std::uint8_t*>(tx_iov[i].iov_base) + seq_at, &seq, sizeof seq);
     }
     ++send_calls;
+    if (stream) {
+      std::copy_n(tx_stream_iov.begin(), 2 * count, tx_scratch.begin());  // write_all edits it
+      write_all(tx_scratch.data(), 2 * count);
+      return count;
+    }
     const int n = ::sendmmsg(fd, tx_msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
@@ -263,31 +318,137 @@ struct Generator {
     return static_cast<std::size_t>(n);
   }
 
-  // Waits (up to the socket's receive timeout) for at least one frame; returns how many.
+  // Waits (up to the socket's receive timeout) for at least one frame; returns how many of
+  // the frames read count: all of them, or with --udp the echoes only.
   std::size_t receive(bool wait) {
     ++recv_calls;
+    counted = 0;
+    if (stream) {
+      receive_stream(wait);
+      return counted;
+    }
     const int n = ::recvmmsg(fd, rx_msgs.data(), k_recv_batch, wait ? MSG_WAITFORONE : MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
       die("recvmmsg");
     }
     for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-      if (rx_msgs[i].msg_len != opt.size) ++wrong_size;
+      on_frame({static_cast<const std::uint8_t*>(rx_iov[i].iov_base), rx_msgs[i].msg_len});
     }
-    return static_cast<std::size_t>(n);
+    return counted;
+  }
+
+  // One read of the byte stream (whatever is there, up to the free buffer), then every
+  // complete frame in it; a partial one waits at the front for the next read.
+  void receive_stream(bool wait) {
+    const ssize_t n = ::recv(fd, rx_stream.data() + rx_have, rx_stream.size() - rx_have, wait ? 0 : MSG_DONTWAIT);
+    if (n == 0) {
+      errno = ECONNRESET;
+      die("peer closed " + opt.target);
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      die("recv " + opt.target);
+    }
+    rx_have += static_cast<std::size_t>(n);
+    std::size_t at = 0;
+    while (rx_have - at >= k_stream_header) {
+      const std::uint8_t* p = rx_stream.data() + at;
+      const std::size_t length =
+          (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+      if (length == 0 || length > k_max_frame) {
+        errno = EPROTO;
+        die("frame length " + std::to_string(length) + " from " + opt.target);
+      }
+      if (rx_have - at - k_stream_header < length) break;
+      on_frame({p + k_stream_header, length});
+      at += k_stream_header + length;
+    }
+    std::memmove(rx_stream.data(), rx_stream.data() + at, rx_have - at);
+    rx_have -= at;
+  }
+
+  void on_frame(std::span<const std::uint8_t> frame) {
+    if (opt.udp) {
+      if (const auto mac = squib::bench::arp_reply_from_gateway(frame, *opt.udp)) {
+        gateway_mac = *mac;
+        return;
+      }
+      if (!squib::bench::is_udp_echo(frame, *opt.udp)) {
+        ++other_frames;  // passt's other traffic (e.g. IPv6 neighbour discovery): not ours
+        return;
+      }
+    }
+    if (frame.size() != opt.size) ++wrong_size;
+    ++counted;
+  }
+
+  void write_all(iovec* iov, std::size_t count) {
+    while (count > 0) {
+      ssize_t n = ::writev(fd, iov, static_cast<int>(count));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        die("writev " + opt.target);
+      }
+      while (count > 0 && static_cast<std::size_t>(n) >= iov->iov_len) {
+        n -= static_cast<ssize_t>(iov->iov_len);
+        ++iov;
+        --count;
+      }
+      if (count > 0) {  // a partial write: the rest of this iovec first (it is ours to edit)
+        iov->iov_base = static_cast<std::uint8_t*>(iov->iov_base) + n;
+        iov->iov_len -= static_cast<std::size_t>(n);
+      }
+    }
+  }
+
+  // ARP for the gateway as a guest does, up to 5 tries 200 ms apart; exits if none answers.
+  squib::bench::Mac resolve_gateway() {
+    const auto request = squib::bench::arp_request(opt.src_mac, *opt.udp);
+    set_receive_timeout(50'000);
+    for (int attempt = 0; attempt < 5 && !gateway_mac; ++attempt) {
+      if (stream) {
+        const auto length = static_cast<std::uint32_t>(request.size());
+        std::array<std::uint8_t, k_stream_header> prefix{0, 0, static_cast<std::uint8_t>(length >> 8),
+                                                         static_cast<std::uint8_t>(length)};
+        std::array<iovec, 2> iov{iovec{prefix.data(), prefix.size()},
+                                 iovec{const_cast<std::uint8_t*>(request.data()), request.size()}};
+        write_all(iov.data(), iov.size());
+      } else if (::send(fd, request.data(), request.size(), 0) < 0) {
+        die("send ARP request to " + opt.target);
+      }
+      const std::uint64_t until = squib::bench::now_ns() + 200'000'000;
+      while (!gateway_mac && squib::bench::now_ns() < until) receive(true);
+    }
+    if (!gateway_mac) {
+      errno = ETIMEDOUT;
+      die("no ARP reply for the gateway from " + opt.target);
+    }
+    recv_calls = 0;
+    other_frames = 0;
+    return *gateway_mac;
   }
 
   const Options& opt;
   int fd = -1;
+  bool stream = false;
   std::uint64_t next_seq = 0;
   std::uint64_t send_calls = 0;
   std::uint64_t send_full = 0;
   std::uint64_t recv_calls = 0;
   std::uint64_t wrong_size = 0;
+  std::uint64_t other_frames = 0;
+  std::size_t counted = 0;
+  std::optional<squib::bench::Mac> gateway_mac;
   std::vector<std::uint8_t> tx_pool;
   std::vector<std::uint8_t> rx_pool;
+  std::vector<std::uint8_t> rx_stream;
+  std::size_t rx_have = 0;
   std::array<iovec, k_send_batch> tx_iov{};
   std::array<mmsghdr, k_send_batch> tx_msgs{};
+  std::array<std::array<std::uint8_t, k_stream_header>, k_send_batch> tx_prefix{};
+  std::array<iovec, 2 * k_send_batch> tx_stream_iov{};
+  std::array<iovec, 2 * k_send_batch> tx_scratch{};
   std::array<iovec, k_recv_batch> rx_iov{};
   std::array<mmsghdr, k_recv_batch> rx_msgs{};
 };
@@ -344,12 +505,12 @@ int throughput(const Options& opt) {
   std::printf(
       ",\"window\":%zu,\"elapsed_s\":%.4f,\"sent\":%llu,\"received\":%llu,\"drops\":%llu"
       ",\"frames_per_s\":%.1f,\"mbit_per_s\":%.2f,\"stalls\":%llu,\"send_full\":%llu"
-      ",\"send_calls\":%llu,\"recv_calls\":%llu,\"wrong_size\":%llu}\n",
+      ",\"send_calls\":%llu,\"recv_calls\":%llu,\"wrong_size\":%llu,\"other_frames\":%llu}\n",
       opt.window, elapsed, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received),
       static_cast<unsigned long long>(sent - counted), fps, fps * static_cast<double>(opt.size) * 8.0 / 1e6,
       static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(gen.send_full),
       static_cast<unsigned long long>(gen.send_calls), static_cast<unsigned long long>(gen.recv_calls),
-      static_cast<unsigned long long>(gen.wrong_size));
+      static_cast<unsigned long long>(gen.wrong_size), static_cast<unsigned long long>(gen.other_frames));
   return 0;
 }
 
