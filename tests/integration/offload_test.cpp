@@ -35,7 +35,7 @@ std::uint16_t tcp_checksum(const Bytes& f) {
   for (std::size_t i = 26; i < 34; i += 2) sum += be16(f, i);
   sum += 6;
   sum += f.size() - 34;
-  for (std::size_t i = 34; i + 1 < f.size(); i += 2) sum += i == 50 ? 0 : be16(f, i);
+  for (std::size_t i = 34; i + 1 < f.size(); i += 2) sum += i == 50 ? 0U : static_cast<unsigned>(be16(f, i));
   if ((f.size() - 34) % 2 != 0) sum += static_cast<std::uint64_t>(f.back()) << 8U;
   while ((sum >> 16U) != 0) sum = (sum & 0xffffU) + (sum >> 16U);
   return static_cast<std::uint16_t>(~sum & 0xffffU);
