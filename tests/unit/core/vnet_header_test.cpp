@@ -120,7 +120,7 @@ TEST_CASE("header_for_tap describes an offload VM's frame to the kernel", "[core
   }
   SECTION("a small TCP frame gets NEEDS_CSUM only") {
     const Frame f = tcp4(100);
-    const auto& tap = std::get<TapFrame>(core::header_for_tap(f, 1500));
+    const TapFrame tap = std::get<TapFrame>(core::header_for_tap(f, 1500));
     CHECK(tap.header.gso_type == core::k_vnet_gso_none);
     CHECK(tap.header.flags == core::k_vnet_needs_csum);
     Frame written = as_written(f, tap);
@@ -129,7 +129,7 @@ TEST_CASE("header_for_tap describes an offload VM's frame to the kernel", "[core
   }
   SECTION("a UDP frame gets NEEDS_CSUM at offset 6; a UDP super-frame is oversize") {
     const Frame f = tcp4(33, 0, 17);
-    const auto& tap = std::get<TapFrame>(core::header_for_tap(f, 1500));
+    const TapFrame tap = std::get<TapFrame>(core::header_for_tap(f, 1500));
     CHECK(tap.header.csum_offset == 6);
     Frame written = as_written(f, tap);
     REQUIRE_FALSE(core::complete_checksum(tap.header, written));
