@@ -434,7 +434,8 @@ StatusResult some_status() {
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}, std::nullopt};
+  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt,
+                     {},    std::nullopt};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -542,7 +543,8 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
+  json start = squib::proto::to_json(
+      StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;
@@ -620,7 +622,8 @@ TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
   const auto tap = parse_start_params({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
   REQUIRE(tap.handoff == squib::proto::Handoff::tap);
   CHECK(tap.queues == 4);
-  CHECK(parse_start_params({{"name", "t"}, {"mode", "shared"}, {"handoff", "fd"}}).handoff == squib::proto::Handoff::fd);
+  CHECK(parse_start_params({{"name", "t"}, {"mode", "shared"}, {"handoff", "fd"}}).handoff ==
+        squib::proto::Handoff::fd);
   CHECK_FALSE(parse_start_params({{"name", "t"}}).handoff.has_value());
   CHECK(parse_start_params({{"name", "t"}}).queues == 1);
   // Round trip (state.json): the handoff and its queues come back.
@@ -634,6 +637,40 @@ TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
         "handoff: cannot be combined with fd_passing (the VM gets the TAP itself)");
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"queues", 2}}) == "queues: applies only with handoff");
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 17}}).starts_with("queues: "));
+}
+
+TEST_CASE("parse_start_params: offload", "[proto][messages]") {
+  const auto on = parse_start_params({{"name", "t"}, {"mode", "host"}, {"offload", true}});
+  CHECK(on.offload);
+  CHECK_FALSE(parse_start_params({{"name", "t"}}).offload);
+  CHECK(parse_start_params({{"name", "t"}, {"mode", "bridged"}, {"bridge", "br0"}, {"offload", true}}).offload);
+  // Round trip (state.json): offload comes back; absent when off.
+  CHECK(parse_start_params(squib::proto::to_json(on)).offload);
+  CHECK_FALSE(squib::proto::to_json(parse_start_params({{"name", "t"}})).contains("offload"));
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"offload", "yes"}}) == "offload: must be true or false");
+  CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"offload", true}}) ==
+        "offload: applies only to modes host, shared and bridged (a userspace stack takes plain frames)");
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"offload", true}}) ==
+        "offload: cannot be combined with handoff (the VMM sets the TAP's offloads itself)");
+  CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"offload", false}}) == "(accepted)");
+}
+
+TEST_CASE("StartResult carries offload and max_packet_size", "[proto][messages]") {
+  squib::proto::StartResult result;
+  result.name = "t";
+  result.mac = "02:00:00:00:00:01";
+  result.socket = "/run/squib-net/t.sock";
+  result.max_packet_size = 65550;
+  result.offload = true;
+  const json encoded = squib::proto::to_json(result);
+  CHECK(encoded["offload"] == true);
+  CHECK(encoded["max_packet_size"] == 65550);
+  squib::proto::StartResult decoded;
+  squib::proto::from_json(encoded, decoded);
+  CHECK(decoded.offload);
+  CHECK(decoded.max_packet_size == 65550U);
+  result.offload = false;
+  CHECK_FALSE(squib::proto::to_json(result).contains("offload"));
 }
 
 TEST_CASE("StartResult and AttachmentInfo carry a handed-off TAP's name", "[proto][messages]") {
