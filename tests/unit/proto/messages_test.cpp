@@ -434,8 +434,7 @@ StatusResult some_status() {
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt,
-                     {},    std::nullopt};
+  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}, std::nullopt};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -543,8 +542,7 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(
-      StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
+  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;
@@ -622,8 +620,7 @@ TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
   const auto tap = parse_start_params({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 4}});
   REQUIRE(tap.handoff == squib::proto::Handoff::tap);
   CHECK(tap.queues == 4);
-  CHECK(parse_start_params({{"name", "t"}, {"mode", "shared"}, {"handoff", "fd"}}).handoff ==
-        squib::proto::Handoff::fd);
+  CHECK(parse_start_params({{"name", "t"}, {"mode", "shared"}, {"handoff", "fd"}}).handoff == squib::proto::Handoff::fd);
   CHECK_FALSE(parse_start_params({{"name", "t"}}).handoff.has_value());
   CHECK(parse_start_params({{"name", "t"}}).queues == 1);
   // Round trip (state.json): the handoff and its queues come back.
