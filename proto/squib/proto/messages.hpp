@@ -314,8 +314,8 @@ struct LoopStatus {
 // run_dir, networks, backends: {passt, gvproxy}} (a backend's resolved path, or null).
 // `status.kernel`: what serves host/shared/bridged on this machine and what it can do.
 struct KernelStatus {
-  std::optional<std::string> backend;        // "bridge" (Linux), "vmnet" (macOS); null: userspace only
-  std::string os;                            // e.g. "Linux 6.1.0-18-amd64", "macOS 15.2 (Darwin 24.2.0)"
+  std::optional<std::string> backend;  // "bridge" (Linux), "vmnet" (macOS); null: userspace only
+  std::string os;                      // e.g. "Linux 6.1.0-18-amd64", "macOS 15.2 (Darwin 24.2.0)"
   std::map<std::string, bool> capabilities;  // feature → available on this OS (and build)
 };
 

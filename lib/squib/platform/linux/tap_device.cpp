@@ -27,8 +27,7 @@ core::Result<void> enable_vnet(int fd, const std::string& name) {
 }  // namespace
 
 core::Result<core::Fd> open_tap(const std::string& name, bool vnet) {
-  if (name.empty() || name.size() > k_max_ifname)
-    return core::Error{EINVAL, "TAP name '" + name + "' does not fit IFNAMSIZ"};
+  if (name.empty() || name.size() > k_max_ifname) return core::Error{EINVAL, "TAP name '" + name + "' does not fit IFNAMSIZ"};
   core::Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return core::Error::from_errno("open /dev/net/tun");
   ifreq request{};
@@ -42,8 +41,7 @@ core::Result<core::Fd> open_tap(const std::string& name, bool vnet) {
 }
 
 core::Result<core::Fd> create_handoff_tap(const std::string& name, const HandoffTapOptions& options) {
-  if (name.empty() || name.size() > k_max_ifname)
-    return core::Error{EINVAL, "TAP name '" + name + "' does not fit IFNAMSIZ"};
+  if (name.empty() || name.size() > k_max_ifname) return core::Error{EINVAL, "TAP name '" + name + "' does not fit IFNAMSIZ"};
   core::Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
   if (!fd) return core::Error::from_errno("open /dev/net/tun");
   ifreq request{};
