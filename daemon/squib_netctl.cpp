@@ -398,6 +398,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tap", "fd"}));
   std::optional<std::uint32_t> queues;
   start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");
+  bool offload = false;
+  start_cmd->add_flag("--offload", offload,
+                      "Offload mode: 64 KiB TCP frames, partial checksums (krunkit offloading=on); not with "
+                      "--handoff or userspace");
   bool exec = false;
   start_cmd->add_flag("--exec", exec, "With --fd-passing or --handoff fd: run the command after -- holding the fd");
   start_cmd->add_option("command", exec_command,
@@ -499,6 +503,7 @@ int main(int argc, char** argv) {
     params.fd_passing = fd_passing;
     if (handoff) params.handoff = *handoff == "tap" ? squib::proto::Handoff::tap : squib::proto::Handoff::fd;
     if (queues) params.queues = *queues;
+    params.offload = offload;
     if (userspace_kind) params.userspace.kind = *userspace_kind;
     params.userspace.path = userspace_path;
     params.userspace.args = userspace_args;

@@ -21,7 +21,8 @@ trap 'rm -rf "$out"' EXIT
 status=0
 # (--quick has 14 idle VMs in the many-VM paths instead of 62.)
 for scenario in limit naive squib naive-fast squib-fast tap-ceiling handoff relay-host naive-tap \
-  pair-1 pair+6idle pair+14idle pair+14aged 4-pairs pair+busy pair+stalled passt-direct passt-squib; do
+  pair-1 pair+6idle pair+14idle pair+14aged 4-pairs pair+busy pair+stalled passt-direct passt-squib \
+  tap-ceiling-vnet relay-host-offload; do
   received=$(jq --arg s "$scenario" \
     '[.raw[] | select(.label == $s and (.mode == "throughput" or .mode == "oneway")) | .received] | add // 0' \
     "$out/bench.json")

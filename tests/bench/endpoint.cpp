@@ -55,6 +55,7 @@ Endpoint::Endpoint(Endpoint&& other) noexcept
     : m_fd(std::exchange(other.m_fd, -1)),
       m_is_tap(other.m_is_tap),
       m_header(other.m_header),
+      m_tx_header(other.m_tx_header),
       m_name(std::move(other.m_name)),
       m_unlink(std::exchange(other.m_unlink, {})),
       m_rx_pool(std::move(other.m_rx_pool)),
@@ -108,11 +109,21 @@ Endpoint Endpoint::tap(const std::string& ifname, bool vnet_hdr) {
   return Endpoint(fd, true, header, ifname, {});
 }
 
+void Endpoint::set_gso(std::uint16_t mss) {
+  if (!m_is_tap || m_header < 10) die("--gso needs TAPs with a virtio-net header (--vnet-hdr)");
+  // struct virtio_net_hdr (linux/virtio_net.h), little-endian: flags NEEDS_CSUM, gso_type
+  // TCPV4, hdr_len 54, gso_size, csum_start 34, csum_offset 16.
+  const std::array<std::uint8_t, 10> header{
+      1, 1, 54, 0, static_cast<std::uint8_t>(mss & 0xffU), static_cast<std::uint8_t>(mss >> 8U), 34, 0, 16, 0};
+  std::copy(header.begin(), header.end(), m_tx_header.begin());
+  if (::ioctl(m_fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) != 0) die("TUNSETOFFLOAD " + m_name);
+}
+
 std::size_t Endpoint::send(std::span<const std::span<const std::uint8_t>> frames) {
   if (m_is_tap) {
     std::size_t sent = 0;
     for (const auto& f : frames) {
-      const std::array<iovec, 2> parts{iovec{const_cast<std::uint8_t*>(k_zero_header.data()), m_header},
+      const std::array<iovec, 2> parts{iovec{m_tx_header.data(), m_header},
                                        iovec{const_cast<std::uint8_t*>(f.data()), f.size()}};
       ssize_t n = -1;
       do {

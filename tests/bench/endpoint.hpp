@@ -51,13 +51,18 @@ class Endpoint {
   std::size_t receive(int timeout_ms);
   [[nodiscard]] std::span<const std::uint8_t> frame(std::size_t i) const;
   [[nodiscard]] const std::string& name() const { return m_name; }
+  // A TAP with a virtio-net header: frames sent get a GSO TCPV4 + NEEDS_CSUM header (TCP/IPv4
+  // frames with a 20-byte IPv4 and TCP header, segment size `mss`), and TUNSETOFFLOAD lets
+  // the kernel hand GSO frames to this TAP's reader whole.
+  void set_gso(std::uint16_t mss);
 
  private:
   Endpoint(int fd, bool is_tap, std::size_t header, std::string name, std::string unlink_path);
 
   int m_fd = -1;
   bool m_is_tap = false;
-  std::size_t m_header = 0;  // virtio-net header bytes in front of each TAP frame
+  std::size_t m_header = 0;                    // virtio-net header bytes in front of each TAP frame
+  std::array<std::uint8_t, 16> m_tx_header{};  // what send() puts there (zero: no offload)
   std::string m_name;
   std::string m_unlink;  // the socket's bound path, removed on destruction
   std::vector<std::uint8_t> m_rx_pool;

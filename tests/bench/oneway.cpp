@@ -38,6 +38,8 @@ constexpr std::uint16_t k_port_a = 40000;
 constexpr std::uint16_t k_port_b = 40001;
 constexpr std::size_t k_min_size = 14 + 20 + 8 + 8;  // Ethernet, IPv4, UDP, sequence number
 constexpr std::uint64_t k_probe_seq = ~std::uint64_t{0};
+// --gso: the MSS of a 1500-byte MTU (1500 - 20 - 20), what a guest's TSO uses there.
+constexpr std::uint16_t k_gso_mss = 1460;
 
 struct EndpointSpec {
   std::string tap;
@@ -50,6 +52,12 @@ struct Options {
   EndpointSpec tx;
   EndpointSpec rx;
   bool vnet_hdr = false;
+  // --gso: TCP/IPv4 frames instead of UDP (up to 65536 bytes: one TSO super-frame each), with
+  // the TCP checksum field holding the pseudo-header sum as a guest's NEEDS_CSUM frame does;
+  // TAP ends write them with a GSO TCPV4 virtio-net header (MSS 1460) and take GSO frames
+  // back whole (TUNSETOFFLOAD). The paths of offload attachments (docs/performance.md,
+  // "Offload mode").
+  bool gso = false;
   Mac src_mac{};
   Mac dst_mac{};
   std::uint32_t src_ip = 0;  // network byte order
@@ -71,7 +79,7 @@ struct Options {
                "squib-bench: %s\n"
                "usage: squib-bench oneway|oneway-pingpong (--tx-tap IF | --tx-target PATH --tx-local PATH)\n"
                "         (--rx-tap IF | --rx-target PATH --rx-local PATH) --src-mac MAC --src-ip IPV4\n"
-               "         --dst-mac MAC --dst-ip IPV4 [--vnet-hdr] [--size S] [--duration SEC | --frames N]\n"
+               "         --dst-mac MAC --dst-ip IPV4 [--vnet-hdr] [--gso] [--size S] [--duration SEC | --frames N]\n"
                "         [--label TEXT] [--ready-timeout SEC] [--pingpong SEC] [--settle SEC] [--cpu-of PID]...\n"
                "       squib-bench blast --tx-target PATH --tx-local PATH --src-mac MAC --src-ip IPV4\n"
                "         --dst-mac MAC --dst-ip IPV4 [--size S] [--duration SEC] [--rate FPS] [--label TEXT]\n"
@@ -106,6 +114,10 @@ Options parse(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--vnet-hdr") {
       opt.vnet_hdr = true;
+      continue;
+    }
+    if (arg == "--gso") {
+      opt.gso = true;
       continue;
     }
     if (arg == "--stalled") {
@@ -170,8 +182,11 @@ Options parse(int argc, char** argv) {
   return opt;
 }
 
-Endpoint open(const EndpointSpec& spec, bool vnet_hdr) {
-  return spec.tap.empty() ? Endpoint::socket(spec.target, spec.local) : Endpoint::tap(spec.tap, vnet_hdr);
+Endpoint open(const EndpointSpec& spec, bool vnet_hdr, bool gso = false) {
+  if (spec.tap.empty()) return Endpoint::socket(spec.target, spec.local);
+  Endpoint tap = Endpoint::tap(spec.tap, vnet_hdr);
+  if (gso) tap.set_gso(k_gso_mss);
+  return tap;
 }
 
 void put16(std::uint8_t* p, std::uint16_t v) {
@@ -182,7 +197,7 @@ void put16(std::uint8_t* p, std::uint16_t v) {
 // An Ethernet + IPv4 + UDP frame of `size` bytes (RFC 791 header checksum; no UDP checksum,
 // which RFC 768 allows for IPv4).
 void build_udp(std::uint8_t* f, std::size_t size, const Mac& src_mac, const Mac& dst_mac, std::uint32_t src_ip,
-               std::uint32_t dst_ip, std::uint16_t src_port, std::uint16_t dst_port) {
+               std::uint32_t dst_ip, std::uint16_t src_port, std::uint16_t dst_port, bool tcp = false) {
   std::memset(f, 0, size);
   std::memcpy(f, dst_mac.data(), 6);
   std::memcpy(f + 6, src_mac.data(), 6);
@@ -192,7 +207,7 @@ void build_udp(std::uint8_t* f, std::size_t size, const Mac& src_mac, const Mac&
   put16(ip + 2, static_cast<std::uint16_t>(size - 14));
   ip[6] = 0x40;  // don't fragment
   ip[8] = 64;
-  ip[9] = 17;
+  ip[9] = tcp ? 6 : 17;
   std::memcpy(ip + 12, &src_ip, 4);
   std::memcpy(ip + 16, &dst_ip, 4);
   std::uint32_t sum = 0;
@@ -204,9 +219,22 @@ void build_udp(std::uint8_t* f, std::size_t size, const Mac& src_mac, const Mac&
   put16(udp + 2, dst_port);
   put16(udp + 4, static_cast<std::uint16_t>(size - 34));
   for (std::size_t b = 50; b < size; ++b) f[b] = static_cast<std::uint8_t>(b);
+  if (tcp) {  // RFC 9293 header (data offset 5, ACK|PSH) over the same ports
+    std::memset(udp + 4, 0, 16);
+    udp[12] = 0x50;
+    udp[13] = 0x18;
+    put16(udp + 14, 65535);
+    std::uint32_t pseudo = 6 + static_cast<std::uint32_t>(size - 34);
+    for (std::size_t k = 12; k < 20; k += 2) pseudo += (std::uint32_t{ip[k]} << 8U) | ip[k + 1];
+    while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >> 16U);
+    put16(udp + 16, static_cast<std::uint16_t>(pseudo));  // partial: the receiver completes it
+  }
 }
 
-void set_seq(std::uint8_t* f, std::uint64_t seq) { std::memcpy(f + 42, &seq, sizeof seq); }
+// The sequence number: after the UDP header, or after the TCP header with --gso.
+void set_seq(std::uint8_t* f, std::uint64_t seq, bool tcp = false) {
+  std::memcpy(f + (tcp ? 54 : 42), &seq, sizeof seq);
+}
 
 // An ARP request (RFC 826) from `mac`/`ip` for `target`: the frame a guest sends first.
 std::vector<std::uint8_t> arp_request(const Mac& mac, std::uint32_t ip, std::uint32_t target) {
@@ -226,22 +254,25 @@ std::vector<std::uint8_t> arp_request(const Mac& mac, std::uint32_t ip, std::uin
 }
 
 // Whether `f` is one of ours of the expected size, to `mac` and UDP port `port`.
-bool matches(std::span<const std::uint8_t> f, std::size_t size, const Mac& mac, std::uint16_t port) {
+bool matches(std::span<const std::uint8_t> f, std::size_t size, const Mac& mac, std::uint16_t port, bool tcp = false) {
   return f.size() == size && std::memcmp(f.data(), mac.data(), 6) == 0 && f[12] == 0x08 && f[13] == 0x00 &&
-         f[23] == 17 && f[36] == static_cast<std::uint8_t>(port >> 8U) && f[37] == static_cast<std::uint8_t>(port);
+         f[23] == (tcp ? 6 : 17) && f[36] == static_cast<std::uint8_t>(port >> 8U) &&
+         f[37] == static_cast<std::uint8_t>(port);
 }
 
 struct Path {
   explicit Path(const Options& options)
-      : opt(options), tx(open(options.tx, options.vnet_hdr)), rx(open(options.rx, options.vnet_hdr)) {
+      : opt(options),
+        tx(open(options.tx, options.vnet_hdr, options.gso)),
+        rx(open(options.rx, options.vnet_hdr, options.gso)) {
     forward.resize(k_send_batch * opt.size);
     for (std::size_t i = 0; i < k_send_batch; ++i) {
       build_udp(forward.data() + i * opt.size, opt.size, opt.src_mac, opt.dst_mac, opt.src_ip, opt.dst_ip, k_port_a,
-                k_port_b);
+                k_port_b, opt.gso);
       forward_views[i] = std::span<const std::uint8_t>(forward.data() + i * opt.size, opt.size);
     }
     reply.resize(opt.size);
-    build_udp(reply.data(), opt.size, opt.dst_mac, opt.src_mac, opt.dst_ip, opt.src_ip, k_port_b, k_port_a);
+    build_udp(reply.data(), opt.size, opt.dst_mac, opt.src_mac, opt.dst_ip, opt.src_ip, k_port_b, k_port_a, opt.gso);
   }
 
   // Learn and probe until a probe arrives at B (see oneway.hpp), then drain both sides.
@@ -252,12 +283,13 @@ struct Path {
     bool ready = false;
     while (!ready && now_ns() < until) {
       rx.send(learn_view);
-      set_seq(forward.data(), k_probe_seq);
+      set_seq(forward.data(), k_probe_seq, opt.gso);
       tx.send(std::span(forward_views.data(), 1));
       const std::uint64_t wait_until = now_ns() + 100'000'000;
       while (!ready && now_ns() < wait_until) {
         const std::size_t n = rx.receive(20);
-        for (std::size_t i = 0; i < n; ++i) ready = ready || matches(rx.frame(i), opt.size, opt.dst_mac, k_port_b);
+        for (std::size_t i = 0; i < n; ++i)
+          ready = ready || matches(rx.frame(i), opt.size, opt.dst_mac, k_port_b, opt.gso);
       }
     }
     drain();
@@ -324,7 +356,7 @@ int throughput(Path& path) {
       const std::size_t n = path.rx.receive(10);
       const std::uint64_t now = now_ns();
       for (std::size_t i = 0; i < n; ++i) {
-        if (matches(path.rx.frame(i), opt.size, opt.dst_mac, k_port_b)) {
+        if (matches(path.rx.frame(i), opt.size, opt.dst_mac, k_port_b, opt.gso)) {
           ++received;
           last_rx = now;
         } else {
@@ -341,7 +373,7 @@ int throughput(Path& path) {
     if (opt.frames > 0 ? seq >= opt.frames : now_ns() >= deadline) break;
     std::size_t count = k_send_batch;
     if (opt.frames > 0) count = static_cast<std::size_t>(std::min<std::uint64_t>(count, opt.frames - seq));
-    for (std::size_t i = 0; i < count; ++i) set_seq(path.forward.data() + i * opt.size, seq + i);
+    for (std::size_t i = 0; i < count; ++i) set_seq(path.forward.data() + i * opt.size, seq + i, opt.gso);
     const std::size_t n = path.tx.send(std::span(path.forward_views.data(), count));
     if (n < count) ++refused;
     seq += n;
@@ -395,8 +427,8 @@ int pingpong(Path& path, double duration_s) {
   for (;;) {
     const std::uint64_t t0 = now_ns();
     if (opt.command == "oneway-pingpong" && opt.frames > 0 ? seq >= opt.frames : t0 >= deadline) break;
-    set_seq(path.forward.data(), seq);
-    set_seq(path.reply.data(), seq);
+    set_seq(path.forward.data(), seq, opt.gso);
+    set_seq(path.reply.data(), seq, opt.gso);
     ++seq;
     if (path.tx.send(std::span(path.forward_views.data(), 1)) != 1 ||
         !await(path.rx, opt.size, opt.dst_mac, k_port_b) || path.rx.send(reply_view) != 1 ||

@@ -7,7 +7,7 @@
 //   squib-bench oneway|oneway-pingpong
 //       (--tx-tap IFNAME | --tx-target PATH --tx-local PATH)    A: where frames go in
 //       (--rx-tap IFNAME | --rx-target PATH --rx-local PATH)    B: where they come out
-//       --src-mac MAC --src-ip IPV4 --dst-mac MAC --dst-ip IPV4 [--vnet-hdr]
+//       --src-mac MAC --src-ip IPV4 --dst-mac MAC --dst-ip IPV4 [--vnet-hdr] [--gso]
 //       [--size S] [--duration SEC | --frames N] [--label TEXT] [--ready-timeout SEC]
 //       [--pingpong SEC] [--cpu-of PID]...
 //
@@ -16,6 +16,7 @@
 // table for handed-off TAPs — passes them), UDP 40000 → 40001 carrying a 64-bit sequence
 // number. The receiver counts only frames of exactly --size bytes addressed to B's MAC and
 // UDP port 40001; anything else on B (ARP answers, floods) is counted as `other`.
+// --gso: TCP/IPv4 instead (same ports), one TSO super-frame per frame (oneway.cpp Options).
 //
 // Before measuring, the path is made ready and proven: B sends an ARP request from its own
 // MAC and address (the bridge learns B's port, so nothing floods; a relay learns B's VMM

@@ -50,7 +50,10 @@ struct BackendContext {
   std::string name;      // attachment name, for logs
   core::MacAddress mac;  // the VM's assigned MAC
   std::size_t mtu = 1500;
-  std::size_t max_frame = 1518;      // mtu + Ethernet header + one VLAN tag
+  std::size_t max_frame = 1518;  // mtu + Ethernet header + one VLAN tag
+  // start's `offload` (core/vnet_header.hpp): frames up to core::k_offload_max_frame, TSO
+  // super-frames and partial checksums; max_frame is then k_offload_max_frame.
+  bool offload = false;
   core::FrameSink* to_vm = nullptr;  // where network frames go
   core::AttachmentStats* stats = nullptr;
   // Told when the backend's child (userspace) died on its own and is being restarted: its

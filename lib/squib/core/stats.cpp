@@ -18,6 +18,7 @@ std::string_view to_string(DropReason reason) {
     case DropReason::dhcp_server: return "dhcp_server";
     case DropReason::router_advertisement: return "router_advertisement";
     case DropReason::isolated: return "isolated";
+    case DropReason::bad_vnet_hdr: return "bad_vnet_hdr";
     case DropReason::count_: break;
   }
   return "unknown";

@@ -30,6 +30,9 @@ enum class DropReason : std::uint8_t {
   router_advertisement,  // an ICMPv6 router advertisement from a guest
   // Counted by the kernel for handed-off TAPs (platform/linux/tap_policy.hpp), never by the relay:
   isolated,              // a frame between an isolated attachment and another VM of its bridge
+  // Offload attachments (core/vnet_header.hpp): headers that cannot carry the virtio-net header
+  // the frame needs (VM → TAP), or a TAP's header that does not fit its frame (TAP → VM):
+  bad_vnet_hdr,
   count_
 };
 inline constexpr std::size_t k_drop_reason_count = static_cast<std::size_t>(DropReason::count_);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <squib/core/frame_view.hpp>
+#include <squib/core/vnet_header.hpp>
 #include <squib/platform/socket.hpp>
 #include <squib/service/attachment_registry.hpp>
 
@@ -49,7 +50,11 @@ Outcome<proto::CaptureResult> AttachmentRegistry::capture(const proto::CapturePa
   filter.from_vm = params.direction != proto::CaptureDirection::in;
   filter.dropped = params.dropped;
   filter.snaplen = params.snaplen;
-  const std::size_t max_frame = entry.params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
+  // Offload attachments carry frames up to 65550 bytes (core/vnet_header.hpp; the TAP's
+  // virtio-net header never reaches the relay, so there is none to strip).
+  const std::size_t max_frame = entry.params.offload
+                                    ? core::k_offload_max_frame
+                                    : entry.params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
   if (auto opened = attachment.captures().open(m_loop, std::move(daemon_end), filter, max_frame); !opened) {
     return MethodError{ErrorCode::internal_error, "capture: " + opened.error().message};
   }

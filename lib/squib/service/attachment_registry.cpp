@@ -12,6 +12,7 @@
 #include <squib/core/frame_view.hpp>
 #include <squib/core/ipv6_prefix.hpp>
 #include <squib/core/names.hpp>
+#include <squib/core/vnet_header.hpp>
 #include <squib/service/attachment_description.hpp>
 #include <squib/service/port_probe.hpp>
 #include <squib/service/state_store.hpp>
@@ -131,7 +132,9 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   }
 
   const auto mac = core::MacAddress::parse(*params.mac).value_or(core::MacAddress::derive_from_name(params.name));
-  const std::size_t max_frame = params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
+  // Offload: 64 KiB TCP super-frames from and to the VM (core/vnet_header.hpp).
+  const std::size_t max_frame =
+      params.offload ? core::k_offload_max_frame : params.mtu + core::k_ethernet_header_size + core::k_vlan_tag_size;
   const relay::AttachmentPolicy policy{
       mac, true, std::nullopt, std::nullopt,
       params.guard == proto::Guard::mac ? relay::GuardLevel::mac : relay::GuardLevel::full};
@@ -166,6 +169,7 @@ void AttachmentRegistry::create(proto::StartParams params, bool fd_passing, Star
   context.mac = mac;
   context.mtu = params.mtu;
   context.max_frame = max_frame;
+  context.offload = params.offload;
   context.to_vm = port_ptr;
   context.stats = &attachment->stats();
   // Events carry the name only: the registry looks the attachment up when they happen, and
@@ -289,6 +293,10 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   if (handoff) result.tap = result.network.tap;
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
   report_granted(granted, result);
+  if (params.offload) {
+    result.offload = true;
+    if (!result.max_packet_size) result.max_packet_size = core::k_offload_max_frame;
+  }
   if (starting.on_granted) starting.on_granted(granted);
   const std::string mode = proto::to_string(params.mode);
   const std::string network = params.network;

@@ -321,6 +321,16 @@ StartParams parse_start_params(const json& params) {
     if (!out.handoff) throw ParamError("queues", "applies only with handoff");
     out.queues = *queues;
   }
+  if (auto offload = reader.boolean("offload")) {
+    out.offload = *offload;
+    if (out.offload && out.mode == Mode::userspace) {
+      throw ParamError("offload",
+                       "applies only to modes host, shared and bridged (a userspace stack takes plain frames)");
+    }
+    if (out.offload && out.handoff) {
+      throw ParamError("offload", "cannot be combined with handoff (the VMM sets the TAP's offloads itself)");
+    }
+  }
   if (out.mode == Mode::bridged && !out.bridge) throw ParamError("bridge", "is required for mode bridged");
   if (out.mode != Mode::bridged && out.bridge) throw ParamError("bridge", "applies only to mode bridged");
   // Parameters of the daemon's own networks mean nothing to a userspace stack (it has its
@@ -367,6 +377,7 @@ json to_json(const StartParams& params) {
   if (!params.forwards.empty()) out["forwards"] = forwards_json(params.forwards);
   if (params.handoff) out["handoff"] = to_string(*params.handoff);
   if (params.queues != 1) out["queues"] = params.queues;
+  if (params.offload) out["offload"] = true;
   return out;
 }
 
@@ -435,6 +446,7 @@ json to_json(const StartResult& result) {
               {"network", to_json(result.network)}};
   if (result.max_packet_size) out["max_packet_size"] = *result.max_packet_size;
   if (result.tap) out["tap"] = *result.tap;
+  if (result.offload) out["offload"] = true;
   return out;
 }
 
@@ -448,6 +460,7 @@ void from_json(const json& value, StartResult& out) {
   if (reader.find("max_packet_size") != nullptr) out.max_packet_size = reader.u64("max_packet_size");
   out.network = read_network_info(reader.required("network"), "network.");
   out.tap = reader.optional_string("tap");
+  out.offload = value.is_object() && value.value("offload", false) == true;
 }
 
 json to_json(const NameResult& result) { return {{"name", result.name}}; }

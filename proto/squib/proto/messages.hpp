@@ -126,6 +126,11 @@ struct StartParams {
   std::vector<PortForward> forwards;
   std::optional<Handoff> handoff;  // nullopt: relayed through the per-VM socket
   std::uint32_t queues = 1;        // handoff only; > 1 makes the TAP multi-queue
+  // Offload mode (proto/control-protocol.md, "Offload mode"; core/vnet_header.hpp): frames
+  // up to 65550 bytes, TCP super-frames segmented and checksums completed by the daemon and
+  // the kernel — what krunkit `offloading=on` and vmnet-helper's TSO + checksum offload
+  // exchange. Relayed host/shared/bridged attachments only (not handoff, not userspace).
+  bool offload = false;
 };
 
 // MTU bounds: 68 is the IPv4 minimum (RFC 791); 65535 the largest frame a backend may take.
@@ -196,6 +201,8 @@ struct StartResult {
   NetworkInfo network;
   // handoff: the TAP's interface name (and socket is null).
   std::optional<std::string> tap;
+  // Offload mode: `offload: true` (and max_packet_size 65550); absent otherwise.
+  bool offload = false;
 };
 json to_json(const StartResult& result);
 void from_json(const json& value, StartResult& out);

@@ -22,8 +22,9 @@ TEST_CASE("DropReason names are the stats reply's keys", "[core][stats]") {
   CHECK(to_string(DropReason::spoofed_mac) == "spoofed_mac");
   CHECK(to_string(DropReason::spoofed_ip) == "spoofed_ip");
   CHECK(to_string(DropReason::backend_down) == "backend_down");
+  CHECK(to_string(DropReason::bad_vnet_hdr) == "bad_vnet_hdr");
   CHECK(to_string(DropReason::count_) == "unknown");
-  CHECK(squib::core::k_drop_reason_count == 12);
+  CHECK(squib::core::k_drop_reason_count == 13);
 }
 
 TEST_CASE("DirectionStats counts frames, bytes and non-empty batches", "[core][stats]") {

@@ -636,6 +636,40 @@ TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"queues", 17}}).starts_with("queues: "));
 }
 
+TEST_CASE("parse_start_params: offload", "[proto][messages]") {
+  const auto on = parse_start_params({{"name", "t"}, {"mode", "host"}, {"offload", true}});
+  CHECK(on.offload);
+  CHECK_FALSE(parse_start_params({{"name", "t"}}).offload);
+  CHECK(parse_start_params({{"name", "t"}, {"mode", "bridged"}, {"bridge", "br0"}, {"offload", true}}).offload);
+  // Round trip (state.json): offload comes back; absent when off.
+  CHECK(parse_start_params(squib::proto::to_json(on)).offload);
+  CHECK_FALSE(squib::proto::to_json(parse_start_params({{"name", "t"}})).contains("offload"));
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"offload", "yes"}}) == "offload: must be true or false");
+  CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"offload", true}}) ==
+        "offload: applies only to modes host, shared and bridged (a userspace stack takes plain frames)");
+  CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "tap"}, {"offload", true}}) ==
+        "offload: cannot be combined with handoff (the VMM sets the TAP's offloads itself)");
+  CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"offload", false}}) == "(accepted)");
+}
+
+TEST_CASE("StartResult carries offload and max_packet_size", "[proto][messages]") {
+  squib::proto::StartResult result;
+  result.name = "t";
+  result.mac = "02:00:00:00:00:01";
+  result.socket = "/run/squib-net/t.sock";
+  result.max_packet_size = 65550;
+  result.offload = true;
+  const json encoded = squib::proto::to_json(result);
+  CHECK(encoded["offload"] == true);
+  CHECK(encoded["max_packet_size"] == 65550);
+  squib::proto::StartResult decoded;
+  squib::proto::from_json(encoded, decoded);
+  CHECK(decoded.offload);
+  CHECK(decoded.max_packet_size == 65550U);
+  result.offload = false;
+  CHECK_FALSE(squib::proto::to_json(result).contains("offload"));
+}
+
 TEST_CASE("StartResult and AttachmentInfo carry a handed-off TAP's name", "[proto][messages]") {
   squib::proto::StartResult result;
   result.name = "t";

@@ -74,6 +74,14 @@ class VmnetKernelModes final : public KernelModes {
     backend::VmnetOptions options;
     options.mode = vmnet_mode(params.mode);
     options.isolation = params.isolation;
+    // Offload mode (core/vnet_header.hpp): the peers' datagrams are plain frames of up to
+    // 64 KiB with partial checksums — exactly what vmnet takes and gives with TSO and checksum
+    // offload, as vmnet-helper --enable-tso --enable-checksum-offload (docs/integration.md)
+    // serves krunkit offloading=on. No virtio header (it cannot combine with checksum offload,
+    // vmnet-facts.md §2, and the socket carries none). vmnet then reports max_packet_size
+    // 65550 and the backend sizes its read buffers from it.
+    options.offloads.tso = params.offload;
+    options.offloads.checksum = params.offload;
     BackendChoice choice;
     choice.network.name = params.network;
     if (params.mode == proto::Mode::bridged) {

@@ -9,14 +9,34 @@
 
 namespace squib::platform {
 
-core::Result<core::Fd> open_tap(const std::string& name) {
+namespace {
+
+// linux/if_tun.h since 6.2; older headers lack them.
+constexpr unsigned k_tun_f_uso4 = 0x20;
+constexpr unsigned k_tun_f_uso6 = 0x40;
+
+core::Result<void> enable_vnet(int fd, const std::string& name) {
+  int size = 12;  // sizeof(struct virtio_net_hdr_v1), core::k_vnet_header_size
+  if (::ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) return core::Error::from_errno("TUNSETVNETHDRSZ " + name);
+  const unsigned long base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (::ioctl(fd, TUNSETOFFLOAD, base | k_tun_f_uso4 | k_tun_f_uso6) == 0) return {};
+  if (::ioctl(fd, TUNSETOFFLOAD, base) != 0) return core::Error::from_errno("TUNSETOFFLOAD " + name);
+  return {};
+}
+
+}  // namespace
+
+core::Result<core::Fd> open_tap(const std::string& name, bool vnet) {
   if (name.empty() || name.size() > k_max_ifname) return core::Error{EINVAL, "TAP name '" + name + "' does not fit IFNAMSIZ"};
   core::Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return core::Error::from_errno("open /dev/net/tun");
   ifreq request{};
   std::memcpy(request.ifr_name, name.data(), name.size());
-  request.ifr_flags = IFF_TAP | IFF_NO_PI;
+  request.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
   if (::ioctl(fd.get(), TUNSETIFF, &request) != 0) return core::Error::from_errno("TUNSETIFF " + name);
+  if (vnet) {
+    if (auto enabled = enable_vnet(fd.get(), name); !enabled) return enabled.error();
+  }
   return fd;
 }
 

@@ -6,9 +6,14 @@
 //
 // The device is not persistent (no TUNSETPERSIST): the kernel deletes it when the last fd
 // closes, so a TAP never outlives the daemon, even after kill -9. The fd is O_NONBLOCK and
-// O_CLOEXEC. IFF_VNET_HDR (virtio-net header, offloads) is not used: the VM side of our
-// data path is a datagram socket of plain frames (QEMU -netdev dgram), which has no
-// virtio-net header to pass through, so the kernel segments GSO packets before the TAP.
+// O_CLOEXEC. Without `vnet` there is no virtio-net header: the VM side of our data path is a
+// datagram socket of plain frames (QEMU -netdev dgram), so the kernel segments GSO packets
+// before the TAP.
+// With `vnet` (offload attachments, core/vnet_header.hpp): IFF_VNET_HDR, TUNSETVNETHDRSZ 12
+// (struct virtio_net_hdr_v1) and TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 (+
+// TUN_F_USO4 | TUN_F_USO6 where the kernel takes them, Linux 6.2; retried without): every
+// read() and write() then starts with a 12-byte header, and the kernel hands us GSO
+// super-frames (up to 64 KiB) with partial checksums instead of segmenting them.
 
 #include <cstdint>
 #include <string>
@@ -21,7 +26,7 @@ namespace squib::platform {
 // IFNAMSIZ (linux/if.h) is 16 bytes including the NUL.
 inline constexpr std::size_t k_max_ifname = 15;
 
-core::Result<core::Fd> open_tap(const std::string& name);
+core::Result<core::Fd> open_tap(const std::string& name, bool vnet = false);
 
 // A TAP made to be handed to a VMM (`start` with handoff, backend/tap_handoff_backend.hpp).
 struct HandoffTapOptions {
