@@ -298,7 +298,7 @@ TEST_CASE("networks: without DHCP every start names its address, and an uplink t
   CHECK(bad.error_message == "invalid params: mode: must be host or shared (the modes with networks of their own)");
 }
 
-TEST_CASE("networks: a network a start makes takes that start's MTU; later attachments are lowered to it",
+TEST_CASE("networks: a network a start makes takes that start's MTU, and later attachments are lowered to it",
           "[integration][networks]") {
   TempDir dir;
   std::optional<DaemonProcess> daemon;
