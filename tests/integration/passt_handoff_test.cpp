@@ -237,3 +237,22 @@ TEST_CASE("passt hand-off: refused for other userspace kinds and not restored af
   // A new passt could not reach the VMM's end: the attachment is gone, not half restored.
   CHECK(daemon.ok("list").empty());
 }
+
+TEST_CASE("passt hand-off through squib-netctl --handoff fd --exec: the command holds passt's socket",
+          "[integration][passt][handoff]") {
+  if (!std::filesystem::exists("/usr/bin/passt")) FAIL("passt is not installed (scripts/setup installs it)");
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  // The command sees a stream socket on {fd} (and $SQUIB_NET_FD) while passt serves it.
+  const auto run =
+      run_command(std::string(SQUIB_NETCTL_PATH) + " --control " + daemon.control_path() +
+                  " start h4 --mode userspace --handoff fd --exec -- sh -c '"
+                  "test -S /proc/self/fd/{fd} && test \"$SQUIB_NET_FD\" = {fd} && echo holding {fd}' 2>&1");
+  INFO(run.output << "\ndaemon log:\n" << daemon.log());
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.output, ContainsSubstring("holding "));
+  CHECK_THAT(daemon.log(), ContainsSubstring("h4: started (userspace mode"));
+  // The attachment lived exactly as long as the command; its passt is gone with it.
+  CHECK(daemon.ok("list").empty());
+  CHECK(eventually([&] { return daemon.log().find("h4/passt: child") != std::string::npos; }));
+}
