@@ -434,7 +434,16 @@ StatusResult some_status() {
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}, std::nullopt, std::nullopt, true};
+  StartResult result{"vm1",
+                     Mode::userspace,
+                     "/run/squib-net/vm1.sock",
+                     "02:87:98:c5:4e:19",
+                     1500,
+                     std::nullopt,
+                     {},
+                     std::nullopt,
+                     std::nullopt,
+                     true};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -542,7 +551,16 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt, std::nullopt, true});
+  json start = squib::proto::to_json(StartResult{"vm1",
+                                                 Mode::shared,
+                                                 std::nullopt,
+                                                 "02:00:00:00:00:01",
+                                                 1500,
+                                                 std::nullopt,
+                                                 {},
+                                                 std::nullopt,
+                                                 std::nullopt,
+                                                 true});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;
