@@ -394,7 +394,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> handoff;
   start_cmd
       ->add_option("--handoff", handoff,
-                   "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec)")
+                   "Hand the VMM a ready TAP: 'tap' prints its name, 'fd' passes it open (needs --exec); with "
+                   "--mode userspace, 'fd' passes passt's socket (QEMU stream framing) instead of relaying")
       ->check(CLI::IsMember({"tap", "fd"}));
   std::optional<std::uint32_t> queues;
   start_cmd->add_option("--queues", queues, "With --handoff: queues of a multi-queue TAP (default 1)");

@@ -2,7 +2,7 @@
 # bench-smoke (CTest, labels bench and root): keeps scripts/bench working. Runs the harness on
 # the binaries of the build under test (--build-dir, no build of its own) for a few seconds,
 # one size, no profiles, and checks only that frames flowed in every scenario — socket paths,
-# host paths, many-VM paths and passt paths (passt-direct, passt-squib) — and that the JSON
+# host paths, many-VM paths and passt paths (passt-direct, passt-squib, passt-handoff) — and that the JSON
 # report was written. No rate is asserted: the machine is
 # shared and performance is reported by scripts/bench, never tested (docs/performance.md).
 #
@@ -21,7 +21,7 @@ trap 'rm -rf "$out"' EXIT
 status=0
 # (--quick has 14 idle VMs in the many-VM paths instead of 62.)
 for scenario in limit naive squib naive-fast squib-fast tap-ceiling handoff relay-host naive-tap \
-  pair-1 pair+6idle pair+14idle pair+14aged 4-pairs pair+busy pair+stalled passt-direct passt-squib \
+  pair-1 pair+6idle pair+14idle pair+14aged 4-pairs pair+busy pair+stalled passt-direct passt-squib passt-handoff \
   tap-ceiling-vnet relay-host-offload; do
   received=$(jq --arg s "$scenario" \
     '[.raw[] | select(.label == $s and (.mode == "throughput" or .mode == "oneway")) | .received] | add // 0' \

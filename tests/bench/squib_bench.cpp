@@ -3,7 +3,8 @@
 //   squib-bench throughput --target PATH --local PATH [--size S] [--window W]
 //                          [--duration SEC | --frames N] [--src-mac MAC]
 //   squib-bench pingpong   --target PATH --local PATH [--size S] [--duration SEC | --frames N]
-//   (either with --target stream:PATH [--udp GUEST_IP[:GPORT],GATEWAY_IP:PORT]: passt driven directly)
+//   (either with --target stream:PATH [--udp GUEST_IP[:GPORT],GATEWAY_IP:PORT]: passt driven directly;
+//    or --target streamfd:N: the same on an inherited connected stream socket, a handed-off passt's)
 //   squib-bench reflect    --listen PATH
 //   squib-bench oneway|oneway-pingpong|blast|vm ...   (one direction A -> B over sockets or
 //                                             TAPs; idle and stalled VMMs: oneway.hpp)
@@ -67,7 +68,8 @@ constexpr std::size_t k_recv_batch = 64;
 constexpr std::size_t k_max_frame = 65536;
 constexpr int k_buffer_bytes = 4 * 1024 * 1024;
 constexpr std::string_view k_stream_prefix = "stream:";
-constexpr std::size_t k_stream_header = 4;  // QEMU stream framing: 32-bit big-endian length
+constexpr std::string_view k_stream_fd_prefix = "streamfd:";  // an inherited, connected stream socket
+constexpr std::size_t k_stream_header = 4;                    // QEMU stream framing: 32-bit big-endian length
 
 struct Options {
   std::string command;
@@ -229,8 +231,23 @@ int reflect(const Options& opt) {
 struct Generator {
   explicit Generator(const Options& options) : opt(options) {
     const std::string_view target = opt.target;
-    stream = target.starts_with(k_stream_prefix);
-    if (stream) {
+    stream = target.starts_with(k_stream_prefix) || target.starts_with(k_stream_fd_prefix);
+    if (target.starts_with(k_stream_fd_prefix)) {
+      // passt's socket as squib-netd hands it off (`start` userspace, handoff "fd"), inherited
+      // from squib-netctl --exec: already connected, used as it is.
+      const std::string number(target.substr(k_stream_fd_prefix.size()));
+      char* end = nullptr;
+      const long inherited = std::strtol(number.c_str(), &end, 10);
+      if (number.empty() || *end != '\0' || inherited < 0) usage("--target streamfd:N needs a descriptor number");
+      fd = static_cast<int>(inherited);
+      int type = 0;
+      socklen_t length = sizeof type;
+      if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM) {
+        usage("--target streamfd:N: N is not a stream socket");
+      }
+      size_buffers(fd);
+      rx_stream.resize(4 * (k_stream_header + k_max_frame));
+    } else if (stream) {
       const std::string path(target.substr(k_stream_prefix.size()));
       fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fd < 0) die("socket");

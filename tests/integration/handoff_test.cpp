@@ -255,7 +255,7 @@ TEST_CASE("handoff tap: the owner opens the TAP by name and reaches the gateway,
   // Bad combinations are refused, naming the field.
   const auto userspace = call(as_alice, "start", {{"name", "u1"}, {"mode", "userspace"}, {"handoff", "tap"}});
   CHECK(userspace.error_code == k_invalid_params);
-  CHECK(userspace.error_message == "invalid params: handoff: applies only to modes host, shared and bridged");
+  CHECK(userspace.error_message == "invalid params: handoff: userspace attachments take only fd (passt's socket)");
 
   ok(as_alice, "stop", {{"name", "a1"}});
   CHECK(eventually([&] { return !rig.link_exists(tap) && !rig.table_exists(table_of(tap)); }));

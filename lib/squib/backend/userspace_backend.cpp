@@ -157,8 +157,10 @@ Result<uv::ChildLaunch> UserspaceBackend::prepare_launch() {
     return launch;
   }
   const int type = m_config.framing == LinkFraming::vfkit_datagram ? SOCK_DGRAM : SOCK_STREAM;
-  // Non-blocking on our side only: the child gets an ordinary blocking socket.
-  auto pair = platform::open_socketpair(type, platform::Blocking::non_blocking, platform::Blocking::blocking);
+  // Non-blocking on our side only: the child gets an ordinary blocking socket. Handed off,
+  // "our" side is the VMM's: an ordinary blocking socket too (QEMU sets its own flags).
+  const auto parent_blocking = m_config.handoff ? platform::Blocking::blocking : platform::Blocking::non_blocking;
+  auto pair = platform::open_socketpair(type, parent_blocking, platform::Blocking::blocking);
   if (!pair) return pair.error();
   auto& [parent_end, child_end] = pair.value();
   size_link_buffers(parent_end.get());
@@ -172,6 +174,13 @@ void UserspaceBackend::on_spawned() {
   m_reconfiguring = false;
   m_context.stats->child_restarts = m_child->restarts();
   m_context.stats->child_reconfigurations = m_child->reconfigurations();
+  if (m_config.handoff) {
+    // Not relayed: our end goes to the VMM with the start reply.
+    m_handoff_fd = std::move(m_next_parent_end);
+    m_handed_off = true;
+    check_ready();
+    return;
+  }
   if (m_plan.inherits_fd) {
     adopt_link(std::move(m_next_parent_end));
     return;
@@ -183,8 +192,19 @@ void UserspaceBackend::on_spawned() {
 void UserspaceBackend::on_exited(std::int64_t exit_status, int term_signal) {
   uv_timer_stop(m_connect_timer.get());
   m_channel.reset();
+  m_handed_off = false;
   if (!m_step && !m_reconfiguring && m_child->state() != uv::ChildState::stopping && m_context.on_child_exit) {
     m_context.on_child_exit(exit_status, term_signal);  // died on its own: the supervisor restarts it
+  }
+  if (m_config.handoff && !m_step && m_child->state() != uv::ChildState::stopping) {
+    // The VMM holds the only other end of the dead passt's link: a new passt could not be
+    // reached. No restart; `failed` until the attachment is stopped.
+    m_handoff_lost = true;
+    m_handoff_fd.reset();
+    spdlog::warn("{}: handed-off passt exited; not restarted (the VMM holds its link): stop and start the attachment",
+                 m_context.name);
+    m_child->stop([] {});
+    return;
   }
   if (!m_step || m_reconfiguring || m_step_failure) return;  // a reconfiguration's own exit is expected
   // Exited before it was ready: that is the step's outcome (its output is drained by now).
@@ -220,7 +240,7 @@ void UserspaceBackend::on_step_timer(uv_timer_t* timer) {
 }
 
 void UserspaceBackend::check_ready() {
-  if (!m_step || m_step_failure || m_reconfiguring || !m_channel) return;
+  if (!m_step || m_step_failure || m_reconfiguring || !(m_channel || m_handed_off)) return;
   if (!m_pid_path.empty() && !pid_file_names_child()) return;
   end_step({});
 }
@@ -321,6 +341,12 @@ void UserspaceBackend::set_forwards(const std::vector<core::PortForward>& forwar
     return applied(Error{
         ENOTSUP, "port forwarding is supported for passt attachments only (this one runs " + m_config.kind + ")"});
   }
+  if (m_config.handoff) {
+    // passt takes forwards only at start, and a new passt cannot reach the VMM's end.
+    return applied(Error{ENOTSUP,
+                         "forwards of a handed-off passt cannot change (passt would need a restart, and the VMM holds "
+                         "its link): stop and start the attachment with the new forwards"});
+  }
   if (m_step) return applied(Error{EBUSY, "a start or forward change of this attachment is still in progress"});
   if (!m_child || m_child->state() != uv::ChildState::running) {
     // Nothing runs to reconfigure: the next spawn takes the new forwards.
@@ -339,6 +365,10 @@ void UserspaceBackend::set_forwards(const std::vector<core::PortForward>& forwar
 
 Result<void> UserspaceBackend::restart() {
   if (!m_child) return Error{EAGAIN, "the child has not been started yet"};
+  if (m_config.handoff) {
+    return Error{ENOTSUP,
+                 "a handed-off passt cannot be restarted (the VMM holds its link): stop and start the attachment"};
+  }
   spdlog::info("{}: restarting {} on request", m_context.name, m_config.kind);
   restart_child();
   return {};
@@ -366,7 +396,9 @@ void UserspaceBackend::stop(std::function<void()> done) {
     step->done(Error{ECANCELED, "the attachment was stopped before " + m_config.kind + " was ready"});
   }
   if (m_pid_watch) uv_fs_event_stop(m_pid_watch.get());
-  m_channel.reset();  // closing our end makes passt (--fd, one-off) exit by itself
+  m_channel.reset();       // closing our end makes passt (--fd, one-off) exit by itself
+  m_handoff_fd.reset();    // (hand-off: the VMM's end keeps passt up; the supervisor's SIGTERM ends it)
+  m_handoff_lost = false;  // stopping, then stopped: no longer a failure to report
   if (!m_child) {
     done();
     return;
@@ -376,9 +408,10 @@ void UserspaceBackend::stop(std::function<void()> done) {
 
 BackendState UserspaceBackend::state() const {
   if (!m_child) return BackendState::starting;
+  if (m_handoff_lost && m_child->state() != uv::ChildState::stopping) return BackendState::failed;
   switch (m_child->state()) {
     case uv::ChildState::idle: return BackendState::starting;
-    case uv::ChildState::running: return m_channel ? BackendState::running : BackendState::starting;
+    case uv::ChildState::running: return m_channel || m_handed_off ? BackendState::running : BackendState::starting;
     case uv::ChildState::backoff: return BackendState::restarting;
     case uv::ChildState::failed: return BackendState::failed;
     case uv::ChildState::stopping: return BackendState::stopping;
@@ -390,6 +423,12 @@ BackendState UserspaceBackend::state() const {
 std::string UserspaceBackend::detail() const {
   if (!m_child) return {};
   if (m_child->state() == uv::ChildState::failed) return "failed; last output: " + m_child->last_lines();
+  if (m_config.handoff) {
+    constexpr const char* k_uncounted = "handed off (fd): the VMM talks to passt directly; frames are not counted";
+    if (m_handoff_lost)
+      return "passt exited and cannot be restarted (the VMM holds its link); last output: " + m_child->last_lines();
+    return m_child->pid() > 0 ? "pid " + std::to_string(m_child->pid()) + ", " + k_uncounted : k_uncounted;
+  }
   return m_child->pid() > 0 ? "pid " + std::to_string(m_child->pid()) : "";
 }
 

@@ -19,6 +19,17 @@
 // When a running child exits or its link breaks, the link is dropped, frames from the VM
 // count as backend_down, and the supervisor restarts the child with backoff; the VM keeps its
 // socket and sees only a pause.
+//
+// Hand-off (config.handoff, passt only; `start` with handoff "fd"): the link is still a
+// SOCK_STREAM socketpair whose one end passt gets as --fd (the QEMU stream protocol: 4-byte
+// big-endian length, then the frame), but the daemon does not relay: its end is kept until
+// the registry takes it (take_handoff_fd) and sends it with the start reply, and the VMM
+// talks to passt directly. Ready is as above minus the channel (passt's PID file). passt is
+// still supervised and stopped by stop(), but it cannot be restarted: the VMM holds the
+// only other end of its link, and a new passt would get a new pair nobody talks to. So a
+// passt that dies is reported (child_exit) and the state becomes `failed`; set_forwards and
+// restart() are refused (stop and start the attachment instead). No frame passes the daemon:
+// the attachment's counters stay 0.
 
 #include <chrono>
 #include <memory>
@@ -52,6 +63,8 @@ class UserspaceBackend final : public Backend {
   core::Result<void> restart() override;
   [[nodiscard]] BackendState state() const override;
   [[nodiscard]] std::string detail() const override;
+  // Hand-off: after `ready`, the VMM's end of passt's link (once; the backend keeps no copy).
+  core::Fd take_handoff_fd() override { return std::move(m_handoff_fd); }
 
  private:
   // The step (start, reconfiguration) waiting to be ready; at most one at a time.
@@ -81,7 +94,10 @@ class UserspaceBackend final : public Backend {
   std::string m_program;  // resolved absolute path
   std::unique_ptr<uv::ChildSupervisor> m_child;
   std::unique_ptr<Channel> m_channel;
-  core::Fd m_next_parent_end;  // made by prepare_launch, adopted once the spawn succeeds
+  core::Fd m_next_parent_end;   // made by prepare_launch, adopted once the spawn succeeds
+  core::Fd m_handoff_fd;        // hand-off: the VMM's end, until taken
+  bool m_handed_off = false;    // hand-off: passt's link exists (the VMM's end made)
+  bool m_handoff_lost = false;  // hand-off: passt died after its start; cannot come back
   uv::Handle<uv_timer_t> m_connect_timer;
   std::chrono::steady_clock::time_point m_connect_deadline{};
   bool m_reconfiguring = false;  // set_forwards asked the supervisor for a restart

@@ -30,6 +30,9 @@ struct UserspaceConfig {
   std::string exec_shim;  // squib-child-exec path, or empty
   std::string link_dir;   // the run dir: gvproxy's sockets, passt's PID files (in passt/)
   std::vector<core::PortForward> forwards;  // passt: -t/-u options
+  // passt only (`start` with handoff "fd"): the daemon's end of the link goes to the VMM
+  // instead of being relayed (userspace_backend.hpp, "Hand-off").
+  bool handoff = false;
 };
 
 struct UserspaceLaunchPlan {

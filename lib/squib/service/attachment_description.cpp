@@ -32,6 +32,9 @@ proto::AttachmentInfo describe_attachment(const proto::StartParams& params, cons
   out.peer_connected = handoff ? handoff->vm_connected
                                : attachment.port() != nullptr && attachment.port()->peer_connected();
   if (handoff) out.tap = handoff->ifname;
+  if (params.handoff) out.handoff = proto::to_string(*params.handoff);
+  // A handed-off passt: the VMM and passt exchange frames directly; nothing counts them.
+  out.frames_counted = !(params.handoff && params.mode == proto::Mode::userspace);
   if (backend != nullptr) {
     if (auto detail = backend->detail(); !detail.empty()) out.detail = std::move(detail);
   }

@@ -46,6 +46,14 @@ std::optional<std::string> l2_segment(const proto::StartParams& params) {
   return std::nullopt;
 }
 
+// Recorded in state.json and restored after a daemon restart: not an attachment whose VM
+// end went with the start reply and whose link dies with the daemon — fd_passing (the
+// socketpair), or a handed-off passt (passt runs with --fd and dies with the daemon,
+// PR_SET_PDEATHSIG; a new passt could not reach the VMM's end).
+bool persisted(const proto::StartParams& params) {
+  return !params.fd_passing && !(params.handoff && params.mode == proto::Mode::userspace);
+}
+
 }  // namespace
 
 AttachmentRegistry::AttachmentRegistry(uv_loop_t* loop, const DaemonConfig& config, BackendFactory& factory)
@@ -277,20 +285,29 @@ void AttachmentRegistry::finish_ready(const std::string& name, const relay::Atta
   }
   const bool fd_passing = static_cast<bool>(starting.passed_fd);
   const bool handoff = params.handoff.has_value();
-  // handoff "fd": the TAP's fd goes with the reply (the backend keeps no copy).
+  const bool passt_handoff = handoff && params.mode == proto::Mode::userspace;
+  // handoff "fd": the TAP's fd, or passt's socket, goes with the reply (the backend keeps no copy).
   if (handoff) starting.passed_fd = starting.entry.attachment->backend()->take_handoff_fd();
   const std::string socket_path = fd_passing || handoff ? std::string() : m_config.socket_path(name);
   const std::string where =
-      handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" + proto::to_string(*params.handoff) + ")"
+      passt_handoff ? "passt's socket handed off (fd)"
+      : handoff ? "TAP " + starting.network.tap.value_or("") + " handed off (" + proto::to_string(*params.handoff) + ")"
       : fd_passing ? "socket passed over the control connection"
                    : "socket " + socket_path;
   spdlog::info("{}: started ({} mode, mac {}, mtu {}, {})", name, proto::to_string(params.mode), *params.mac,
                params.mtu, where);
-  proto::StartResult result{
-      name,        params.mode, std::nullopt, *params.mac, params.mtu, std::nullopt, std::move(starting.network),
-      std::nullopt};
+  proto::StartResult result{name,
+                            params.mode,
+                            std::nullopt,
+                            *params.mac,
+                            params.mtu,
+                            std::nullopt,
+                            std::move(starting.network),
+                            std::nullopt,
+                            handoff ? std::optional<std::string>(proto::to_string(*params.handoff)) : std::nullopt,
+                            !passt_handoff};
   if (!fd_passing && !handoff) result.socket = socket_path;
-  if (handoff) result.tap = result.network.tap;
+  if (handoff && !passt_handoff) result.tap = result.network.tap;
   const backend::GrantedLink granted = starting.entry.attachment->backend()->granted();
   report_granted(granted, result);
   if (params.offload) {
@@ -421,7 +438,7 @@ void AttachmentRegistry::restore(core::Result<LoadedState> loaded) {
     if (!params.owner) params.owner = proto::Owner{0, 0};
     if (!params.mac) params.mac = core::MacAddress::derive_from_name(params.name).to_string();
     const std::string name = params.name;
-    if (params.fd_passing) continue;  // never persisted; skip hand-edited entries too
+    if (!persisted(params)) continue;  // skip hand-edited entries too
     create(std::move(params), false, [this, name](Outcome<proto::StartResult> outcome, core::Fd) {
       if (const auto* error = std::get_if<MethodError>(&outcome)) {
         spdlog::error("{}: could not restore: {}", name, error->message);
@@ -437,7 +454,7 @@ void AttachmentRegistry::save_state() const {
   std::vector<proto::StartParams> all;
   all.reserve(m_attachments.size() + m_starting.size());
   for_each_entry([&](const std::string&, const Entry& entry) {
-    if (!entry.params.fd_passing) all.push_back(entry.params);
+    if (persisted(entry.params)) all.push_back(entry.params);
   });
   std::vector<proto::NetworkSpec> networks;
   for (const auto& [name, spec] : m_declared) networks.push_back(spec);

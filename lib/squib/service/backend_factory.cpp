@@ -39,6 +39,8 @@ void BackendFactory::make(const proto::StartParams& params, backend::BackendCont
   userspace.exec_shim = m_config.exec_shim;
   userspace.link_dir = m_config.run_dir;
   userspace.forwards = params.forwards;
+  // handoff "fd" (passt only, checked by the parser): the VMM gets passt's link itself.
+  userspace.handoff = params.handoff == proto::Handoff::fd;
   if (!params.forwards.empty() && params.userspace.kind != "passt") {
     return done(BackendRefusal{proto::ErrorCode::invalid_params,
                                "invalid params: forwards: port forwarding is supported for passt attachments only"});

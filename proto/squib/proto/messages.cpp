@@ -138,6 +138,8 @@ AttachmentInfo read_attachment_info(const json& value, const std::string& prefix
   out.detail = reader.optional_string("detail");
   if (const json* forwards = reader.find("forwards")) out.forwards = parse_forwards(*forwards, reader.path("forwards"));
   out.tap = reader.optional_string("tap");
+  out.handoff = reader.optional_string("handoff");
+  if (reader.find("frames_counted") != nullptr) out.frames_counted = reader.boolean("frames_counted");
   return out;
 }
 
@@ -313,12 +315,25 @@ StartParams parse_start_params(const json& params) {
     } else {
       throw ParamError("handoff", "must be tap or fd");
     }
-    if (out.mode == Mode::userspace) throw ParamError("handoff", "applies only to modes host, shared and bridged");
-    if (out.fd_passing) throw ParamError("handoff", "cannot be combined with fd_passing (the VM gets the TAP itself)");
-    if (!out.forwards.empty()) throw ParamError("handoff", "cannot be combined with forwards (passt only)");
+    if (out.mode == Mode::userspace) {
+      // The VMM talks to passt directly over passt's --fd socket (QEMU stream framing).
+      // gvproxy only listens on paths; a custom program's link is not known to be a VMM's.
+      if (out.handoff != Handoff::fd)
+        throw ParamError("handoff", "userspace attachments take only fd (passt's socket)");
+      if (out.userspace.kind != "passt") {
+        throw ParamError("handoff", "fd applies to userspace kind passt only (this one is " + out.userspace.kind + ")");
+      }
+      if (out.fd_passing)
+        throw ParamError("handoff", "cannot be combined with fd_passing (the VM gets passt's socket)");
+    } else {
+      if (out.fd_passing)
+        throw ParamError("handoff", "cannot be combined with fd_passing (the VM gets the TAP itself)");
+      if (!out.forwards.empty()) throw ParamError("handoff", "cannot be combined with forwards (passt only)");
+    }
   }
   if (auto queues = reader.uint("queues", 1, k_max_tap_queues)) {
     if (!out.handoff) throw ParamError("queues", "applies only with handoff");
+    if (out.mode == Mode::userspace) throw ParamError("queues", "applies only to a handed-off TAP (not userspace)");
     out.queues = *queues;
   }
   if (auto offload = reader.boolean("offload")) {
@@ -447,6 +462,8 @@ json to_json(const StartResult& result) {
   if (result.max_packet_size) out["max_packet_size"] = *result.max_packet_size;
   if (result.tap) out["tap"] = *result.tap;
   if (result.offload) out["offload"] = true;
+  if (result.handoff) out["handoff"] = *result.handoff;
+  if (!result.frames_counted) out["frames_counted"] = false;
   return out;
 }
 
@@ -461,6 +478,8 @@ void from_json(const json& value, StartResult& out) {
   out.network = read_network_info(reader.required("network"), "network.");
   out.tap = reader.optional_string("tap");
   out.offload = value.is_object() && value.value("offload", false) == true;
+  out.handoff = reader.optional_string("handoff");
+  if (reader.find("frames_counted") != nullptr) out.frames_counted = reader.boolean("frames_counted");
 }
 
 json to_json(const NameResult& result) { return {{"name", result.name}}; }
@@ -490,6 +509,8 @@ json to_json(const AttachmentInfo& info) {
   if (info.detail) out["detail"] = *info.detail;
   if (!info.forwards.empty()) out["forwards"] = forwards_json(info.forwards);
   if (info.tap) out["tap"] = *info.tap;
+  if (info.handoff) out["handoff"] = *info.handoff;
+  if (!info.frames_counted) out["frames_counted"] = false;
   return out;
 }
 

@@ -201,6 +201,11 @@ struct StartResult {
   NetworkInfo network;
   // handoff: the TAP's interface name (and socket is null).
   std::optional<std::string> tap;
+  // handoff: "tap" or "fd" (TAP or passt); absent otherwise.
+  std::optional<std::string> handoff;
+  // false when no frame of the attachment passes the daemon or the kernel counters it reads
+  // (a handed-off passt): its counters stay 0. Written only when false.
+  bool frames_counted = true;
   // Offload mode: `offload: true` (and max_packet_size 65550); absent otherwise.
   bool offload = false;
 };
@@ -238,6 +243,9 @@ struct AttachmentInfo {
   std::optional<std::string> detail;  // e.g. the child's pid, or its last words when failed
   std::vector<PortForward> forwards;
   std::optional<std::string> tap;  // handed-off attachments: the TAP's interface name
+  // As StartResult's: "tap" or "fd" when handed off; false when no frame is counted.
+  std::optional<std::string> handoff;
+  bool frames_counted = true;
 };
 json to_json(const AttachmentInfo& info);
 void from_json(const json& value, AttachmentInfo& out);

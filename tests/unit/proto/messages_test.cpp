@@ -434,7 +434,16 @@ StatusResult some_status() {
 }  // namespace
 
 TEST_CASE("StartResult: exact JSON and round trip", "[proto][messages]") {
-  StartResult result{"vm1", Mode::userspace, "/run/squib-net/vm1.sock", "02:87:98:c5:4e:19", 1500, std::nullopt, {}, std::nullopt};
+  StartResult result{"vm1",
+                     Mode::userspace,
+                     "/run/squib-net/vm1.sock",
+                     "02:87:98:c5:4e:19",
+                     1500,
+                     std::nullopt,
+                     {},
+                     std::nullopt,
+                     std::nullopt,
+                     true};
   result.network.name = "default";
   // The example of proto/control-protocol.md: subnet and gateway null, the rest absent.
   CHECK(squib::proto::to_json(result) ==
@@ -542,7 +551,16 @@ TEST_CASE("StatusResult: exact JSON (loop null without a probe, a missing backen
 
 TEST_CASE("from_json names the member it cannot read", "[proto][messages]") {
   using squib::proto::from_json;
-  json start = squib::proto::to_json(StartResult{"vm1", Mode::shared, std::nullopt, "02:00:00:00:00:01", 1500, std::nullopt, {}, std::nullopt});
+  json start = squib::proto::to_json(StartResult{"vm1",
+                                                 Mode::shared,
+                                                 std::nullopt,
+                                                 "02:00:00:00:00:01",
+                                                 1500,
+                                                 std::nullopt,
+                                                 {},
+                                                 std::nullopt,
+                                                 std::nullopt,
+                                                 true});
   start["network"]["name"] = "default";
   CHECK_THROWS_WITH(from_json<StartResult>(json::array()), "result: must be an object");
   json broken = start;
@@ -629,7 +647,7 @@ TEST_CASE("parse_start_params: handoff and queues", "[proto][messages]") {
   CHECK(again.queues == 4);
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "vhost"}}) == "handoff: must be tap or fd");
   CHECK(refusal({{"name", "t"}, {"mode", "userspace"}, {"handoff", "tap"}}) ==
-        "handoff: applies only to modes host, shared and bridged");
+        "handoff: userspace attachments take only fd (passt's socket)");
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"handoff", "fd"}, {"fd_passing", true}}) ==
         "handoff: cannot be combined with fd_passing (the VM gets the TAP itself)");
   CHECK(refusal({{"name", "t"}, {"mode", "host"}, {"queues", 2}}) == "queues: applies only with handoff");
@@ -668,6 +686,48 @@ TEST_CASE("StartResult carries offload and max_packet_size", "[proto][messages]"
   CHECK(decoded.max_packet_size == 65550U);
   result.offload = false;
   CHECK_FALSE(squib::proto::to_json(result).contains("offload"));
+}
+
+TEST_CASE("parse_start_params: handoff fd of a userspace passt (issue 17)", "[proto][messages]") {
+  const json forward = {{"protocol", "tcp"}, {"host", "2222"}, {"guest_port", 22}};
+  const auto passt = parse_start_params(
+      {{"name", "p"}, {"mode", "userspace"}, {"handoff", "fd"}, {"forwards", json::array({forward})}});
+  CHECK(passt.handoff == squib::proto::Handoff::fd);
+  CHECK(passt.forwards.size() == 1);  // passt's arguments, as without the hand-off
+  CHECK(refusal({{"name", "p"}, {"mode", "userspace"}, {"userspace", {{"kind", "gvproxy"}}}, {"handoff", "fd"}}) ==
+        "handoff: fd applies to userspace kind passt only (this one is gvproxy)");
+  CHECK(refusal({{"name", "p"},
+                 {"mode", "userspace"},
+                 {"userspace", {{"kind", "custom"}, {"path", "/bin/true"}}},
+                 {"handoff", "fd"}}) == "handoff: fd applies to userspace kind passt only (this one is custom)");
+  CHECK(refusal({{"name", "p"}, {"mode", "userspace"}, {"handoff", "fd"}, {"fd_passing", true}}) ==
+        "handoff: cannot be combined with fd_passing (the VM gets passt's socket)");
+  CHECK(refusal({{"name", "p"}, {"mode", "userspace"}, {"handoff", "fd"}, {"queues", 2}}) ==
+        "queues: applies only to a handed-off TAP (not userspace)");
+}
+
+TEST_CASE("StartResult and AttachmentInfo say a handed-off passt's frames are not counted", "[proto][messages]") {
+  squib::proto::StartResult result;
+  result.name = "p";
+  result.mode = squib::proto::Mode::userspace;
+  result.mac = "02:00:00:00:00:01";
+  CHECK_FALSE(squib::proto::to_json(result).contains("frames_counted"));
+  CHECK_FALSE(squib::proto::to_json(result).contains("handoff"));
+  result.handoff = "fd";
+  result.frames_counted = false;
+  const json encoded = squib::proto::to_json(result);
+  CHECK(encoded["handoff"] == "fd");
+  CHECK(encoded["frames_counted"] == false);
+  const auto decoded = squib::proto::from_json<squib::proto::StartResult>(encoded);
+  CHECK(decoded.handoff == "fd");
+  CHECK_FALSE(decoded.frames_counted);
+  squib::proto::AttachmentInfo info;
+  info.name = "p";
+  info.handoff = "fd";
+  info.frames_counted = false;
+  const auto listed = squib::proto::from_json<squib::proto::AttachmentInfo>(squib::proto::to_json(info));
+  CHECK(listed.handoff == "fd");
+  CHECK_FALSE(listed.frames_counted);
 }
 
 TEST_CASE("StartResult and AttachmentInfo carry a handed-off TAP's name", "[proto][messages]") {

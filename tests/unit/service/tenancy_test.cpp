@@ -99,6 +99,20 @@ TEST_CASE("refuse_start: root-only fields, modes, bridges, args and forwards", "
   }
 }
 
+TEST_CASE("refuse_start: a member may hand off its own passt (issue 17), under the userspace rules", "[service]") {
+  DaemonConfig config;
+  StartParams params = start(Mode::userspace);
+  params.handoff = squib::proto::Handoff::fd;
+  // Its own passt, running as nobody: nothing the relay would have let it reach is more.
+  CHECK(refusal(config, k_member, params) == "(allowed)");
+  // The userspace rules still hold with the hand-off.
+  params.userspace.path = "/usr/local/bin/passt";
+  CHECK(refusal(config, k_member, params).starts_with("userspace.path: "));
+  params.userspace.path.reset();
+  params.forwards.push_back({"tcp", "127.0.0.1", 80, 80});
+  CHECK(refusal(config, k_member, params).starts_with("forwards[0].host: "));
+}
+
 TEST_CASE("refuse_other_owner: members act on their own attachments only, root on all", "[service]") {
   CHECK_FALSE(squib::service::refuse_other_owner(k_member, "vm", 1001));
   CHECK_FALSE(squib::service::refuse_other_owner(k_root, "vm", 1001));
