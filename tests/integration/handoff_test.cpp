@@ -79,9 +79,7 @@ struct Rig {
   }
 
   // A shell command in the daemon's namespace.
-  [[nodiscard]] CommandRun in_netns(const std::string& command) const {
-    return run_command("nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net " + command + " 2>&1");
-  }
+  [[nodiscard]] CommandRun in_netns(const std::string& command) const { return run_in_netns_of(*daemon, command); }
   [[nodiscard]] bool link_exists(const std::string& ifname) const {
     return in_netns("ip link show dev " + ifname).exit_code == 0;
   }

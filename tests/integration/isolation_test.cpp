@@ -51,9 +51,7 @@ TEST_CASE("isolation: a relayed isolated VM reaches the gateway but no other VM,
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // dnsmasq (nobody) reads its files here
   std::optional<DaemonProcess> daemon;
   start_in_new_netns(daemon, dir.path());
-  const auto in_netns = [&](const std::string& command) {
-    return run_command("nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net " + command + " 2>&1");
-  };
+  const auto in_netns = [&](const std::string& command) { return run_in_netns_of(*daemon, command); };
 
   struct Vm {
     std::string name;

@@ -95,9 +95,7 @@ TEST_CASE("offload: a 64 KiB TCP super-frame crosses the bridge whole to an offl
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // dnsmasq (nobody) reads its files here
   std::optional<DaemonProcess> daemon;
   start_in_new_netns(daemon, dir.path());
-  const auto in_netns = [&](const std::string& command) {
-    return run_command("nsenter --net=/proc/" + std::to_string(daemon->pid()) + "/ns/net " + command + " 2>&1");
-  };
+  const auto in_netns = [&](const std::string& command) { return run_in_netns_of(*daemon, command); };
 
   Vm a{"off-a", true, {}, {}, {}};
   Vm b{"off-b", true, {}, {}, {}};

@@ -79,9 +79,7 @@ Bytes udp_frame(const Vm& from, const Vm& to, std::size_t size, std::uint8_t seq
 // 1514 bytes each way, one at a time, compared byte for byte; then A's TAP down: A's next
 // frame is a counted backend_down drop, not a blocked or dead loop.
 void relay_both_ways(DaemonProcess& daemon, const std::string& dir) {
-  const auto in_netns = [&](const std::string& command) {
-    return run_command("nsenter --net=/proc/" + std::to_string(daemon.pid()) + "/ns/net " + command + " 2>&1");
-  };
+  const auto in_netns = [&](const std::string& command) { return run_in_netns_of(daemon, command); };
   Vm a{"tio-a", {}, {}, {}, {}};
   Vm b{"tio-b", {}, {}, {}, {}};
   for (Vm* vm : {&a, &b}) {

@@ -212,6 +212,10 @@ CommandRun run_command(const std::string& line) {
   return run;
 }
 
+CommandRun run_in_netns_of(const DaemonProcess& daemon, const std::string& command) {
+  return run_command("nsenter --net=/proc/" + std::to_string(daemon.pid()) + "/ns/net " + command + " 2>&1");
+}
+
 int connect_raw(const std::string& path) {
   const int fd = cloexec_socket(SOCK_STREAM);
   if (fd < 0) return -1;

@@ -97,6 +97,9 @@ struct CommandRun {
   std::string output;
 };
 CommandRun run_command(const std::string& line);
+// A shell command, stdout and stderr, in the network namespace of `daemon`'s process (a daemon
+// started by start_in_new_netns lives in a namespace of its own).
+CommandRun run_in_netns_of(const DaemonProcess& daemon, const std::string& command);
 
 // Raw control-socket access, for what ControlClient will not do (malformed bytes, a
 // connection the daemon may refuse and close at once): a connected fd or -1; every byte
